@@ -1,0 +1,168 @@
+//! Turns the Butler OpenAPI spec into the raw client's Rust source.
+//!
+//! Shared by this crate's `build.rs` and by `cargo xtask` (which shows the
+//! generated code and runs trial generations), so that both generate exactly
+//! the same way.
+
+use std::fmt;
+use std::panic::{self, AssertUnwindSafe};
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+/// Why the spec could not be turned into a client.
+#[derive(Debug)]
+pub struct GenerateError {
+    /// What went wrong, in terms of the spec.
+    pub problem: String,
+}
+
+impl GenerateError {
+    fn new(problem: impl Into<String>) -> Self {
+        Self {
+            problem: problem.into(),
+        }
+    }
+}
+
+impl fmt::Display for GenerateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.problem)
+    }
+}
+
+/// Parses the spec text (YAML or JSON) into a JSON value.
+pub fn parse_spec(text: &str) -> Result<serde_json::Value, GenerateError> {
+    serde_yaml_ng::from_str::<serde_json::Value>(text)
+        .map_err(|e| GenerateError::new(format!("not valid YAML: {e}")))
+}
+
+/// Generates the formatted Rust source of the raw client from the spec text.
+pub fn generate(text: &str) -> Result<String, GenerateError> {
+    let value = parse_spec(text)?;
+    let version = value
+        .get("openapi")
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| GenerateError::new("no `openapi` version field at the top level"))?;
+    if !version.starts_with("3.0.") {
+        return Err(GenerateError::new(format!(
+            "`openapi: {version}`: the generator reads OpenAPI 3.0.x only \
+             (convert a 3.1 spec with `cargo xtask spec import`)"
+        )));
+    }
+    let known_names = known_task_names(&value)?;
+    let spec: openapiv3::OpenAPI = serde_json::from_value(value)
+        .map_err(|e| GenerateError::new(format!("not an OpenAPI 3.0 document: {e}")))?;
+
+    let client = generate_client(&spec)?;
+    let names_macro = known_task_names_macro(&known_names)?;
+    let file: syn::File = syn::parse2(quote! { #client #names_macro })
+        .map_err(|e| GenerateError::new(format!("the generated code does not parse: {e}")))?;
+    Ok(prettyplease::unparse(&file))
+}
+
+/// Runs progenitor, turning its panics into errors: progenitor panics on
+/// some specs it cannot handle (several success shapes, for one).
+fn generate_client(spec: &openapiv3::OpenAPI) -> Result<TokenStream, GenerateError> {
+    let previous_hook = panic::take_hook();
+    panic::set_hook(Box::new(|_| {}));
+    let result = panic::catch_unwind(AssertUnwindSafe(|| {
+        let mut generator = progenitor::Generator::new(
+            progenitor::GenerationSettings::default()
+                .with_interface(progenitor::InterfaceStyle::Positional)
+                .with_tag(progenitor::TagStyle::Merged)
+                // The facade hands the raw client the headers that go on
+                // every request (token, client identity, Accept); the pre
+                // hook adds them. This works with any `reqwest::Client`,
+                // including one the user built, unlike default headers.
+                .with_inner_type(quote!(reqwest::header::HeaderMap))
+                .with_pre_hook(quote!(
+                    |headers: &reqwest::header::HeaderMap, request: &mut reqwest::Request| {
+                        for (name, value) in headers {
+                            request.headers_mut().insert(name.clone(), value.clone());
+                        }
+                    }
+                )),
+        );
+        generator.generate_tokens(spec)
+    }));
+    panic::set_hook(previous_hook);
+    match result {
+        Ok(Ok(tokens)) => Ok(tokens),
+        Ok(Err(e)) => Err(GenerateError::new(format!("progenitor rejected it: {e}"))),
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| payload.downcast_ref::<&str>().copied())
+                .unwrap_or("no message");
+            Err(GenerateError::new(format!(
+                "progenitor cannot generate a client from it: {message}"
+            )))
+        }
+    }
+}
+
+/// The values of `components.schemas.KnownTaskName.enum`, in spec order.
+pub fn known_task_names(spec: &serde_json::Value) -> Result<Vec<String>, GenerateError> {
+    let values = spec
+        .pointer("/components/schemas/KnownTaskName/enum")
+        .and_then(|v| v.as_array())
+        .ok_or_else(|| GenerateError::new("no string enum at components.schemas.KnownTaskName"))?;
+    let mut names = Vec::with_capacity(values.len());
+    for value in values {
+        let name = value.as_str().ok_or_else(|| {
+            GenerateError::new(format!(
+                "KnownTaskName has a value that is not a string: {value}"
+            ))
+        })?;
+        if names.iter().any(|n| n == name) {
+            return Err(GenerateError::new(format!(
+                "KnownTaskName lists `{name}` twice"
+            )));
+        }
+        names.push(name.to_string());
+    }
+    Ok(names)
+}
+
+/// A Rust identifier for a task name: the name itself when it is one,
+/// otherwise its letters and digits.
+fn variant_ident(name: &str) -> Result<syn::Ident, GenerateError> {
+    let mut ident: String = name.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    if ident.starts_with(|c: char| c.is_ascii_digit()) {
+        ident.insert_str(0, "Task");
+    }
+    if ident.is_empty() || ident == "Other" {
+        return Err(GenerateError::new(format!(
+            "KnownTaskName `{name}` makes no usable Rust identifier"
+        )));
+    }
+    Ok(format_ident!("{}", ident))
+}
+
+/// `known_task_names!(callback)` calls `callback! { Ident = "WireName", ... }`
+/// with every known name, so that the facade's `TaskName` enum follows the
+/// spec with no list of its own.
+fn known_task_names_macro(names: &[String]) -> Result<TokenStream, GenerateError> {
+    let mut idents = Vec::with_capacity(names.len());
+    for name in names {
+        let ident = variant_ident(name)?;
+        if idents.contains(&ident) {
+            return Err(GenerateError::new(format!(
+                "KnownTaskName `{name}` makes the same Rust identifier as another name"
+            )));
+        }
+        idents.push(ident);
+    }
+    Ok(quote! {
+        /// Calls the macro `$callback` with every name of the spec's
+        /// `KnownTaskName`, in the spec's order, as `Ident = "WireName",`.
+        #[macro_export]
+        macro_rules! known_task_names {
+            ($callback:ident) => {
+                $callback! { #( #idents = #names, )* }
+            };
+        }
+    })
+}
