@@ -54,7 +54,7 @@ pub fn generate(text: &str) -> Result<String, GenerateError> {
     let spec: openapiv3::OpenAPI = serde_json::from_value(value)
         .map_err(|e| GenerateError::new(format!("not an OpenAPI 3.0 document: {e}")))?;
 
-    let client = generate_client(&spec)?;
+    let client = generate_client(&spec).map_err(|e| name_the_operations(&spec, e))?;
     let names_macro = known_task_names_macro(&known_names)?;
     let file: syn::File = syn::parse2(quote! { #client #names_macro })
         .map_err(|e| GenerateError::new(format!("the generated code does not parse: {e}")))?;
@@ -101,6 +101,59 @@ fn generate_client(spec: &openapiv3::OpenAPI) -> Result<TokenStream, GenerateErr
             )))
         }
     }
+}
+
+/// progenitor's panics do not say which operation it choked on: generate
+/// each operation alone to find out, and explain the panics we know.
+fn name_the_operations(spec: &openapiv3::OpenAPI, error: GenerateError) -> GenerateError {
+    let mut culprits = Vec::new();
+    for (path, item) in &spec.paths.paths {
+        let openapiv3::ReferenceOr::Item(item) = item else {
+            continue;
+        };
+        for (method, op) in item.iter() {
+            let mut alone = item.clone();
+            for (other, _) in item.iter() {
+                if other != method {
+                    clear_method(&mut alone, other);
+                }
+            }
+            let mut single = spec.clone();
+            single.paths.paths = [(path.clone(), openapiv3::ReferenceOr::Item(alone))]
+                .into_iter()
+                .collect();
+            if generate_client(&single).is_err() {
+                let id = op.operation_id.as_deref().unwrap_or("(no operationId)");
+                culprits.push(format!("{} {path} ({id})", method.to_uppercase()));
+            }
+        }
+    }
+    let mut problem = error.problem;
+    if problem.contains("response_types.len() <= 1") {
+        problem.push_str(
+            " (an operation's success responses, or its error responses, have more than one \
+             shape, e.g. 200 with JSON and 204 with none: keep one shape per side)",
+        );
+    }
+    if !culprits.is_empty() {
+        problem = format!("{problem}; operation(s) at fault: {}", culprits.join(", "));
+    }
+    GenerateError::new(problem)
+}
+
+fn clear_method(item: &mut openapiv3::PathItem, method: &str) {
+    let slot = match method {
+        "get" => &mut item.get,
+        "put" => &mut item.put,
+        "post" => &mut item.post,
+        "delete" => &mut item.delete,
+        "options" => &mut item.options,
+        "head" => &mut item.head,
+        "patch" => &mut item.patch,
+        "trace" => &mut item.trace,
+        _ => return,
+    };
+    *slot = None;
 }
 
 /// The values of `components.schemas.KnownTaskName.enum`, in spec order.

@@ -19,14 +19,21 @@
 //! map to send none.
 //!
 //! ```no_run
-//! # async fn run() -> Result<(), plex_butler_raw::Error<()>> {
+//! # async fn run() -> Result<(), plex_butler_raw::Error<plex_butler_raw::ByteStream>> {
 //! let client = plex_butler_raw::Client::new("http://127.0.0.1:32400", Default::default());
-//! let tasks = client.get_butler_tasks().send().await?;
+//! let tasks = client.get_butler_tasks().await?.into_inner();
 //! println!("{} tasks", tasks.butler_tasks.butler_task.len());
 //! # Ok(())
 //! # }
 //! ```
 
-#![allow(clippy::all, clippy::pedantic, missing_docs, unused_qualifications)]
+// Generated code is not held to the workspace lints.
+#![allow(
+    clippy::all,
+    clippy::pedantic,
+    clippy::unwrap_used,
+    missing_docs,
+    unused_qualifications
+)]
 
 include!(concat!(env!("OUT_DIR"), "/butler.rs"));

@@ -1,0 +1,285 @@
+//! The generated client, pointed at a small HTTP server in the test: the
+//! method and path of each call, the encoding of task names, and decoding of
+//! the list in the real server's shape.
+
+use std::sync::{Arc, Mutex};
+
+use plex_butler_raw::Client;
+use plex_butler_raw::types::{KnownTaskName, PlexBoolean, PlexInteger, TaskName};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// One request as it arrived on the socket.
+#[derive(Debug, Clone)]
+struct Seen {
+    method: String,
+    target: String,
+    head: String,
+}
+
+/// A server that answers every request with `status` and `body`, and keeps
+/// what it saw. It stops when the test's runtime ends.
+async fn serve(
+    status: u16,
+    content_type: &'static str,
+    body: String,
+) -> (String, Arc<Mutex<Vec<Seen>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&seen);
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let log = Arc::clone(&log);
+            let body = body.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&buf).into_owned();
+                let mut words = head.split_whitespace();
+                let method = words.next().unwrap_or_default().to_string();
+                let target = words.next().unwrap_or_default().to_string();
+                log.lock().expect("log").push(Seen {
+                    method,
+                    target,
+                    head,
+                });
+                let reply = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(reply.as_bytes()).await;
+            });
+        }
+    });
+    (format!("http://{addr}"), seen)
+}
+
+fn client(url: &str) -> Client {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        HeaderName::from_static("x-plex-client-identifier"),
+        HeaderValue::from_static("raw-test"),
+    );
+    Client::new(url, headers)
+}
+
+fn only(seen: &Arc<Mutex<Vec<Seen>>>) -> Seen {
+    let seen = seen.lock().expect("log");
+    assert_eq!(seen.len(), 1, "expected exactly one request, got {seen:?}");
+    seen[0].clone()
+}
+
+#[tokio::test]
+async fn each_operation_sends_its_method_and_path() {
+    let backup = TaskName::KnownTaskName(KnownTaskName::BackupDatabase);
+    let cases: Vec<(&str, &str)> = vec![
+        ("POST", "/butler"),
+        ("DELETE", "/butler"),
+        ("POST", "/butler/BackupDatabase"),
+        ("DELETE", "/butler/BackupDatabase"),
+    ];
+    for (i, (method, path)) in cases.into_iter().enumerate() {
+        let (url, seen) = serve(200, "text/html", String::new()).await;
+        let c = client(&url);
+        let status = match i {
+            0 => c.start_all_tasks().await.map(|r| r.status()),
+            1 => c.stop_all_tasks().await.map(|r| r.status()),
+            2 => c.start_task(&backup).await.map(|r| r.status()),
+            _ => c.stop_task(&backup).await.map(|r| r.status()),
+        }
+        .expect("200 is a success");
+        assert_eq!(status.as_u16(), 200);
+        let req = only(&seen);
+        assert_eq!((req.method.as_str(), req.target.as_str()), (method, path));
+    }
+
+    let (url, seen) = serve(200, "application/json", r#"{"ButlerTasks":{}}"#.into()).await;
+    client(&url).get_butler_tasks().await.expect("list");
+    let req = only(&seen);
+    assert_eq!(
+        (req.method.as_str(), req.target.as_str()),
+        ("GET", "/butler")
+    );
+}
+
+#[tokio::test]
+async fn inner_headers_go_on_every_request() {
+    let (url, seen) = serve(200, "text/html", String::new()).await;
+    client(&url).stop_all_tasks().await.expect("200");
+    let head = only(&seen).head.to_ascii_lowercase();
+    assert!(
+        head.contains("x-plex-client-identifier: raw-test\r\n"),
+        "{head}"
+    );
+    assert!(head.contains("api-version: 1.1.1\r\n"), "{head}");
+}
+
+#[tokio::test]
+async fn already_running_is_a_success_with_status_202() {
+    let (url, _seen) = serve(202, "text/html", String::new()).await;
+    let task = TaskName::KnownTaskName(KnownTaskName::OptimizeDatabase);
+    let response = client(&url)
+        .start_task(&task)
+        .await
+        .expect("202 is a success");
+    assert_eq!(response.status().as_u16(), 202);
+}
+
+#[tokio::test]
+async fn unknown_task_is_an_error_response_with_status_404() {
+    let (url, _seen) = serve(404, "text/html", "<html>404</html>".into()).await;
+    let task = TaskName::String("NoSuchTask".into());
+    let Err(err) = client(&url).start_task(&task).await else {
+        panic!("404 must be an error");
+    };
+    assert!(
+        matches!(err, plex_butler_raw::Error::ErrorResponse(_)),
+        "{err:?}"
+    );
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(404));
+}
+
+#[tokio::test]
+async fn task_names_stay_one_percent_encoded_path_segment() {
+    let cases = [
+        ("a/b", "/butler/a%2Fb"),
+        ("100%", "/butler/100%25"),
+        ("two words", "/butler/two%20words"),
+        ("Sauvegarde-é", "/butler/Sauvegarde-%C3%A9"),
+        ("what?#", "/butler/what%3F%23"),
+    ];
+    for (name, expected) in cases {
+        let (url, seen) = serve(200, "text/html", String::new()).await;
+        client(&url)
+            .start_task(&TaskName::String(name.into()))
+            .await
+            .expect("200");
+        assert_eq!(only(&seen).target, expected, "name {name:?}");
+    }
+}
+
+/// The real capture (XML) turned into the JSON shape the server sends when
+/// asked for JSON, flags as the XML has them ("0"/"1").
+fn real_capture_as_json() -> (String, usize) {
+    let xml = include_str!("../../../fixtures/pms-1.43.2/butler.xml");
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut tasks = Vec::new();
+    loop {
+        match reader.read_event().expect("fixture is XML") {
+            quick_xml::events::Event::Empty(e) if e.name().as_ref() == "ButlerTask" => {
+                let mut task = serde_json::Map::new();
+                for attr in e.attributes() {
+                    let attr = attr.expect("attribute");
+                    let key = String::from_utf8_lossy(attr.key.as_ref().as_bytes()).into_owned();
+                    let value = attr
+                        .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                        .expect("escaped value")
+                        .into_owned();
+                    task.insert(key, serde_json::Value::String(value));
+                }
+                tasks.push(serde_json::Value::Object(task));
+            }
+            quick_xml::events::Event::Eof => break,
+            _ => {}
+        }
+    }
+    let count = tasks.len();
+    let body = serde_json::json!({ "ButlerTasks": { "ButlerTask": tasks } });
+    (body.to_string(), count)
+}
+
+#[tokio::test]
+async fn list_decodes_the_real_servers_shape() {
+    let (body, count) = real_capture_as_json();
+    assert_eq!(count, 23);
+    let (url, _seen) = serve(200, "application/json", body).await;
+    let list = client(&url)
+        .get_butler_tasks()
+        .await
+        .expect("decodes")
+        .into_inner();
+    let tasks = list.butler_tasks.butler_task;
+    assert_eq!(tasks.len(), 23);
+    let backup = tasks
+        .iter()
+        .find(|t| t.name.to_string() == "BackupDatabase")
+        .expect("BackupDatabase is listed");
+    assert!(matches!(
+        backup.name,
+        TaskName::KnownTaskName(KnownTaskName::BackupDatabase)
+    ));
+    assert!(matches!(&backup.interval, PlexInteger::String(s) if s == "3"));
+    assert!(matches!(&backup.enabled, PlexBoolean::String(s) if s == "1"));
+    assert_eq!(backup.title.as_deref(), Some("Backup Database"));
+    assert_eq!(
+        backup.description.as_deref(),
+        Some("Create a backup copy of the server's database in the configured backup directory")
+    );
+    let untitled = tasks.iter().filter(|t| t.title.is_none()).count();
+    assert_eq!(untitled, 22);
+}
+
+#[tokio::test]
+async fn list_decodes_typed_json_flags_and_unknown_names() {
+    let body = r#"{"ButlerTasks":{"ButlerTask":[
+        {"name":"BackupDatabase","interval":3,"scheduleRandomized":false,"enabled":true,"extra":"ignored"},
+        {"name":"BrandNewTask","interval":1,"scheduleRandomized":1,"enabled":0}
+    ]}}"#;
+    let (url, _seen) = serve(200, "application/json", body.into()).await;
+    let tasks = client(&url)
+        .get_butler_tasks()
+        .await
+        .expect("decodes")
+        .into_inner()
+        .butler_tasks
+        .butler_task;
+    assert!(matches!(tasks[0].interval, PlexInteger::Integer(3)));
+    assert!(matches!(tasks[0].enabled, PlexBoolean::Boolean(true)));
+    assert!(matches!(&tasks[1].name, TaskName::String(s) if s == "BrandNewTask"));
+    assert!(matches!(
+        tasks[1].schedule_randomized,
+        PlexBoolean::Integer(1)
+    ));
+}
+
+#[test]
+fn generated_docs_follow_the_spec() {
+    // The generated source is rebuilt whenever the spec changes; its docs
+    // carry the spec's summaries and descriptions.
+    let generated = include_str!(concat!(env!("OUT_DIR"), "/butler.rs"));
+    let spec: serde_json::Value =
+        serde_yaml_ng::from_str(include_str!("../../../openapi/butler.yaml")).expect("spec");
+    let paths = spec["paths"].as_object().expect("paths");
+    let mut checked = 0;
+    for item in paths.values() {
+        for op in item.as_object().expect("path item").values() {
+            let Some(summary) = op.get("summary").and_then(|s| s.as_str()) else {
+                continue;
+            };
+            assert!(
+                generated.contains(summary),
+                "generated docs lack {summary:?}"
+            );
+            let first_line = op["description"]
+                .as_str()
+                .expect("description")
+                .lines()
+                .next();
+            let first_line = first_line.expect("non-empty description");
+            assert!(
+                generated.contains(first_line),
+                "generated docs lack {first_line:?}"
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 5);
+}
