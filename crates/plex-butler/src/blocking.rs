@@ -1,0 +1,196 @@
+//! The same calls for programs without an async runtime (feature
+//! `blocking`).
+//!
+//! ```no_run
+//! # fn run() -> Result<(), plex_butler::Error> {
+//! let client = plex_butler::blocking::Client::builder("http://127.0.0.1:32400")
+//!     .token("your-plex-token")
+//!     .build()?;
+//! for task in client.tasks()? {
+//!     println!("{}", task.name);
+//! }
+//! client.start(plex_butler::TaskName::BackupDatabase)?;
+//! # Ok(())
+//! # }
+//! ```
+
+use std::fmt;
+use std::future::Future;
+use std::time::Duration;
+
+use crate::{Error, RetryPolicy, StartOutcome, StopOutcome, Task, TaskName};
+
+/// A blocking client: [`crate::Client`] driven by a Tokio current-thread
+/// runtime of its own.
+///
+/// Calling it from inside an async runtime (including from
+/// `spawn_blocking`) returns [`Error::BlockingInAsyncContext`] rather than
+/// stalling or panicking: there, use the async client
+/// ([`Client::as_async`]).
+pub struct Client {
+    inner: crate::Client,
+    // `Option` so that `Drop` can shut it down without blocking.
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("blocking::Client")
+            .field(&self.inner)
+            .finish()
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        // A plain drop blocks until the runtime's tasks end, and panics
+        // inside an async context; nothing of ours needs to finish.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+impl Client {
+    /// Starts configuring a client of the server at `base_url`; see
+    /// [`crate::Client::builder`].
+    pub fn builder(base_url: impl Into<String>) -> ClientBuilder {
+        ClientBuilder(crate::Client::builder(base_url))
+    }
+
+    /// Wraps an async client, with a runtime of its own.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] if the runtime cannot be made.
+    pub fn from_async(client: crate::Client) -> Result<Self, Error> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::InvalidConfig {
+                message: "the blocking client's runtime cannot be made".to_owned(),
+                source: Some(Box::new(e)),
+            })?;
+        Ok(Self {
+            inner: client,
+            runtime: Some(runtime),
+        })
+    }
+
+    /// The async client underneath.
+    pub fn as_async(&self) -> &crate::Client {
+        &self.inner
+    }
+
+    /// The server's base URL; see [`crate::Client::base_url`].
+    pub fn base_url(&self) -> &str {
+        self.inner.base_url()
+    }
+
+    /// The generated client underneath; see [`crate::Client::raw`].
+    pub fn raw(&self) -> &plex_butler_raw::Client {
+        self.inner.raw()
+    }
+
+    /// Lists the tasks; see [`crate::Client::tasks`].
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Client::tasks`], and [`Error::BlockingInAsyncContext`].
+    pub fn tasks(&self) -> Result<Vec<Task>, Error> {
+        self.block_on(self.inner.tasks())
+    }
+
+    /// Starts one task; see [`crate::Client::start`].
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Client::start`], and [`Error::BlockingInAsyncContext`].
+    pub fn start(&self, task: impl Into<TaskName>) -> Result<StartOutcome, Error> {
+        self.block_on(self.inner.start(task))
+    }
+
+    /// Stops one task; see [`crate::Client::stop`].
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Client::stop`], and [`Error::BlockingInAsyncContext`].
+    pub fn stop(&self, task: impl Into<TaskName>) -> Result<StopOutcome, Error> {
+        self.block_on(self.inner.stop(task))
+    }
+
+    /// Starts the enabled tasks; see [`crate::Client::start_all`].
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Client::start_all`], and
+    /// [`Error::BlockingInAsyncContext`].
+    pub fn start_all(&self) -> Result<(), Error> {
+        self.block_on(self.inner.start_all())
+    }
+
+    /// Stops all tasks; see [`crate::Client::stop_all`].
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Client::stop_all`], and
+    /// [`Error::BlockingInAsyncContext`].
+    pub fn stop_all(&self) -> Result<(), Error> {
+        self.block_on(self.inner.stop_all())
+    }
+
+    fn block_on<T>(&self, call: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
+        // Tokio panics when a runtime is entered from inside another one.
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return Err(Error::BlockingInAsyncContext);
+        }
+        match &self.runtime {
+            Some(runtime) => runtime.block_on(call),
+            // Only `Drop` takes the runtime.
+            None => Err(Error::BlockingInAsyncContext),
+        }
+    }
+}
+
+/// Configures a [`Client`]: the options of [`crate::ClientBuilder`].
+///
+/// Its `Debug` shows the token as `<redacted>`.
+#[derive(Clone, Debug)]
+#[must_use = "a builder does nothing until .build() is called"]
+pub struct ClientBuilder(crate::ClientBuilder);
+
+/// Forwards builder options to [`crate::ClientBuilder`].
+macro_rules! forward {
+    ($($name:ident($arg:ident: $ty:ty);)*) => {
+        $(
+            #[doc = concat!("See [`crate::ClientBuilder::", stringify!($name), "`].")]
+            pub fn $name(self, $arg: $ty) -> Self {
+                Self(self.0.$name($arg))
+            }
+        )*
+    };
+}
+
+impl ClientBuilder {
+    forward! {
+        token(token: impl Into<String>);
+        client_identifier(identifier: impl Into<String>);
+        product(product: impl Into<String>);
+        version(version: impl Into<String>);
+        device_name(name: impl Into<String>);
+        platform(platform: impl Into<String>);
+        timeout(timeout: Duration);
+        connect_timeout(timeout: Duration);
+        retry(policy: RetryPolicy);
+        http_client(client: reqwest::Client);
+    }
+
+    /// Checks the configuration and makes the client.
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::ClientBuilder::build`].
+    pub fn build(self) -> Result<Client, Error> {
+        Client::from_async(self.0.build()?)
+    }
+}

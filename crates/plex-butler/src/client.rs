@@ -1,0 +1,959 @@
+//! The client: configuration, the five calls, retries and tracing.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use futures_util::StreamExt as _;
+use plex_butler_raw::types as raw_types;
+use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
+use tokio::time::Instant;
+use tracing::Instrument as _;
+
+use crate::error::{excerpt, sniff_content_type};
+use crate::identity::default_client_identifier;
+use crate::task::tasks_from_raw;
+use crate::{Error, RetryPolicy, StartOutcome, StopOutcome, Task, TaskName};
+
+/// The error of the raw client's calls.
+type RawError = plex_butler_raw::Error<plex_butler_raw::ByteStream>;
+
+const DEFAULT_PRODUCT: &str = "plex-butler";
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How much of an error body is read for its excerpt and server message.
+const ERROR_BODY_LIMIT: usize = 16 * 1024;
+/// How much of a success body is read so that the connection can be reused;
+/// a longer body is dropped, which closes the connection instead.
+const DRAIN_LIMIT: usize = 64 * 1024;
+
+const X_PLEX_TOKEN: HeaderName = HeaderName::from_static("x-plex-token");
+const X_PLEX_CLIENT_IDENTIFIER: HeaderName = HeaderName::from_static("x-plex-client-identifier");
+const X_PLEX_PRODUCT: HeaderName = HeaderName::from_static("x-plex-product");
+const X_PLEX_VERSION: HeaderName = HeaderName::from_static("x-plex-version");
+const X_PLEX_DEVICE_NAME: HeaderName = HeaderName::from_static("x-plex-device-name");
+const X_PLEX_PLATFORM: HeaderName = HeaderName::from_static("x-plex-platform");
+
+/// Configures a [`Client`]; made by [`Client::builder`].
+///
+/// Its `Debug` shows the token as `<redacted>`.
+#[derive(Clone)]
+#[must_use = "a builder does nothing until .build() is called"]
+pub struct ClientBuilder {
+    base_url: String,
+    token: Option<String>,
+    client_identifier: Option<String>,
+    product: String,
+    version: String,
+    device_name: Option<String>,
+    platform: Option<String>,
+    timeout: Duration,
+    connect_timeout: Option<Duration>,
+    retry: RetryPolicy,
+    http_client: Option<reqwest::Client>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("base_url", &self.base_url)
+            .field("token", &self.token.as_ref().map(|_| Redacted))
+            .field("client_identifier", &self.client_identifier)
+            .field("product", &self.product)
+            .field("version", &self.version)
+            .field("device_name", &self.device_name)
+            .field("platform", &self.platform)
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("retry", &self.retry)
+            .field("http_client", &self.http_client.as_ref().map(|_| "custom"))
+            .finish()
+    }
+}
+
+/// Shows `<redacted>` in place of a secret.
+struct Redacted;
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl ClientBuilder {
+    fn new(base_url: String) -> Self {
+        Self {
+            base_url,
+            token: None,
+            client_identifier: None,
+            product: DEFAULT_PRODUCT.to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            device_name: None,
+            platform: None,
+            timeout: DEFAULT_TIMEOUT,
+            connect_timeout: None,
+            retry: RetryPolicy::default(),
+            http_client: None,
+        }
+    }
+
+    /// The server's access token, sent as the `X-Plex-Token` header (marked
+    /// sensitive, so HTTP libraries do not print it) and never in the URL.
+    /// Optional: a server may let clients of an allowed network in without
+    /// one.
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+
+    /// The `X-Plex-Client-Identifier`, an opaque id of this client. Plex
+    /// lists each identifier as a device of the account, so keep it the
+    /// same from run to run.
+    ///
+    /// Default: 32 hex digits hashed from the machine's identity (its
+    /// machine id, else its host name) and the product name: stable across
+    /// runs, and revealing neither.
+    pub fn client_identifier(mut self, identifier: impl Into<String>) -> Self {
+        self.client_identifier = Some(identifier.into());
+        self
+    }
+
+    /// The `X-Plex-Product`, the program's name as Plex shows it. Default:
+    /// `plex-butler`.
+    pub fn product(mut self, product: impl Into<String>) -> Self {
+        self.product = product.into();
+        self
+    }
+
+    /// The `X-Plex-Version`, the program's version. Default: this crate's
+    /// version.
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.version = version.into();
+        self
+    }
+
+    /// The `X-Plex-Device-Name`, a name for this machine as Plex shows it.
+    /// Not sent unless set.
+    pub fn device_name(mut self, name: impl Into<String>) -> Self {
+        self.device_name = Some(name.into());
+        self
+    }
+
+    /// The `X-Plex-Platform`, such as `Linux`. Not sent unless set.
+    pub fn platform(mut self, platform: impl Into<String>) -> Self {
+        self.platform = Some(platform.into());
+        self
+    }
+
+    /// The time one attempt may take, from sending the request to reading
+    /// the whole answer. Default: 30 s. It applies with a supplied
+    /// [`reqwest::Client`] too. Retries have their own budget
+    /// ([`RetryPolicy::max_elapsed`]).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The time allowed to open a connection. Default: 5 s. Only for the
+    /// HTTP client this builder makes: with [`ClientBuilder::http_client`],
+    /// set it on that client instead ([`ClientBuilder::build`] refuses
+    /// both).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// When and how to retry; default [`RetryPolicy::default`], none with
+    /// [`RetryPolicy::none`].
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Sends through this HTTP client (for a proxy, custom certificates,
+    /// ...) instead of one the builder makes. The headers above are added
+    /// to each request, whatever the client's own defaults.
+    ///
+    /// The client the builder makes does not follow redirects (a redirected
+    /// `POST` would turn into a `GET`); a supplied one does what it was
+    /// configured to do.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
+    /// Checks the configuration and makes the client.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] for a base URL that is not
+    /// `http(s)://host[:port][/path]` (credentials, a query or a fragment
+    /// in it are refused: the token goes in [`ClientBuilder::token`]), an
+    /// empty token, a header value a header cannot carry, `https` without
+    /// a TLS feature, or an HTTP client that cannot be made.
+    pub fn build(self) -> Result<Client, Error> {
+        let base_url = normalize_base_url(&self.base_url)?;
+        let https = base_url.starts_with("https:");
+
+        let client_identifier = match &self.client_identifier {
+            Some(identifier) => identifier.clone(),
+            None => default_client_identifier(&self.product),
+        };
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        if let Some(token) = &self.token {
+            if token.trim().is_empty() {
+                return Err(Error::invalid_config(
+                    "the token is empty: set a token, or none for a server that allows this network without one",
+                ));
+            }
+            let mut value = HeaderValue::from_str(token).map_err(|_| {
+                Error::invalid_config(
+                    "the token contains characters a header cannot carry (such as a line break): check how it was read",
+                )
+            })?;
+            value.set_sensitive(true);
+            headers.insert(X_PLEX_TOKEN, value);
+        }
+        let identity = [
+            (X_PLEX_CLIENT_IDENTIFIER, Some(&client_identifier)),
+            (X_PLEX_PRODUCT, Some(&self.product)),
+            (X_PLEX_VERSION, Some(&self.version)),
+            (X_PLEX_DEVICE_NAME, self.device_name.as_ref()),
+            (X_PLEX_PLATFORM, self.platform.as_ref()),
+        ];
+        for (name, value) in identity {
+            if let Some(value) = value {
+                let value = HeaderValue::from_str(value).map_err(|e| Error::InvalidConfig {
+                    message: format!(
+                        "the {name} value {:?} is not a valid header value",
+                        excerpt(value.as_bytes())
+                    ),
+                    source: Some(Box::new(e)),
+                })?;
+                headers.insert(name, value);
+            }
+        }
+
+        let http = match self.http_client {
+            Some(client) => {
+                if self.connect_timeout.is_some() {
+                    return Err(Error::invalid_config(
+                        "a connect timeout cannot be applied to a supplied HTTP client: set it on that client",
+                    ));
+                }
+                client
+            }
+            None => {
+                if https && !cfg!(any(feature = "rustls", feature = "native-tls")) {
+                    return Err(Error::invalid_config(
+                        "https needs TLS: enable the `rustls` or `native-tls` feature of plex-butler",
+                    ));
+                }
+                reqwest::Client::builder()
+                    .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
+                    .redirect(reqwest::redirect::Policy::none())
+                    .user_agent(concat!("plex-butler/", env!("CARGO_PKG_VERSION")))
+                    .build()
+                    .map_err(|e| Error::InvalidConfig {
+                        message: "the HTTP client cannot be made (TLS setup failed?)".to_owned(),
+                        source: Some(Box::new(e)),
+                    })?
+            }
+        };
+
+        let raw = plex_butler_raw::Client::new_with_client(&base_url, http, headers);
+        Ok(Client {
+            shared: Arc::new(Shared {
+                raw,
+                base_url,
+                client_identifier,
+                token_sent: self.token.is_some(),
+                timeout: self.timeout,
+                retry: self.retry,
+            }),
+        })
+    }
+}
+
+/// Checks the base URL and returns it without a trailing `/` (the raw
+/// client appends `/butler`).
+fn normalize_base_url(input: &str) -> Result<String, Error> {
+    // The input is not echoed: it may hold a secret the user put there.
+    let url = reqwest::Url::parse(input.trim()).map_err(|e| Error::InvalidConfig {
+        message: "the base URL is not a URL; expected one like http://127.0.0.1:32400".to_owned(),
+        source: Some(Box::new(e)),
+    })?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(Error::invalid_config(format!(
+            "the base URL's scheme is {:?}: use http:// or https://",
+            excerpt(url.scheme().as_bytes())
+        )));
+    }
+    if url.host().is_none() {
+        return Err(Error::invalid_config("the base URL has no host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::invalid_config(
+            "the base URL holds credentials: remove them (the token goes in .token())",
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::invalid_config(
+            "the base URL has a query or fragment: remove it (the token goes in .token(), never in the URL)",
+        ));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+/// A client of one Plex Media Server's Butler API.
+///
+/// Cheap to clone (clones share the connection pool). Its `Debug` shows
+/// the token as `<redacted>`.
+///
+/// # Retries
+///
+/// Each call is tried again per the [`RetryPolicy`] after a failure that
+/// may pass. Every call is retried when no connection could be made
+/// (nothing was sent) and on 429 and 503 (the server says it did not do
+/// it). After a timeout, a broken connection, 502 or 504 the request may
+/// have been carried out; each method says whether repeating it is safe.
+///
+/// # Runtime
+///
+/// The calls need a Tokio runtime with its time driver
+/// (`#[tokio::main]` has it): timeouts and waits between retries use it.
+#[derive(Clone)]
+pub struct Client {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    raw: plex_butler_raw::Client,
+    base_url: String,
+    client_identifier: String,
+    token_sent: bool,
+    timeout: Duration,
+    retry: RetryPolicy,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shared = &self.shared;
+        f.debug_struct("Client")
+            .field("base_url", &shared.base_url)
+            .field("token", &shared.token_sent.then_some(Redacted))
+            .field("client_identifier", &shared.client_identifier)
+            .field("timeout", &shared.timeout)
+            .field("retry", &shared.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What may be repeated after a failure whose effect is unknown.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Repeat {
+    /// Repeating has the same effect as doing it once (or, for start-all,
+    /// a harmless one).
+    Safe,
+    /// Repeating may change the answer: only retried when the server
+    /// surely did not act.
+    OnlyIfNotDone,
+}
+
+impl Repeat {
+    fn allows(self, error: &Error) -> bool {
+        // Nothing was sent, or the server says it did not act.
+        let not_done = matches!(
+            error,
+            Error::Connect { .. }
+                | Error::Server {
+                    status: 429 | 503,
+                    ..
+                }
+        );
+        // The request may have been carried out.
+        let maybe_done = matches!(
+            error,
+            Error::Timeout { .. }
+                | Error::ConnectionLost { .. }
+                | Error::Server {
+                    status: 502 | 504,
+                    ..
+                }
+        );
+        not_done || (maybe_done && self == Self::Safe)
+    }
+}
+
+/// Names one call for tracing and retries.
+struct Call {
+    operation: &'static str,
+    method: &'static str,
+    repeat: Repeat,
+}
+
+const LIST: Call = Call {
+    operation: "tasks",
+    method: "GET",
+    repeat: Repeat::Safe,
+};
+const START_ALL: Call = Call {
+    operation: "start_all",
+    method: "POST",
+    repeat: Repeat::Safe,
+};
+const STOP_ALL: Call = Call {
+    operation: "stop_all",
+    method: "DELETE",
+    repeat: Repeat::Safe,
+};
+const START: Call = Call {
+    operation: "start",
+    method: "POST",
+    repeat: Repeat::OnlyIfNotDone,
+};
+const STOP: Call = Call {
+    operation: "stop",
+    method: "DELETE",
+    repeat: Repeat::Safe,
+};
+
+/// What one stop attempt learnt.
+enum StopReply {
+    Stopped,
+    /// 404: no such task, or it was not running.
+    NotFound,
+}
+
+impl Client {
+    /// Starts configuring a client of the server at `base_url`, such as
+    /// `http://127.0.0.1:32400` or `https://192-168-1-2.<id>.plex.direct:32400`.
+    /// A path is kept (`https://example.com/plex` for a server behind a
+    /// reverse proxy).
+    pub fn builder(base_url: impl Into<String>) -> ClientBuilder {
+        ClientBuilder::new(base_url.into())
+    }
+
+    /// The server's base URL, as requests use it (no trailing `/`).
+    pub fn base_url(&self) -> &str {
+        &self.shared.base_url
+    }
+
+    /// The `X-Plex-Client-Identifier` this client sends.
+    pub fn client_identifier(&self) -> &str {
+        &self.shared.client_identifier
+    }
+
+    /// The generated client underneath: every operation of the spec as the
+    /// spec says it, with the same headers (token, identity, `Accept`), but
+    /// no retries, timeouts or error mapping. Its operations take
+    /// `plex_butler_raw::types::TaskName`, which converts from
+    /// [`TaskName`] with `From`.
+    pub fn raw(&self) -> &plex_butler_raw::Client {
+        &self.shared.raw
+    }
+
+    /// Lists the server's Butler tasks (`GET /butler`).
+    ///
+    /// Retried on every passing failure: reading has no effect.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unauthorized`], [`Error::Decode`] for an answer that is
+    /// not the expected JSON, and the transport errors
+    /// ([`Error::Connect`], [`Error::Timeout`], [`Error::ConnectionLost`],
+    /// [`Error::Server`]).
+    pub async fn tasks(&self) -> Result<Vec<Task>, Error> {
+        self.traced(&LIST, None, async {
+            self.with_retries(&LIST, |deadline| self.list_attempt(deadline))
+                .await
+        })
+        .await
+    }
+
+    /// Starts one task now, whatever its schedule (`POST /butler/{task}`).
+    ///
+    /// Retried only when the server surely did not act (no connection, 429,
+    /// 503): had a lost answer been retried, the repeat would see the task
+    /// running and report [`StartOutcome::AlreadyRunning`] for a start this
+    /// call made. After a timeout or a broken connection the error is
+    /// returned, and the task may have started.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownTask`] when the server has no such task (404), with
+    /// the closest known name as a suggestion; [`Error::InvalidTaskName`]
+    /// for a name that cannot be sent; and the errors of
+    /// [`Client::tasks`].
+    pub async fn start(&self, task: impl Into<TaskName>) -> Result<StartOutcome, Error> {
+        let task = task.into();
+        self.traced(&START, Some(&task), async {
+            task.check_sendable()?;
+            let raw_name = raw_types::TaskName::from(&task);
+            let found = self
+                .with_retries(&START, |deadline| self.start_attempt(&raw_name, deadline))
+                .await?;
+            found.ok_or_else(|| Error::UnknownTask {
+                suggestion: TaskName::suggest(task.as_str()),
+                name: task.clone(),
+            })
+        })
+        .await
+    }
+
+    /// Stops one task if it runs, or takes it off the schedule if it is
+    /// scheduled (`DELETE /butler/{task}`).
+    ///
+    /// The server answers 404 both for a task it does not have and for one
+    /// that was not running; on 404 this call reads the server's list to
+    /// tell them apart: [`StopOutcome::NotRunning`] for a listed task,
+    /// [`Error::UnknownTask`] otherwise, with the closest listed name as a
+    /// suggestion.
+    ///
+    /// Retried on every passing failure: stopping twice leaves the task
+    /// stopped. (After a lost answer, the repeat may report
+    /// [`StopOutcome::NotRunning`] for a task this call did stop.)
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::start`].
+    pub async fn stop(&self, task: impl Into<TaskName>) -> Result<StopOutcome, Error> {
+        let task = task.into();
+        self.traced(&STOP, Some(&task), async {
+            task.check_sendable()?;
+            let raw_name = raw_types::TaskName::from(&task);
+            let reply = self
+                .with_retries(&STOP, |deadline| self.stop_attempt(&raw_name, deadline))
+                .await?;
+            match reply {
+                StopReply::Stopped => Ok(StopOutcome::Stopped),
+                StopReply::NotFound => {
+                    let listed = self
+                        .with_retries(&LIST, |deadline| self.list_attempt(deadline))
+                        .await?;
+                    if listed.iter().any(|t| t.name == task) {
+                        Ok(StopOutcome::NotRunning)
+                    } else {
+                        Err(Error::UnknownTask {
+                            suggestion: TaskName::suggest_among(
+                                task.as_str(),
+                                listed.iter().map(|t| &t.name),
+                            ),
+                            name: task.clone(),
+                        })
+                    }
+                }
+            }
+        })
+        .await
+    }
+
+    /// Starts the tasks that are enabled in the server's settings
+    /// (`POST /butler`), with the server's criteria: tasks not due today
+    /// are skipped, and inside the maintenance window a task set to run at
+    /// a random time is scheduled rather than started.
+    ///
+    /// Retried on every passing failure: the server's criteria make a
+    /// repeat harmless (running tasks keep running, the answer is the same);
+    /// at worst a task scheduled at a random time is scheduled again.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::tasks`].
+    pub async fn start_all(&self) -> Result<(), Error> {
+        self.traced(&START_ALL, None, async {
+            self.with_retries(&START_ALL, |deadline| async move {
+                let result = self
+                    .timed(deadline, self.shared.raw.start_all_tasks())
+                    .await?;
+                self.no_content(result, deadline).await
+            })
+            .await
+        })
+        .await
+    }
+
+    /// Stops every running task and empties the schedule
+    /// (`DELETE /butler`).
+    ///
+    /// Retried on every passing failure: stopping twice leaves everything
+    /// stopped.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::tasks`].
+    pub async fn stop_all(&self) -> Result<(), Error> {
+        self.traced(&STOP_ALL, None, async {
+            self.with_retries(&STOP_ALL, |deadline| async move {
+                let result = self
+                    .timed(deadline, self.shared.raw.stop_all_tasks())
+                    .await?;
+                self.no_content(result, deadline).await
+            })
+            .await
+        })
+        .await
+    }
+
+    async fn list_attempt(&self, deadline: Instant) -> Result<Vec<Task>, Error> {
+        let result = self
+            .timed(deadline, self.shared.raw.get_butler_tasks())
+            .await?;
+        match result {
+            Ok(response) => {
+                record_status(response.status().as_u16());
+                let content_type = content_type(response.headers());
+                tasks_from_raw(response.into_inner()).map_err(|e| Error::Decode {
+                    content_type,
+                    excerpt: e.excerpt.clone(),
+                    source: Box::new(e),
+                })
+            }
+            Err(RawError::UnexpectedResponse(response)) if response.status().is_success() => {
+                // A success the spec does not list (204, ...): no list.
+                let status = response.status().as_u16();
+                record_status(status);
+                let content_type = content_type(response.headers());
+                let body = read_limited(
+                    Box::pin(response.bytes_stream()),
+                    ERROR_BODY_LIMIT,
+                    deadline,
+                )
+                .await;
+                Err(Error::Decode {
+                    content_type,
+                    excerpt: excerpt(&body),
+                    source: format!("status {status} where 200 with the list was expected").into(),
+                })
+            }
+            Err(error) => Err(self.classify(error, deadline).await),
+        }
+    }
+
+    /// One start: `Some(outcome)`, or `None` for 404.
+    async fn start_attempt(
+        &self,
+        name: &raw_types::TaskName,
+        deadline: Instant,
+    ) -> Result<Option<StartOutcome>, Error> {
+        let result = self
+            .timed(deadline, self.shared.raw.start_task(name))
+            .await?;
+        match result {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                record_status(status);
+                drain(response.into_inner().into_inner(), deadline).await;
+                Ok(Some(if status == 202 {
+                    StartOutcome::AlreadyRunning
+                } else {
+                    StartOutcome::Started
+                }))
+            }
+            Err(RawError::ErrorResponse(response)) if response.status().as_u16() == 404 => {
+                record_status(404);
+                drain(response.into_inner().into_inner(), deadline).await;
+                Ok(None)
+            }
+            // A success the spec does not list (204, ...) still started it.
+            Err(RawError::UnexpectedResponse(response)) if response.status().is_success() => {
+                record_status(response.status().as_u16());
+                drain(Box::pin(response.bytes_stream()), deadline).await;
+                Ok(Some(StartOutcome::Started))
+            }
+            Err(error) => Err(self.classify(error, deadline).await),
+        }
+    }
+
+    async fn stop_attempt(
+        &self,
+        name: &raw_types::TaskName,
+        deadline: Instant,
+    ) -> Result<StopReply, Error> {
+        let result = self
+            .timed(deadline, self.shared.raw.stop_task(name))
+            .await?;
+        match result {
+            Ok(response) => {
+                record_status(response.status().as_u16());
+                drain(response.into_inner().into_inner(), deadline).await;
+                Ok(StopReply::Stopped)
+            }
+            Err(RawError::ErrorResponse(response)) if response.status().as_u16() == 404 => {
+                record_status(404);
+                drain(response.into_inner().into_inner(), deadline).await;
+                Ok(StopReply::NotFound)
+            }
+            Err(RawError::UnexpectedResponse(response)) if response.status().is_success() => {
+                record_status(response.status().as_u16());
+                drain(Box::pin(response.bytes_stream()), deadline).await;
+                Ok(StopReply::Stopped)
+            }
+            Err(error) => Err(self.classify(error, deadline).await),
+        }
+    }
+
+    /// The end of start-all and stop-all, whose answers carry nothing.
+    async fn no_content(
+        &self,
+        result: Result<plex_butler_raw::ResponseValue<plex_butler_raw::ByteStream>, RawError>,
+        deadline: Instant,
+    ) -> Result<(), Error> {
+        match result {
+            Ok(response) => {
+                record_status(response.status().as_u16());
+                drain(response.into_inner().into_inner(), deadline).await;
+                Ok(())
+            }
+            Err(RawError::UnexpectedResponse(response)) if response.status().is_success() => {
+                record_status(response.status().as_u16());
+                drain(Box::pin(response.bytes_stream()), deadline).await;
+                Ok(())
+            }
+            Err(error) => Err(self.classify(error, deadline).await),
+        }
+    }
+
+    /// Runs `attempt` until it succeeds, fails for good, or the policy
+    /// gives up. Each attempt gets its own deadline (the timeout).
+    async fn with_retries<T, F, Fut>(&self, call: &Call, mut attempt: F) -> Result<T, Error>
+    where
+        F: FnMut(Instant) -> Fut,
+        Fut: Future<Output = Result<T, Error>>,
+    {
+        let started = Instant::now();
+        let mut schedule = self.shared.retry.schedule();
+        loop {
+            let deadline = Instant::now() + self.shared.timeout;
+            let error = match attempt(deadline).await {
+                Ok(value) => {
+                    tracing::Span::current().record("attempts", schedule.attempts());
+                    return Ok(value);
+                }
+                Err(error) => error,
+            };
+            tracing::Span::current().record("attempts", schedule.attempts());
+            if !call.repeat.allows(&error) {
+                return Err(error);
+            }
+            let retry_after = match &error {
+                Error::Server { retry_after, .. } => *retry_after,
+                _ => None,
+            };
+            let Some(wait) = schedule.next_wait(started.elapsed(), retry_after) else {
+                return Err(error);
+            };
+            tracing::debug!(
+                attempt = schedule.attempts(),
+                wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                error = %error,
+                "retrying"
+            );
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Runs one call inside its tracing span, recording how it ended.
+    async fn traced<T>(
+        &self,
+        call: &Call,
+        task: Option<&TaskName>,
+        body: impl Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        let span = tracing::info_span!(
+            "plex_butler",
+            operation = call.operation,
+            method = call.method,
+            server = %self.shared.base_url,
+            task = tracing::field::Empty,
+            status = tracing::field::Empty,
+            attempts = tracing::field::Empty,
+            duration_ms = tracing::field::Empty,
+            error = tracing::field::Empty,
+        );
+        if let Some(task) = task {
+            span.record("task", tracing::field::display(task));
+        }
+        let started = Instant::now();
+        let result = body.instrument(span.clone()).await;
+        let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        span.record("duration_ms", elapsed);
+        let _entered = span.enter();
+        match &result {
+            Ok(_) => tracing::debug!("call done"),
+            Err(error) => {
+                if let Some(status) = error.status() {
+                    span.record("status", status);
+                }
+                span.record("error", tracing::field::display(error));
+                tracing::debug!("call failed");
+            }
+        }
+        result
+    }
+
+    /// Maps a raw error to the crate's, reading a short part of the body
+    /// where there is one.
+    async fn classify(&self, error: RawError, deadline: Instant) -> Error {
+        match error {
+            RawError::CommunicationError(e)
+            | RawError::ResponseBodyError(e)
+            | RawError::InvalidUpgrade(e) => self.transport_error(e),
+            RawError::ErrorResponse(response) => {
+                let status = response.status().as_u16();
+                let headers = response.headers().clone();
+                let body = read_limited(
+                    response.into_inner().into_inner(),
+                    ERROR_BODY_LIMIT,
+                    deadline,
+                )
+                .await;
+                self.status_error(status, &headers, &body)
+            }
+            RawError::UnexpectedResponse(response) => {
+                let status = response.status().as_u16();
+                let headers = response.headers().clone();
+                let body = read_limited(
+                    Box::pin(response.bytes_stream()),
+                    ERROR_BODY_LIMIT,
+                    deadline,
+                )
+                .await;
+                self.status_error(status, &headers, &body)
+            }
+            RawError::InvalidResponsePayload(body, e) => Error::Decode {
+                // The raw client does not keep the headers of an answer it
+                // could not parse: say what the body looks like instead.
+                content_type: sniff_content_type(&body),
+                excerpt: excerpt(&body),
+                source: Box::new(e),
+            },
+            // The request is built from a checked URL and checked headers;
+            // the raw client has no hooks that fail. Kept for completeness.
+            RawError::InvalidRequest(message) | RawError::Custom(message) => Error::InvalidConfig {
+                message: format!("the request could not be made: {message}"),
+                source: None,
+            },
+        }
+    }
+
+    /// Runs a raw call under the attempt's deadline.
+    async fn timed<T>(&self, deadline: Instant, call: impl Future<Output = T>) -> Result<T, Error> {
+        tokio::time::timeout_at(deadline, call)
+            .await
+            .map_err(|_| Error::Timeout {
+                url: self.shared.base_url.clone(),
+                timeout: Some(self.shared.timeout),
+                source: None,
+            })
+    }
+
+    fn transport_error(&self, error: reqwest::Error) -> Error {
+        let url = self.shared.base_url.clone();
+        if error.is_builder() {
+            Error::InvalidConfig {
+                message: "the request could not be made".to_owned(),
+                source: Some(Box::new(error)),
+            }
+        } else if error.is_connect() {
+            Error::Connect { url, source: error }
+        } else if error.is_timeout() {
+            Error::Timeout {
+                url,
+                timeout: None,
+                source: Some(error),
+            }
+        } else {
+            Error::ConnectionLost { url, source: error }
+        }
+    }
+
+    fn status_error(&self, status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
+        record_status(status);
+        match status {
+            401 | 403 => Error::Unauthorized {
+                status,
+                token_sent: self.shared.token_sent,
+                server_message: server_words(body),
+            },
+            _ => Error::Server {
+                status,
+                body: excerpt(body),
+                retry_after: headers
+                    .get(header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| crate::retry::parse_retry_after(v, SystemTime::now())),
+                location: if (300..400).contains(&status) {
+                    headers
+                        .get(header::LOCATION)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned)
+                } else {
+                    None
+                },
+            },
+        }
+    }
+}
+
+fn record_status(status: u16) {
+    tracing::Span::current().record("status", status);
+}
+
+fn content_type(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// Reads up to `limit` bytes of a body, stopping early at its end, an
+/// error or the deadline: for excerpts, what came is enough.
+async fn read_limited<S, B>(mut body: S, limit: usize, deadline: Instant) -> Vec<u8>
+where
+    S: futures_util::Stream<Item = reqwest::Result<B>> + Unpin,
+    B: AsRef<[u8]>,
+{
+    let mut read = Vec::new();
+    while read.len() < limit {
+        match tokio::time::timeout_at(deadline, body.next()).await {
+            Ok(Some(Ok(chunk))) => {
+                let chunk = chunk.as_ref();
+                let room = limit - read.len();
+                read.extend_from_slice(chunk.get(..room).unwrap_or(chunk));
+            }
+            _ => break,
+        }
+    }
+    read
+}
+
+/// Reads a body that carries nothing to its end, so that the connection
+/// goes back to the pool; a long one is dropped (closing the connection).
+async fn drain<S, B>(body: S, deadline: Instant)
+where
+    S: futures_util::Stream<Item = reqwest::Result<B>> + Unpin,
+    B: AsRef<[u8]>,
+{
+    read_limited(body, DRAIN_LIMIT, deadline).await;
+}
+
+/// The server's own words in an error body: the first `errors[].message`
+/// of a JSON body (plex.tv's format), or the `<title>` of an HTML page.
+fn server_words(body: &[u8]) -> Option<String> {
+    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) {
+        let message = value
+            .pointer("/errors/0/message")
+            .and_then(serde_json::Value::as_str)?;
+        return Some(excerpt(message.as_bytes()));
+    }
+    let text = String::from_utf8_lossy(body);
+    let lower = text.to_ascii_lowercase();
+    let start = lower.find("<title>")? + "<title>".len();
+    let end = start + lower.get(start..)?.find("</title>")?;
+    let title = text.get(start..end)?.trim();
+    (!title.is_empty()).then(|| excerpt(title.as_bytes()))
+}

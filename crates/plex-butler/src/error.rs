@@ -1,0 +1,378 @@
+//! The one error type of the crate, in the user's terms.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use crate::TaskName;
+
+/// Everything that can go wrong, each variant saying what to do next.
+///
+/// Messages never contain the token: it is sent only as a header, and no
+/// header is ever shown. [`Error::source`](std::error::Error::source) gives
+/// the underlying error where there is one.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The client's configuration is unusable: a base URL that is not
+    /// `http(s)://host[:port][/path]`, or a header value (token, identity)
+    /// with characters a header cannot carry.
+    #[error("invalid configuration: {message}")]
+    InvalidConfig {
+        /// What is wrong and how to fix it.
+        message: String,
+        /// The underlying error, if any.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+
+    /// A task name that cannot be sent: empty, or one that would not travel
+    /// as one path segment (`.`, `..`, or containing `\`).
+    #[error("invalid task name {name:?}: {reason}")]
+    InvalidTaskName {
+        /// The name as given.
+        name: String,
+        /// Why it cannot be used.
+        reason: &'static str,
+    },
+
+    /// The server refused the request (401 or 403): the token is missing,
+    /// wrong or expired.
+    #[error("{}", unauthorized_message(*.status, *.token_sent, .server_message.as_deref()))]
+    Unauthorized {
+        /// 401 or 403.
+        status: u16,
+        /// Whether a token was sent.
+        token_sent: bool,
+        /// The server's own words, when its body said any (a JSON
+        /// `errors[].message`, or the HTML page's title).
+        server_message: Option<String>,
+    },
+
+    /// The server has no task of that name (404 on start or stop).
+    #[error("{}", unknown_task_message(.name, .suggestion.as_ref()))]
+    UnknownTask {
+        /// The name that was asked for.
+        name: TaskName,
+        /// The closest name, if one is close: from the server's own list
+        /// when the call read it (stop), otherwise from the known names
+        /// (start).
+        suggestion: Option<TaskName>,
+    },
+
+    /// No answer within the timeout. The request may have reached the
+    /// server.
+    #[error("{}", timeout_message(.url, *.timeout))]
+    Timeout {
+        /// The server's base URL.
+        url: String,
+        /// The timeout that elapsed: the client's, or `None` when a
+        /// supplied HTTP client's own timeout elapsed.
+        timeout: Option<Duration>,
+        /// The HTTP client's error, when it was the one that timed out.
+        #[source]
+        source: Option<reqwest::Error>,
+    },
+
+    /// No connection could be made: refused, name not resolved, TLS
+    /// handshake failed, or the connect timeout elapsed. Nothing was sent.
+    #[error(
+        "cannot connect to {url}: is the server running at {url}? (check the address, the port and, for https, the certificate)"
+    )]
+    Connect {
+        /// The server's base URL.
+        url: String,
+        /// The HTTP client's error.
+        #[source]
+        source: reqwest::Error,
+    },
+
+    /// The connection broke after the request was sent, before the whole
+    /// answer came back (closed, reset, or a body cut short). The request
+    /// may have reached the server.
+    #[error("the connection to {url} broke off before the answer was complete: try again")]
+    ConnectionLost {
+        /// The server's base URL.
+        url: String,
+        /// The HTTP client's error.
+        #[source]
+        source: reqwest::Error,
+    },
+
+    /// The server answered with a status the call does not expect: a
+    /// server error (5xx), too many requests (429), a redirect, or another
+    /// client error.
+    #[error("{}", server_message(*.status, .body, *.retry_after, .location.as_deref()))]
+    Server {
+        /// The HTTP status.
+        status: u16,
+        /// The start of the body: short, with control characters escaped.
+        body: String,
+        /// How long the server asked to wait (`Retry-After`), if it did.
+        retry_after: Option<Duration>,
+        /// Where a redirect points (`Location`), for a 3xx.
+        location: Option<String>,
+    },
+
+    /// The answer could not be read as what the call expects: not JSON
+    /// (often XML or HTML, from something that is not a Plex Media Server
+    /// or a proxy that drops the `Accept` header), or JSON of another shape.
+    #[error("{}", decode_message(.content_type.as_deref(), .excerpt))]
+    Decode {
+        /// The media type of what came back: the `Content-Type` header when
+        /// the answer kept it, otherwise what the body looks like
+        /// (`text/xml`, `text/html`, `application/json`), or `None` when
+        /// neither tells.
+        content_type: Option<String>,
+        /// The start of the body: short, with control characters escaped.
+        excerpt: String,
+        /// What did not fit.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
+    /// The blocking client was called from inside an async runtime, where
+    /// blocking would stall it. Use the async [`crate::Client`] there.
+    #[error(
+        "the blocking client cannot run inside an async runtime: use plex_butler::Client (async) there"
+    )]
+    BlockingInAsyncContext,
+}
+
+impl Error {
+    /// Whether trying again later may succeed: no connection, a timeout, a
+    /// broken connection, or 429, 502, 503, 504.
+    ///
+    /// The client already retries these per its [`crate::RetryPolicy`]
+    /// where that is safe. Note that after [`Error::Timeout`] and
+    /// [`Error::ConnectionLost`] the request may have been carried out.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Connect { .. } | Self::Timeout { .. } | Self::ConnectionLost { .. } => true,
+            Self::Server { status, .. } => is_retryable_status(*status),
+            _ => false,
+        }
+    }
+
+    /// The HTTP status the server answered, for errors that come from one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Unauthorized { status, .. } | Self::Server { status, .. } => Some(*status),
+            Self::UnknownTask { .. } => Some(404),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn invalid_config(message: impl Into<String>) -> Self {
+        Self::InvalidConfig {
+            message: message.into(),
+            source: None,
+        }
+    }
+}
+
+/// 429, 502, 503 and 504: the statuses that say "not now".
+pub(crate) fn is_retryable_status(status: u16) -> bool {
+    matches!(status, 429 | 502 | 503 | 504)
+}
+
+fn unauthorized_message(status: u16, token_sent: bool, server: Option<&str>) -> String {
+    let mut message = format!("the server refused access ({status}");
+    if let Some(server) = server {
+        let _ = write!(message, ": {server}");
+    }
+    message.push_str("): ");
+    message.push_str(if token_sent {
+        "check the token; it may be wrong or expired"
+    } else {
+        "this server needs a token; set one (X-Plex-Token)"
+    });
+    message
+}
+
+fn timeout_message(url: &str, timeout: Option<Duration>) -> String {
+    let within = match timeout {
+        Some(timeout) => format!("within {}", format_duration(timeout)),
+        None => "in time".to_owned(),
+    };
+    format!(
+        "the server at {url} did not answer {within}: it may be busy; try again, or raise the timeout"
+    )
+}
+
+fn unknown_task_message(name: &TaskName, suggestion: Option<&TaskName>) -> String {
+    let mut message = format!("the server has no task named {:?}", name.as_str());
+    match suggestion {
+        Some(suggestion) => {
+            let _ = write!(message, "; did you mean {:?}?", suggestion.as_str());
+        }
+        None => message.push_str("; list the tasks to see the names it knows"),
+    }
+    message
+}
+
+fn server_message(
+    status: u16,
+    body: &str,
+    retry_after: Option<Duration>,
+    location: Option<&str>,
+) -> String {
+    let reason = reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("");
+    let mut message = format!("the server answered {status} {reason}")
+        .trim_end()
+        .to_owned();
+    let advice = match status {
+        300..=399 => match location {
+            Some(location) => format!(
+                "it redirects to {}: use that address as the base URL",
+                excerpt(location.as_bytes())
+            ),
+            None => "it redirects: check the base URL".to_owned(),
+        },
+        404 => "is this the address of a Plex Media Server?".to_owned(),
+        429 => match retry_after {
+            Some(wait) => format!("it asks to wait {}; try again then", format_duration(wait)),
+            None => "too many requests; try again later".to_owned(),
+        },
+        500..=599 => match retry_after {
+            Some(wait) => format!("try again in {}", format_duration(wait)),
+            None => "try again later, or check the server's logs".to_owned(),
+        },
+        _ => "check the request and the server's logs".to_owned(),
+    };
+    let _ = write!(message, ": {advice}");
+    if !body.is_empty() {
+        let _ = write!(message, " (body: {body})");
+    }
+    message
+}
+
+fn decode_message(content_type: Option<&str>, excerpt: &str) -> String {
+    let kind = content_type.map(|c| c.to_ascii_lowercase());
+    let mut message = match kind.as_deref() {
+        Some(c) if c.contains("xml") => "the server answered XML where JSON was asked: \
+             is this a Plex Media Server, or does a proxy drop the Accept header?"
+            .to_owned(),
+        Some(c) if c.contains("html") => "the server answered an HTML page where JSON was asked: \
+             is this the address of a Plex Media Server?"
+            .to_owned(),
+        _ if excerpt.is_empty() => "the server answered an empty body where JSON was asked: \
+             try again, or check the server's logs"
+            .to_owned(),
+        _ => "the server's answer is not the JSON this client expects: \
+             check that this is a Plex Media Server"
+            .to_owned(),
+    };
+    if let Some(content_type) = content_type {
+        let _ = write!(message, " (content type {content_type})");
+    }
+    if !excerpt.is_empty() {
+        let _ = write!(message, " (body: {excerpt})");
+    }
+    message
+}
+
+pub(crate) fn format_duration(duration: Duration) -> String {
+    if duration.subsec_millis() == 0 {
+        format!("{} s", duration.as_secs())
+    } else if duration < Duration::from_secs(1) {
+        format!("{} ms", duration.as_millis())
+    } else {
+        format!("{:.1} s", duration.as_secs_f64())
+    }
+}
+
+/// How many characters of a body an excerpt keeps.
+pub(crate) const EXCERPT_CHARS: usize = 200;
+
+/// The start of a body, for messages: at most [`EXCERPT_CHARS`] characters
+/// (cut on a character boundary, with `…` when cut), invalid UTF-8 replaced,
+/// control characters escaped so that a body cannot forge log lines or
+/// terminal sequences, and surrounding whitespace trimmed.
+pub(crate) fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    let mut out = String::new();
+    let mut chars = text.chars();
+    for c in chars.by_ref().take(EXCERPT_CHARS) {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    if chars.next().is_some() {
+        out.push('…');
+    }
+    out
+}
+
+/// What a body looks like, for a [`Error::Decode`] whose headers were not
+/// kept.
+pub(crate) fn sniff_content_type(body: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(body.get(..512).unwrap_or(body));
+    let start = text.trim_start().to_ascii_lowercase();
+    let kind = if start.starts_with("<!doctype html") || start.starts_with("<html") {
+        "text/html"
+    } else if start.starts_with('<') {
+        "text/xml"
+    } else if start.starts_with('{') || start.starts_with('[') {
+        "application/json"
+    } else {
+        return None;
+    };
+    Some(kind.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpt_cuts_on_a_char_boundary_and_marks_the_cut() {
+        let body = "é".repeat(EXCERPT_CHARS + 10);
+        let cut = excerpt(body.as_bytes());
+        assert_eq!(cut.chars().count(), EXCERPT_CHARS + 1);
+        assert!(cut.ends_with('…'));
+    }
+
+    #[test]
+    fn excerpt_escapes_control_characters() {
+        assert_eq!(excerpt(b"a\nb\x1b[31mc\x00"), "a\\nb\\u{1b}[31mc\\u{0}");
+    }
+
+    #[test]
+    fn excerpt_survives_invalid_utf8() {
+        assert_eq!(excerpt(&[b'o', b'k', 0xff]), "ok\u{fffd}");
+    }
+
+    #[test]
+    fn sniffing_tells_xml_from_html_from_json() {
+        assert_eq!(
+            sniff_content_type(b"<?xml version=\"1.0\"?><ButlerTasks/>").as_deref(),
+            Some("text/xml")
+        );
+        assert_eq!(
+            sniff_content_type(b"  <html><head>").as_deref(),
+            Some("text/html")
+        );
+        assert_eq!(
+            sniff_content_type(b"<!DOCTYPE html>").as_deref(),
+            Some("text/html")
+        );
+        assert_eq!(
+            sniff_content_type(b"{\"a\":1}").as_deref(),
+            Some("application/json")
+        );
+        assert_eq!(sniff_content_type(b"garbage"), None);
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(format_duration(Duration::from_secs(30)), "30 s");
+        assert_eq!(format_duration(Duration::from_millis(250)), "250 ms");
+        assert_eq!(format_duration(Duration::from_millis(1500)), "1.5 s");
+    }
+}

@@ -1,0 +1,106 @@
+//! A client for the Butler API of Plex Media Server: the task manager that
+//! runs the server's maintenance (database backups, media analysis,
+//! metadata refreshes, ...). List its tasks, start or stop one, start or
+//! stop them all.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use plex_butler::{Client, RetryPolicy, StartOutcome, TaskName};
+//!
+//! # async fn run() -> Result<(), plex_butler::Error> {
+//! let client = Client::builder("http://127.0.0.1:32400")
+//!     .token("your-plex-token") // optional on a network the server trusts
+//!     .product("my-tool")
+//!     .timeout(Duration::from_secs(10))
+//!     .retry(RetryPolicy::default())
+//!     .build()?;
+//!
+//! for task in client.tasks().await? {
+//!     println!("{} every {} day(s), enabled: {}", task.name, task.interval_days, task.enabled);
+//! }
+//!
+//! match client.start(TaskName::BackupDatabase).await? {
+//!     StartOutcome::Started => println!("backup started"),
+//!     StartOutcome::AlreadyRunning => println!("a backup was already running"),
+//! }
+//!
+//! // Names the spec does not know yet work too.
+//! let outcome = client.stop("ButlerTaskGenerateIntroMarkers".parse::<TaskName>()?).await?;
+//! println!("{outcome}");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The calls are fire-and-forget: the server starts the work in the
+//! background and the Butler API reports no progress (running work shows in
+//! the server's activities).
+//!
+//! # The five calls
+//!
+//! Each maps to one operation of the raw client ([`plex_butler_raw`],
+//! reachable through [`Client::raw`]), whose names follow the legacy SDKs:
+//!
+//! | legacy SDK name | request | this crate | answers |
+//! |---|---|---|---|
+//! | `get_butler_tasks` | `GET /butler` | [`Client::tasks`] | `Vec<`[`Task`]`>` |
+//! | `start_all_tasks` | `POST /butler` | [`Client::start_all`] | `()` |
+//! | `stop_all_tasks` | `DELETE /butler` | [`Client::stop_all`] | `()` |
+//! | `start_task` | `POST /butler/{task}` | [`Client::start`] | [`StartOutcome`]: `Started` (200), `AlreadyRunning` (202); 404 is [`Error::UnknownTask`] |
+//! | `stop_task` | `DELETE /butler/{task}` | [`Client::stop`] | [`StopOutcome`]: `Stopped` (200), `NotRunning` (404 for a task the server lists); 404 otherwise is [`Error::UnknownTask`] |
+//!
+//! # Task names
+//!
+//! [`TaskName`] has a variant for every name the spec knows and
+//! [`TaskName::Other`] for the rest: servers add tasks between releases.
+//! Parsing accepts any case of a known name (`backupdatabase`).
+//!
+//! # What every request carries
+//!
+//! - `X-Plex-Token`, when a token is set: a header marked sensitive, never
+//!   in the URL, never in `Debug` output, errors or traces.
+//! - `X-Plex-Client-Identifier`: by default a hash of the machine's identity
+//!   and the product name, the same on every run (Plex lists each new
+//!   identifier as a new device).
+//! - `X-Plex-Product`, `X-Plex-Version`, and `X-Plex-Device-Name` and
+//!   `X-Plex-Platform` when set.
+//! - `Accept: application/json` (without it the server answers XML).
+//!
+//! # Errors, timeouts and retries
+//!
+//! Every call returns [`Error`], whose variants say what went wrong and what
+//! to do next. An attempt may take [`ClientBuilder::timeout`] (30 s by
+//! default; connecting 5 s). Failures that may pass (no connection, 429,
+//! 502, 503, 504, a timeout, a broken connection) are retried per the
+//! [`RetryPolicy`] where repeating the call is safe; each method says when.
+//!
+//! # Tracing
+//!
+//! Each call runs in one `tracing` span named `plex_butler` with the fields
+//! `operation`, `method`, `server`, `task`, `status`, `attempts`,
+//! `duration_ms` and, on failure, `error`. Retries log a `debug` event.
+//!
+//! # Features
+//!
+//! - `rustls` (default): TLS for `https://` servers through rustls.
+//! - `native-tls`: TLS through the platform's library instead.
+//! - `blocking`: [`blocking::Client`], the same calls without async.
+
+#![warn(missing_docs)]
+
+#[cfg(feature = "blocking")]
+pub mod blocking;
+mod client;
+mod error;
+mod identity;
+mod retry;
+mod task;
+mod task_name;
+
+pub use client::{Client, ClientBuilder};
+pub use error::Error;
+/// The generated client underneath ([`Client::raw`]), re-exported so that
+/// its types can be named without a dependency of one's own.
+pub use plex_butler_raw as raw;
+pub use retry::RetryPolicy;
+pub use task::{StartOutcome, StopOutcome, Task};
+pub use task_name::TaskName;

@@ -1,0 +1,368 @@
+//! When and how long to wait before trying a call again.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// How the client retries a call that failed for a passing reason.
+///
+/// A call is tried again after: no connection (nothing was sent), 429, 502,
+/// 503 or 504, and, for the calls that are safe to repeat, a timeout or a
+/// connection that broke after the request was sent. Which calls are safe
+/// to repeat is documented on each method of [`crate::Client`].
+///
+/// The wait before attempt `n + 1` is drawn at random between zero and
+/// `min(max_delay, base_delay × 2ⁿ⁻¹)` ("full jitter"), so that clients that
+/// failed together do not come back together. A `Retry-After` header (in
+/// seconds or as an HTTP date) replaces that wait. The call gives up when
+/// `max_attempts` are used or when the next wait would end past
+/// `max_elapsed` from the start of the call, returning the last error.
+///
+/// ```
+/// use std::time::Duration;
+/// use plex_butler::RetryPolicy;
+///
+/// let policy = RetryPolicy::default()
+///     .max_attempts(5)
+///     .base_delay(Duration::from_millis(100))
+///     .max_elapsed(Duration::from_secs(10));
+/// assert_eq!(policy.attempts(), 5);
+/// assert_eq!(RetryPolicy::none().attempts(), 1);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    max_attempts: u32,
+    base_delay: Duration,
+    max_delay: Duration,
+    max_elapsed: Duration,
+    jitter: Jitter,
+}
+
+/// Where the random part of a wait comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Jitter {
+    /// Full jitter from a fresh random source for each call.
+    Random,
+    /// Full jitter from a source seeded with this value: the same waits on
+    /// every call.
+    Seeded(u64),
+    /// No jitter: the full exponential wait.
+    None,
+}
+
+impl Default for RetryPolicy {
+    /// 3 attempts, waits from 200 ms doubling up to 5 s, at most 30 s in
+    /// all, with full jitter.
+    fn default() -> Self {
+        Self {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(5),
+            max_elapsed: Duration::from_secs(30),
+            jitter: Jitter::Random,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// No retries: every call is tried once.
+    pub fn none() -> Self {
+        Self {
+            max_attempts: 1,
+            ..Self::default()
+        }
+    }
+
+    /// The number of attempts in all, the first one included (at least 1).
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// The wait before the first retry, before jitter; each later wait
+    /// doubles it.
+    pub fn base_delay(mut self, delay: Duration) -> Self {
+        self.base_delay = delay;
+        self
+    }
+
+    /// The longest wait between two attempts, before jitter. A
+    /// `Retry-After` longer than this is still honoured, within
+    /// [`RetryPolicy::max_elapsed`].
+    pub fn max_delay(mut self, delay: Duration) -> Self {
+        self.max_delay = delay;
+        self
+    }
+
+    /// The time budget of a call, from its first attempt: no retry starts
+    /// whose wait would end after it. Attempts themselves are bounded by
+    /// the client's timeout.
+    pub fn max_elapsed(mut self, budget: Duration) -> Self {
+        self.max_elapsed = budget;
+        self
+    }
+
+    /// Draws the jitter from a source seeded with `seed`, so that the waits
+    /// are the same on every run (for tests and reproducible scripts).
+    pub fn seeded(mut self, seed: u64) -> Self {
+        self.jitter = Jitter::Seeded(seed);
+        self
+    }
+
+    /// Waits the full exponential delay, with no jitter.
+    pub fn without_jitter(mut self) -> Self {
+        self.jitter = Jitter::None;
+        self
+    }
+
+    /// The number of attempts in all, the first one included.
+    pub fn attempts(&self) -> u32 {
+        self.max_attempts
+    }
+
+    /// The state of the waits of one call.
+    pub(crate) fn schedule(&self) -> Schedule<'_> {
+        let rng = match self.jitter {
+            Jitter::Random => Some(fastrand::Rng::new()),
+            Jitter::Seeded(seed) => Some(fastrand::Rng::with_seed(seed)),
+            Jitter::None => None,
+        };
+        Schedule {
+            policy: self,
+            rng,
+            attempts: 1,
+        }
+    }
+}
+
+/// One call's progress through its [`RetryPolicy`].
+pub(crate) struct Schedule<'a> {
+    policy: &'a RetryPolicy,
+    rng: Option<fastrand::Rng>,
+    attempts: u32,
+}
+
+impl Schedule<'_> {
+    /// Attempts made so far.
+    pub(crate) fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// The wait before the next attempt, or `None` to give up: attempts
+    /// used up, or the wait would end past the budget. `elapsed` is the
+    /// time since the call began; `retry_after` the server's own wait.
+    pub(crate) fn next_wait(
+        &mut self,
+        elapsed: Duration,
+        retry_after: Option<Duration>,
+    ) -> Option<Duration> {
+        if self.attempts >= self.policy.max_attempts {
+            return None;
+        }
+        let wait = match retry_after {
+            Some(wait) => wait,
+            None => self.backoff(),
+        };
+        if elapsed.saturating_add(wait) > self.policy.max_elapsed {
+            return None;
+        }
+        self.attempts += 1;
+        Some(wait)
+    }
+
+    fn backoff(&mut self) -> Duration {
+        let exponent = self.attempts.saturating_sub(1).min(31);
+        let ceiling = self
+            .policy
+            .base_delay
+            .saturating_mul(1u32 << exponent)
+            .min(self.policy.max_delay);
+        match &mut self.rng {
+            Some(rng) => {
+                let ceiling_ms = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
+                Duration::from_millis(rng.u64(0..=ceiling_ms))
+            }
+            None => ceiling,
+        }
+    }
+}
+
+/// Reads a `Retry-After` value: a number of seconds, or an HTTP date
+/// (IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`) from which the wait is
+/// counted from `now`. A date in the past means no wait. Other forms are
+/// ignored (the backoff applies).
+pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        // Beyond u64 seconds is "never"; the budget refuses it anyway.
+        return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)));
+    }
+    let at = parse_http_date(value)?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// Parses an IMF-fixdate (RFC 9110, section 5.6.7).
+fn parse_http_date(value: &str) -> Option<SystemTime> {
+    // "Sun, 06 Nov 1994 08:49:37 GMT"
+    let mut parts = value.split(' ');
+    let weekday = parts.next()?;
+    let day: u64 = parts.next()?.parse().ok()?;
+    let month = parts.next()?;
+    let year: u64 = parts.next()?.parse().ok()?;
+    let time = parts.next()?;
+    if parts.next()? != "GMT" || parts.next().is_some() || !weekday.ends_with(',') {
+        return None;
+    }
+    let month = match month {
+        "Jan" => 1,
+        "Feb" => 2,
+        "Mar" => 3,
+        "Apr" => 4,
+        "May" => 5,
+        "Jun" => 6,
+        "Jul" => 7,
+        "Aug" => 8,
+        "Sep" => 9,
+        "Oct" => 10,
+        "Nov" => 11,
+        "Dec" => 12,
+        _ => return None,
+    };
+    let mut hms = time.split(':');
+    let hour: u64 = hms.next()?.parse().ok()?;
+    let minute: u64 = hms.next()?.parse().ok()?;
+    let second: u64 = hms.next()?.parse().ok()?;
+    if hms.next().is_some()
+        || !(1..=31).contains(&day)
+        || !(1970..=9999).contains(&year)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second;
+    UNIX_EPOCH.checked_add(Duration::from_secs(seconds))
+}
+
+/// Days from 1970-01-01 to the given date of the proleptic Gregorian
+/// calendar (years from 1970).
+fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
+    // Count from March, so that the leap day ends the year.
+    let (year, month) = if month <= 2 {
+        (year - 1, month + 9)
+    } else {
+        (year, month - 3)
+    };
+    let era = year / 400;
+    let year_of_era = year - era * 400;
+    let day_of_year = (153 * month + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    // 719_468 days from 0000-03-01 to 1970-01-01.
+    era * 146_097 + day_of_era - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_reads_seconds() {
+        assert_eq!(
+            parse_retry_after("7", UNIX_EPOCH),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(parse_retry_after(" 0 ", UNIX_EPOCH), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("-1", UNIX_EPOCH), None);
+        assert_eq!(parse_retry_after("soon", UNIX_EPOCH), None);
+    }
+
+    #[test]
+    fn retry_after_reads_an_http_date_relative_to_now() {
+        let date = parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(
+            date,
+            UNIX_EPOCH.checked_add(Duration::from_secs(784_111_777))
+        );
+        let now = UNIX_EPOCH + Duration::from_secs(784_111_770);
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now),
+            Some(Duration::from_secs(7))
+        );
+        let later = UNIX_EPOCH + Duration::from_secs(784_111_800);
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", later),
+            Some(Duration::ZERO)
+        );
+    }
+
+    #[test]
+    fn leap_days_are_counted() {
+        assert_eq!(
+            parse_http_date("Thu, 29 Feb 2024 00:00:00 GMT"),
+            UNIX_EPOCH.checked_add(Duration::from_secs(1_709_164_800))
+        );
+    }
+
+    #[test]
+    fn malformed_dates_are_ignored() {
+        for bad in [
+            "Sun 06 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 08:49:37 UTC",
+            "Sun, 32 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Foo 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 24:00:00 GMT",
+            "Sun, 06 Nov 1994 08:49 GMT",
+        ] {
+            assert_eq!(parse_http_date(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn waits_double_up_to_the_maximum_without_jitter() {
+        let policy = RetryPolicy::default()
+            .max_attempts(6)
+            .base_delay(Duration::from_millis(100))
+            .max_delay(Duration::from_millis(350))
+            .max_elapsed(Duration::from_secs(60))
+            .without_jitter();
+        let mut schedule = policy.schedule();
+        let waits: Vec<_> =
+            std::iter::from_fn(|| schedule.next_wait(Duration::ZERO, None)).collect();
+        let ms: Vec<u128> = waits.iter().map(Duration::as_millis).collect();
+        assert_eq!(ms, [100, 200, 350, 350, 350]);
+    }
+
+    #[test]
+    fn jittered_waits_stay_under_the_exponential_ceiling_and_repeat_with_a_seed() {
+        let policy = RetryPolicy::default().max_attempts(4).seeded(7);
+        let draw = || {
+            let mut schedule = policy.schedule();
+            std::iter::from_fn(|| schedule.next_wait(Duration::ZERO, None)).collect::<Vec<_>>()
+        };
+        let first = draw();
+        assert_eq!(first, draw());
+        for (i, wait) in first.iter().enumerate() {
+            assert!(*wait <= Duration::from_millis(200 << i), "{wait:?}");
+        }
+    }
+
+    #[test]
+    fn retry_after_wins_but_not_past_the_budget() {
+        let policy = RetryPolicy::default().max_elapsed(Duration::from_secs(10));
+        let mut schedule = policy.schedule();
+        assert_eq!(
+            schedule.next_wait(Duration::from_secs(1), Some(Duration::from_secs(8))),
+            Some(Duration::from_secs(8))
+        );
+        assert_eq!(
+            schedule.next_wait(Duration::from_secs(9), Some(Duration::from_secs(2))),
+            None
+        );
+    }
+
+    #[test]
+    fn no_retry_policy_gives_up_at_once() {
+        let policy = RetryPolicy::none();
+        assert_eq!(policy.schedule().next_wait(Duration::ZERO, None), None);
+    }
+}
