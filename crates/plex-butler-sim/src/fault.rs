@@ -1,0 +1,341 @@
+//! Faults the server can inject, for testing how clients cope.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Which requests a fault hits.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Trigger {
+    /// Every request.
+    Always,
+    /// The next `n` requests that reach this fault, then no more.
+    Next(u32),
+    /// Each request with this probability (0.0..=1.0), drawn from the
+    /// simulator's seed.
+    Share(f64),
+}
+
+impl Trigger {
+    fn check(self) -> Result<(), String> {
+        match self {
+            Trigger::Share(p) if !(0.0..=1.0).contains(&p) => {
+                Err(format!("a share must lie in 0..=1, not {p}"))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl FromStr for Trigger {
+    type Err = String;
+
+    /// Reads `always`, `next:N` or `share:P` (P in 0..=1).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("expected always, next:N or share:P, not {s:?}");
+        let trigger = match s.split_once(':') {
+            None if s == "always" => Trigger::Always,
+            Some(("next", n)) => Trigger::Next(n.parse().map_err(|_| bad())?),
+            Some(("share", p)) => Trigger::Share(p.parse().map_err(|_| bad())?),
+            _ => return Err(bad()),
+        };
+        trigger.check().map(|()| trigger)
+    }
+}
+
+impl fmt::Display for Trigger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Trigger::Always => f.write_str("always"),
+            Trigger::Next(n) => write!(f, "next:{n}"),
+            Trigger::Share(p) => write!(f, "share:{p}"),
+        }
+    }
+}
+
+/// A status the server answers instead of serving the request.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StatusFault {
+    /// The HTTP status, 200..=599.
+    pub status: u16,
+    /// Which requests get it.
+    pub when: Trigger,
+    /// A `Retry-After` header to send with it, in whole seconds (rounded up).
+    pub retry_after: Option<Duration>,
+}
+
+/// The faults a simulator injects. Off by default ([`FaultPlan::none`]).
+///
+/// Each request goes through them in this order: the latency is waited out;
+/// then the connection may be dropped (no answer at all); then the fault
+/// status may replace the answer (before the token is even checked, as a
+/// proxy or an overloaded server would); then the answer's body may be cut
+/// short (the connection closes after half the promised `Content-Length`)
+/// or replaced with bytes that are neither XML nor JSON (status and
+/// `Content-Type` kept). A request stopped by one fault does not count
+/// towards the later ones' [`Trigger::Next`].
+///
+/// ```
+/// use plex_butler_sim::{FaultPlan, Trigger};
+/// use std::time::Duration;
+///
+/// let plan = FaultPlan::none()
+///     .latency(Duration::from_millis(20))
+///     .status(503, Trigger::Next(2))
+///     .retry_after(Duration::from_secs(1));
+/// assert!(!plan.is_none());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FaultPlan {
+    latency: Duration,
+    status: Option<StatusFault>,
+    drop_connection: Option<Trigger>,
+    truncate_body: Option<Trigger>,
+    garbage_body: Option<Trigger>,
+}
+
+impl FaultPlan {
+    /// No faults.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Whether this plan injects nothing.
+    pub fn is_none(&self) -> bool {
+        *self == Self::none()
+    }
+
+    /// Waits this long before answering each request (real time, whatever
+    /// the simulator's clock).
+    #[must_use]
+    pub fn latency(mut self, latency: Duration) -> Self {
+        self.latency = latency;
+        self
+    }
+
+    /// Answers `status` (200..=599) to the requests `when` picks.
+    #[must_use]
+    pub fn status(mut self, status: u16, when: Trigger) -> Self {
+        let retry_after = self.status.and_then(|s| s.retry_after);
+        self.status = Some(StatusFault {
+            status,
+            when,
+            retry_after,
+        });
+        self
+    }
+
+    /// Sends `Retry-After` with the fault status (set the status first; has
+    /// no effect without one).
+    #[must_use]
+    pub fn retry_after(mut self, after: Duration) -> Self {
+        if let Some(status) = &mut self.status {
+            status.retry_after = Some(after);
+        }
+        self
+    }
+
+    /// Closes the connection without answering the requests `when` picks.
+    #[must_use]
+    pub fn drop_connection(mut self, when: Trigger) -> Self {
+        self.drop_connection = Some(when);
+        self
+    }
+
+    /// Cuts the body of the answers `when` picks in half, then closes the
+    /// connection.
+    #[must_use]
+    pub fn truncate_body(mut self, when: Trigger) -> Self {
+        self.truncate_body = Some(when);
+        self
+    }
+
+    /// Replaces the body of the answers `when` picks with garbage.
+    #[must_use]
+    pub fn garbage_body(mut self, when: Trigger) -> Self {
+        self.garbage_body = Some(when);
+        self
+    }
+
+    /// The added latency.
+    pub fn added_latency(&self) -> Duration {
+        self.latency
+    }
+
+    /// The status fault, if any.
+    pub fn status_fault(&self) -> Option<StatusFault> {
+        self.status
+    }
+
+    /// Checks the statuses and shares.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        if let Some(status) = &self.status {
+            if !(200..=599).contains(&status.status) {
+                return Err(format!(
+                    "a fault status must lie in 200..=599, not {}",
+                    status.status
+                ));
+            }
+            status.when.check()?;
+        }
+        for trigger in [self.drop_connection, self.truncate_body, self.garbage_body]
+            .into_iter()
+            .flatten()
+        {
+            trigger.check()?;
+        }
+        Ok(())
+    }
+}
+
+/// How one answer is to be spoiled, decided when the request arrives.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Verdict {
+    pub latency: Duration,
+    pub drop_connection: bool,
+    pub status: Option<(u16, Option<u64>)>,
+    pub truncate_body: bool,
+    pub garbage_body: bool,
+}
+
+/// A plan and how much of it is used up.
+#[derive(Debug)]
+pub(crate) struct Faults {
+    plan: FaultPlan,
+    used: [u32; 4],
+    rng: fastrand::Rng,
+}
+
+impl Faults {
+    pub(crate) fn new(plan: FaultPlan, seed: u64) -> Self {
+        Self {
+            plan,
+            used: [0; 4],
+            rng: fastrand::Rng::with_seed(seed ^ 0x5bd1_e995_5bd1_e995),
+        }
+    }
+
+    pub(crate) fn plan(&self) -> &FaultPlan {
+        &self.plan
+    }
+
+    /// Installs a new plan; `Next` counts start afresh.
+    pub(crate) fn replace(&mut self, plan: FaultPlan) {
+        self.plan = plan;
+        self.used = [0; 4];
+    }
+
+    fn fires(&mut self, slot: usize, trigger: Option<Trigger>) -> bool {
+        let fires = match trigger {
+            None => false,
+            Some(Trigger::Always) => true,
+            Some(Trigger::Next(n)) => self.used[slot] < n,
+            Some(Trigger::Share(p)) => self.rng.f64() < p,
+        };
+        if fires {
+            self.used[slot] = self.used[slot].saturating_add(1);
+        }
+        fires
+    }
+
+    /// Decides what happens to the next request.
+    pub(crate) fn judge(&mut self) -> Verdict {
+        let mut verdict = Verdict {
+            latency: self.plan.latency,
+            ..Verdict::default()
+        };
+        if self.fires(0, self.plan.drop_connection) {
+            verdict.drop_connection = true;
+            return verdict;
+        }
+        if let Some(fault) = self.plan.status
+            && self.fires(1, Some(fault.when))
+        {
+            let retry_after = fault
+                .retry_after
+                .map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0));
+            verdict.status = Some((fault.status, retry_after));
+            return verdict;
+        }
+        verdict.truncate_body = self.fires(2, self.plan.truncate_body);
+        verdict.garbage_body = !verdict.truncate_body && self.fires(3, self.plan.garbage_body);
+        verdict
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn triggers_parse_from_their_display() {
+        for trigger in [Trigger::Always, Trigger::Next(3), Trigger::Share(0.25)] {
+            assert_eq!(trigger.to_string().parse::<Trigger>(), Ok(trigger));
+        }
+    }
+
+    #[test]
+    fn malformed_triggers_are_refused() {
+        for bad in [
+            "",
+            "sometimes",
+            "next:",
+            "next:-1",
+            "share:1.5",
+            "share:x",
+            "always:1",
+        ] {
+            assert!(bad.parse::<Trigger>().is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn a_status_for_the_next_two_requests_hits_exactly_two() {
+        let mut faults = Faults::new(FaultPlan::none().status(503, Trigger::Next(2)), 1);
+        let hits: Vec<bool> = (0..4).map(|_| faults.judge().status.is_some()).collect();
+        assert_eq!(hits, [true, true, false, false]);
+    }
+
+    #[test]
+    fn retry_after_is_rounded_up_to_whole_seconds() {
+        let plan = FaultPlan::none()
+            .status(429, Trigger::Always)
+            .retry_after(Duration::from_millis(1500));
+        assert_eq!(Faults::new(plan, 1).judge().status, Some((429, Some(2))));
+    }
+
+    #[test]
+    fn a_share_of_requests_is_roughly_that_share() {
+        let mut faults = Faults::new(FaultPlan::none().garbage_body(Trigger::Share(0.25)), 9);
+        let hits = (0..4000).filter(|_| faults.judge().garbage_body).count();
+        assert!((800..1200).contains(&hits), "{hits} hits of 4000");
+    }
+
+    #[test]
+    fn plans_with_impossible_statuses_are_refused() {
+        assert!(
+            FaultPlan::none()
+                .status(700, Trigger::Always)
+                .check()
+                .is_err()
+        );
+        assert!(
+            FaultPlan::none()
+                .status(101, Trigger::Always)
+                .check()
+                .is_err()
+        );
+        assert!(
+            FaultPlan::none()
+                .status(503, Trigger::Share(-1.0))
+                .check()
+                .is_err()
+        );
+        assert!(
+            FaultPlan::none()
+                .status(503, Trigger::Always)
+                .check()
+                .is_ok()
+        );
+    }
+}

@@ -1,0 +1,172 @@
+//! A simulated Plex Media Server that speaks the Butler (task manager) API as
+//! the real server does: a real HTTP server on a socket, for tests of Plex
+//! clients and for demos.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), plex_butler_sim::Error> {
+//! use plex_butler_sim::{ManualClock, Preset, Simulator};
+//! use chrono::{TimeZone, Utc};
+//! use std::time::Duration;
+//!
+//! let night = Utc.with_ymd_and_hms(2025, 1, 1, 3, 0, 0).single().expect("a valid date");
+//! let sim = Simulator::builder()
+//!     .token("secret")
+//!     .preset(Preset::Pms1_43_2)
+//!     .clock(ManualClock::at(night))
+//!     .seed(7)
+//!     .start()
+//!     .await?;
+//! // ... point a client at sim.url() with sim.token() ...
+//! sim.clock().advance(Duration::from_secs(3600));
+//! let state = sim.state();
+//! state.check_invariants().expect("the Butler is consistent");
+//! sim.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! # The API it serves
+//!
+//! | request | answer |
+//! |---|---|
+//! | `GET /butler` | the tasks: XML (`text/xml;charset=utf-8`, root `ButlerTasks`, flags `0`/`1`, attributes in the order and escaping of a PMS 1.43.2), or JSON (`{"ButlerTasks":{"ButlerTask":[...]}}`, flags `true`/`false`, `title`/`description` left out when absent) when `Accept` names `application/json` |
+//! | `POST /butler` | 200: start all (below) |
+//! | `DELETE /butler` | 200: stop all running tasks and empty the schedule |
+//! | `POST /butler/{task}` | 200 started, 202 already running, 404 no such task |
+//! | `DELETE /butler/{task}` | 200 stopped or unscheduled, 404 no such task or neither running nor scheduled |
+//! | `GET /activities` | one `Activity type="butler"` per running task, with its progress |
+//! | `DELETE /activities/{uuid}` | 200 cancelled, 400 not cancellable, 404 no such activity |
+//! | `GET /`, `GET /identity` | the server's capabilities and identity, shaped like a PMS 1.43.2's (version `1.43.2.10687-563d026ea`), so that Plex client libraries connect unchanged |
+//!
+//! Success bodies of start and stop are empty (`text/html`). Errors carry the
+//! server's small HTML page, such as
+//! `<html><head><title>Unauthorized</title></head><body><h1>401 Unauthorized</h1></body></html>`.
+//! Any other path gets 404 (`text/html`); a known path with a method it does
+//! not take gets 405 with an `Allow` header. `HEAD` is answered like `GET`.
+//! The `api-version` header and all `X-Plex-*` identity headers are ignored.
+//!
+//! # Authentication
+//!
+//! The token is read from the `X-Plex-Token` header or, when there is no
+//! such header, from the `X-Plex-Token` query parameter (percent-decoded; the
+//! header wins when both are sent). It is compared in constant time (only its
+//! length may show). A missing or wrong token gets 401, on every path but
+//! `GET /identity`, which a real server also answers without one. In
+//! [`no_auth`](SimulatorBuilder::no_auth) mode every request is let in. The
+//! token never appears in logs, `Debug` output or error messages; request
+//! logs blank out the query parameter.
+//!
+//! # Semantics
+//!
+//! Each task has a name, an interval in days, a randomized flag, an enabled
+//! flag, a last run, and a run duration ([`TaskSpec`]). Its status is always
+//! exactly one of idle, scheduled (at a time) or running (since a time, with
+//! a progress) — see [`TaskStatus`].
+//!
+//! **Start all** (`POST /butler`) follows the four documented criteria, with
+//! the maintenance window `ButlerStartHour`..`ButlerEndHour` (default 2 to 5,
+//! see [`SimulatorBuilder::window`]):
+//! 1. A disabled task is skipped.
+//! 2. A task that is not due today is skipped. A task is due when it never
+//!    ran, or when the local calendar day of its last run plus its interval
+//!    in days is today or earlier (a daily task that ran yesterday at 23:00
+//!    is due today at 00:30; one that ran today is not).
+//! 3. Inside the window, a randomized task is scheduled at a random whole
+//!    second after now and before the window closes, drawn from the seed.
+//! 4. Every other task starts now: randomized tasks outside the window, and
+//!    all non-randomized tasks, inside the window or not.
+//!
+//! **Start one** (`POST /butler/{task}`) starts the task now, whatever its
+//! schedule.
+//!
+//! **Stop one** (`DELETE /butler/{task}`) stops a running task or removes a
+//! scheduled one from the schedule; **stop all** (`DELETE /butler`) does so
+//! for every task.
+//!
+//! A running task finishes when it has run for its duration; its last run is
+//! then the time it finished. A scheduled task starts when the clock reaches
+//! its time (and then runs for its duration from that time).
+//!
+//! ## Choices where Plex's documentation is silent
+//!
+//! - **Starting a disabled task by name starts it** (200). The enabled flag
+//!   decides what start-all and the nightly schedule run; an explicit request
+//!   for one task is honoured, as the server's "run now" is.
+//! - Starting a task by name ignores whether it is due and the window.
+//! - Starting a *scheduled* task by name starts it now (200) and drops its
+//!   scheduled time.
+//! - Stopping a scheduled task unschedules it (200); stopping an idle task is
+//!   404, like an unknown one.
+//! - A stopped run (by stop one, stop all or a cancelled activity) records
+//!   no last run: only finished runs do.
+//! - Start all leaves running and scheduled tasks as they are: starting all
+//!   twice is the same as once (no 202 exists for it).
+//! - Tasks run side by side; one running task does not hold back another.
+//! - The simulator runs nothing by itself: no nightly maintenance happens
+//!   unless asked for through the API.
+//! - The window is read in a fixed UTC offset
+//!   ([`SimulatorBuilder::utc_offset`], default UTC); daylight saving time
+//!   is not simulated. A window whose start hour is after its end hour spans
+//!   midnight; equal hours make an empty window (then nothing is ever
+//!   scheduled: every due task starts now).
+//! - Activities: one per running task, titled with the task's title or, when
+//!   it has none, its name, with a new id for every run (a real PMS 1.43.2
+//!   showed one aggregate "Butler tasks" activity; one per task tells a test
+//!   what runs). They are not cancellable by default, like the real
+//!   server's (`cancellable="0"`: `DELETE` answers 400);
+//!   [`SimulatorBuilder::cancellable_activities`] makes `DELETE` stop the
+//!   task.
+//! - Task names are compared exactly, case included. `{task}` is one path
+//!   segment, percent-decoded (`%2F` for a `/` in a name); a malformed escape
+//!   or a name that is not UTF-8 gets 400; a name longer than 256 bytes, or a
+//!   path longer than 2048, gets 414; a request head over 64 KiB or with over
+//!   100 headers gets 431. A trailing `/` is ignored.
+//!
+//! # Time
+//!
+//! The simulator keeps no timers. Every request, and every
+//! [`Simulator::state`], first brings the tasks up to the [`Clock`]'s current
+//! time: runs that have lasted their duration finish, scheduled runs whose
+//! time has come start (and finish, if their time is long past). With a
+//! [`ManualClock`], everything that happens is decided by the requests and by
+//! [`Clock::advance`]: tests need no sleeps and give the same answers every
+//! time. With the system clock, the same rules play out in real time. Moving
+//! a clock backwards is allowed, but finished runs stay finished and
+//! [`ButlerState::check_invariants`] may then complain.
+//!
+//! Each request holds one lock for its whole change, so concurrent requests
+//! never lose an update and no task is ever seen in two states.
+//!
+//! # Faults
+//!
+//! A [`FaultPlan`] spoils answers for tests of clients: added latency, a
+//! status (with an optional `Retry-After`) for the next N requests or a share
+//! of them, dropped connections, truncated or garbage bodies. Off by default;
+//! set it with [`SimulatorBuilder::faults`] or, at any time,
+//! [`Simulator::set_faults`].
+//!
+//! # Logs
+//!
+//! Each request is logged through `tracing` at `INFO` (method, path with any
+//! token blanked out, status — 0 for a dropped connection — and the time
+//! taken in microseconds). Nothing is printed unless the program installs a
+//! subscriber.
+
+#![warn(missing_docs)]
+
+mod butler;
+mod clock;
+mod duration;
+mod fault;
+mod render;
+mod server;
+mod simulator;
+mod state;
+mod task;
+mod window;
+
+pub use clock::{Clock, ManualClock};
+pub use duration::{ParseDurationError, parse_duration};
+pub use fault::{FaultPlan, StatusFault, Trigger};
+pub use simulator::{DEFAULT_TASK_DURATION, Error, Simulator, SimulatorBuilder};
+pub use state::{Activity, ButlerState, InvariantViolation, TaskState, TaskStatus};
+pub use task::{Preset, TaskSpec};

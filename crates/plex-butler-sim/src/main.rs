@@ -1,0 +1,263 @@
+//! `plex-butler-sim`: a simulated Plex Media Server speaking the Butler API.
+//!
+//! Prints `listening on http://ADDR:PORT` as its first line on stdout once it
+//! accepts connections, logs each request on stderr (never the token; filter
+//! with `RUST_LOG`, such as `RUST_LOG=warn` for silence), and exits with
+//! status 0 on Ctrl-C or SIGTERM.
+
+use std::io::{IsTerminal as _, Write as _};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use chrono::FixedOffset;
+use clap::{CommandFactory as _, Parser};
+use plex_butler_sim::{FaultPlan, Preset, Simulator, Trigger, parse_duration};
+use tracing_subscriber::EnvFilter;
+
+/// A simulated Plex Media Server that speaks the Butler (task manager) API
+/// like the real one.
+#[derive(Parser)]
+#[command(name = "plex-butler-sim", version)]
+struct Args {
+    /// The address to listen on; with port 0 the system picks a free port.
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:32400")]
+    listen: SocketAddr,
+
+    /// The token clients must send (X-Plex-Token header or query parameter).
+    #[arg(long, value_name = "T", env = "PLEX_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+
+    /// Let every request in without a token (overrides --token and PLEX_TOKEN).
+    #[arg(long)]
+    no_auth: bool,
+
+    /// The task list: pms-1.43.2 (the 23 tasks of a real server) or legacy
+    /// (the 14 of the legacy documentation).
+    #[arg(long, value_name = "NAME", default_value = "pms-1.43.2")]
+    preset: Preset,
+
+    /// Seeds schedule times, activity ids and fault shares.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    seed: u64,
+
+    /// How long a task runs, such as 500ms, 20s or 2m.
+    #[arg(long, value_name = "DUR", value_parser = parse_duration, default_value = "20s")]
+    task_duration: Duration,
+
+    /// The maintenance window in hours, ButlerStartHour-ButlerEndHour.
+    #[arg(long, value_name = "START-END", value_parser = parse_window, default_value = "2-5")]
+    window: (u32, u32),
+
+    /// The server's local time as an offset from UTC, such as +02:00.
+    #[arg(long, value_name = "+HH:MM", value_parser = parse_offset, default_value = "+00:00", allow_hyphen_values = true)]
+    utc_offset: FixedOffset,
+
+    /// The server's machineIdentifier (default: drawn from the seed).
+    #[arg(long, value_name = "ID")]
+    machine_identifier: Option<String>,
+
+    /// Let DELETE /activities/{uuid} cancel running tasks.
+    #[arg(long)]
+    cancellable_activities: bool,
+
+    /// Fault: wait this long before every answer.
+    #[arg(long, value_name = "DUR", value_parser = parse_duration, help_heading = "Faults")]
+    fault_latency: Option<Duration>,
+
+    /// Fault: answer this HTTP status instead (see --fault-status-when).
+    #[arg(long, value_name = "CODE", help_heading = "Faults")]
+    fault_status: Option<u16>,
+
+    /// Which requests get --fault-status: always, next:N or share:P.
+    #[arg(
+        long,
+        value_name = "TRIGGER",
+        default_value = "always",
+        help_heading = "Faults"
+    )]
+    fault_status_when: Trigger,
+
+    /// Send Retry-After with --fault-status.
+    #[arg(long, value_name = "DUR", value_parser = parse_duration, help_heading = "Faults")]
+    fault_retry_after: Option<Duration>,
+
+    /// Fault: close the connection without answering: always, next:N or share:P.
+    #[arg(long, value_name = "TRIGGER", help_heading = "Faults")]
+    fault_drop: Option<Trigger>,
+
+    /// Fault: cut the body in half: always, next:N or share:P.
+    #[arg(long, value_name = "TRIGGER", help_heading = "Faults")]
+    fault_truncate: Option<Trigger>,
+
+    /// Fault: send garbage instead of the body: always, next:N or share:P.
+    #[arg(long, value_name = "TRIGGER", help_heading = "Faults")]
+    fault_garbage: Option<Trigger>,
+}
+
+/// Reads `START-END`, such as `2-5`.
+fn parse_window(s: &str) -> Result<(u32, u32), String> {
+    let bad = || format!("expected START-END in hours 0-23, such as 2-5, not {s:?}");
+    let (start, end) = s.split_once('-').ok_or_else(bad)?;
+    let hour = |h: &str| h.parse::<u32>().ok().filter(|h| *h <= 23).ok_or_else(bad);
+    Ok((hour(start)?, hour(end)?))
+}
+
+/// Reads `+HH:MM` or `-HH:MM` (or `Z`).
+fn parse_offset(s: &str) -> Result<FixedOffset, String> {
+    let bad = || format!("expected an offset such as +02:00 or -05:30, not {s:?}");
+    if s == "Z" {
+        return FixedOffset::east_opt(0).ok_or_else(bad);
+    }
+    let (sign, rest) = match s.split_at_checked(1) {
+        Some(("+", rest)) => (1, rest),
+        Some(("-", rest)) => (-1, rest),
+        _ => return Err(bad()),
+    };
+    let (hours, minutes) = rest.split_once(':').ok_or_else(bad)?;
+    let number = |n: &str, max: i32| {
+        (n.len() == 2)
+            .then(|| n.parse::<i32>().ok())
+            .flatten()
+            .filter(|n| (0..=max).contains(n))
+            .ok_or_else(bad)
+    };
+    let seconds = number(hours, 23)? * 3600 + number(minutes, 59)? * 60;
+    FixedOffset::east_opt(sign * seconds).ok_or_else(bad)
+}
+
+impl Args {
+    fn faults(&self) -> FaultPlan {
+        let mut plan = FaultPlan::none();
+        if let Some(latency) = self.fault_latency {
+            plan = plan.latency(latency);
+        }
+        if let Some(status) = self.fault_status {
+            plan = plan.status(status, self.fault_status_when);
+            if let Some(after) = self.fault_retry_after {
+                plan = plan.retry_after(after);
+            }
+        }
+        if let Some(when) = self.fault_drop {
+            plan = plan.drop_connection(when);
+        }
+        if let Some(when) = self.fault_truncate {
+            plan = plan.truncate_body(when);
+        }
+        if let Some(when) = self.fault_garbage {
+            plan = plan.garbage_body(when);
+        }
+        plan
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+
+    let mut builder = Simulator::builder()
+        .listen(args.listen)
+        .preset(args.preset)
+        .seed(args.seed)
+        .task_duration(args.task_duration)
+        .window(args.window.0, args.window.1)
+        .utc_offset(args.utc_offset)
+        .cancellable_activities(args.cancellable_activities)
+        .faults(args.faults());
+    builder = match (&args.token, args.no_auth) {
+        (_, true) => builder.no_auth(),
+        (Some(token), false) => builder.token(token.clone()),
+        (None, false) => Args::command()
+            .error(
+                clap::error::ErrorKind::MissingRequiredArgument,
+                "give a token (--token or PLEX_TOKEN) or --no-auth",
+            )
+            .exit(),
+    };
+    if let Some(id) = &args.machine_identifier {
+        builder = builder.machine_identifier(id.clone());
+    }
+
+    let sim = match builder.start().await {
+        Ok(sim) => sim,
+        Err(error) => {
+            eprintln!("plex-butler-sim: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    if writeln!(stdout, "listening on {}", sim.url())
+        .and_then(|()| stdout.flush())
+        .is_err()
+    {
+        // Nobody can learn the address; serving would be pointless.
+        return ExitCode::FAILURE;
+    }
+    drop(stdout);
+
+    stop_signal().await;
+    tracing::info!("shutting down");
+    sim.shutdown().await;
+    ExitCode::SUCCESS
+}
+
+/// Waits for Ctrl-C or, on Unix, SIGTERM.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_read_as_two_hours() {
+        assert_eq!(parse_window("2-5"), Ok((2, 5)));
+        assert_eq!(parse_window("22-3"), Ok((22, 3)));
+        for bad in ["2", "2-24", "a-b", "-1-3", ""] {
+            assert!(parse_window(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn offsets_read_with_a_sign_hours_and_minutes() {
+        assert_eq!(
+            parse_offset("+02:00"),
+            Ok(FixedOffset::east_opt(7200).expect("valid"))
+        );
+        assert_eq!(
+            parse_offset("-05:30"),
+            Ok(FixedOffset::west_opt(19800).expect("valid"))
+        );
+        assert_eq!(
+            parse_offset("Z"),
+            Ok(FixedOffset::east_opt(0).expect("valid"))
+        );
+        for bad in ["02:00", "+2:00", "+24:00", "+02:60", "+02", ""] {
+            assert!(parse_offset(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_flags_are_consistent() {
+        Args::command().debug_assert();
+    }
+}

@@ -1,0 +1,467 @@
+//! Starting, inspecting and stopping a simulated server.
+
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{FixedOffset, Offset, Utc};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::butler::{Butler, ButlerConfig};
+use crate::clock::Clock;
+use crate::fault::{FaultPlan, Faults};
+use crate::render;
+use crate::server::{self, MAX_NAME_LEN, Pages, Shared, Token};
+use crate::state::ButlerState;
+use crate::task::{Preset, TaskSpec};
+use crate::window::Window;
+
+/// How long a task runs unless told otherwise: long enough to be seen
+/// running, short enough for a demo.
+pub const DEFAULT_TASK_DURATION: Duration = Duration::from_secs(20);
+
+/// Why a simulator could not start, or a setting was refused.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The listening socket could not be opened.
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// A setting makes no sense (the message says which).
+    InvalidConfig(String),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Bind { addr, source } => write!(f, "cannot listen on {addr}: {source}"),
+            Error::InvalidConfig(what) => write!(f, "invalid simulator setting: {what}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Bind { source, .. } => Some(source),
+            Error::InvalidConfig(_) => None,
+        }
+    }
+}
+
+#[derive(Clone)]
+enum Auth {
+    /// A token made up at start.
+    Generated,
+    Token(String),
+    None,
+}
+
+/// Settings for a [`Simulator`]; see [`Simulator::builder`].
+#[derive(Clone)]
+pub struct SimulatorBuilder {
+    auth: Auth,
+    tasks: Vec<TaskSpec>,
+    clock: Clock,
+    seed: u64,
+    window: (u32, u32),
+    utc_offset: FixedOffset,
+    task_duration: Duration,
+    listen: SocketAddr,
+    machine_identifier: Option<String>,
+    friendly_name: String,
+    faults: FaultPlan,
+    cancellable_activities: bool,
+}
+
+impl fmt::Debug for SimulatorBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let auth = match self.auth {
+            Auth::Generated => "generated token",
+            Auth::Token(_) => "token <redacted>",
+            Auth::None => "none",
+        };
+        f.debug_struct("SimulatorBuilder")
+            .field("auth", &auth)
+            .field("tasks", &self.tasks.len())
+            .field("clock", &self.clock)
+            .field("seed", &self.seed)
+            .field("window", &self.window)
+            .field("utc_offset", &self.utc_offset)
+            .field("task_duration", &self.task_duration)
+            .field("listen", &self.listen)
+            .field("machine_identifier", &self.machine_identifier)
+            .field("friendly_name", &self.friendly_name)
+            .field("faults", &self.faults)
+            .field("cancellable_activities", &self.cancellable_activities)
+            .finish()
+    }
+}
+
+impl Default for SimulatorBuilder {
+    fn default() -> Self {
+        Self {
+            auth: Auth::Generated,
+            tasks: Preset::default().tasks(),
+            clock: Clock::system(),
+            seed: 0,
+            window: (2, 5),
+            utc_offset: Utc.fix(),
+            task_duration: DEFAULT_TASK_DURATION,
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            machine_identifier: None,
+            friendly_name: "plex-butler-sim".to_owned(),
+            faults: FaultPlan::none(),
+            cancellable_activities: false,
+        }
+    }
+}
+
+impl SimulatorBuilder {
+    /// Requires this token (`X-Plex-Token` header or query parameter).
+    /// Without `token` or `no_auth`, the simulator makes up a random token;
+    /// read it back with [`Simulator::token`].
+    #[must_use]
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.auth = Auth::Token(token.into());
+        self
+    }
+
+    /// Lets every request in without a token, as a server does for clients
+    /// on its allowed networks.
+    #[must_use]
+    pub fn no_auth(mut self) -> Self {
+        self.auth = Auth::None;
+        self
+    }
+
+    /// Replaces the task list with a preset's (default: [`Preset::Pms1_43_2`]).
+    #[must_use]
+    pub fn preset(mut self, preset: Preset) -> Self {
+        self.tasks = preset.tasks();
+        self
+    }
+
+    /// Replaces the task list.
+    #[must_use]
+    pub fn tasks(mut self, tasks: impl IntoIterator<Item = TaskSpec>) -> Self {
+        self.tasks = tasks.into_iter().collect();
+        self
+    }
+
+    /// Adds a task at the end of the list (the preset's, unless replaced).
+    /// Names must stay unique.
+    #[must_use]
+    pub fn task(mut self, task: TaskSpec) -> Self {
+        self.tasks.push(task);
+        self
+    }
+
+    /// Uses this clock (default: the system clock). Keep a clone, or use
+    /// [`Simulator::clock`], to move it.
+    #[must_use]
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Seeds every random choice: schedule times, activity ids, fault
+    /// shares, the default machine identifier (default: 0).
+    #[must_use]
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// The maintenance window, `ButlerStartHour` to `ButlerEndHour`, hours
+    /// 0..=23 in the server's offset (default: 2 to 5). A start after the
+    /// end spans midnight; equal hours make an empty window.
+    #[must_use]
+    pub fn window(mut self, start_hour: u32, end_hour: u32) -> Self {
+        self.window = (start_hour, end_hour);
+        self
+    }
+
+    /// The server's local time, as a fixed offset from UTC (default: UTC).
+    /// A fixed offset rather than a named time zone: daylight saving time is
+    /// not simulated.
+    #[must_use]
+    pub fn utc_offset(mut self, offset: FixedOffset) -> Self {
+        self.utc_offset = offset;
+        self
+    }
+
+    /// How long a run takes, for tasks that do not set their own
+    /// (default: [`DEFAULT_TASK_DURATION`]).
+    #[must_use]
+    pub fn task_duration(mut self, duration: Duration) -> Self {
+        self.task_duration = duration;
+        self
+    }
+
+    /// The address to listen on (default: `127.0.0.1:0`, a free port).
+    #[must_use]
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.listen = addr;
+        self
+    }
+
+    /// The server's `machineIdentifier` (default: 40 hex digits drawn from
+    /// the seed).
+    #[must_use]
+    pub fn machine_identifier(mut self, id: impl Into<String>) -> Self {
+        self.machine_identifier = Some(id.into());
+        self
+    }
+
+    /// The server's `friendlyName` (default: `plex-butler-sim`).
+    #[must_use]
+    pub fn friendly_name(mut self, name: impl Into<String>) -> Self {
+        self.friendly_name = name.into();
+        self
+    }
+
+    /// Faults to inject from the first request on (default: none).
+    #[must_use]
+    pub fn faults(mut self, plan: FaultPlan) -> Self {
+        self.faults = plan;
+        self
+    }
+
+    /// Whether butler activities may be cancelled through
+    /// `DELETE /activities/{uuid}` (default: no, as on a real server, which
+    /// marks them `cancellable="0"`).
+    #[must_use]
+    pub fn cancellable_activities(mut self, cancellable: bool) -> Self {
+        self.cancellable_activities = cancellable;
+        self
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        let invalid = |what: String| Err(Error::InvalidConfig(what));
+        let (start, end) = self.window;
+        if start > 23 || end > 23 {
+            return invalid(format!("window hours must be 0..=23, not {start}..{end}"));
+        }
+        if let Auth::Token(token) = &self.auth
+            && token.is_empty()
+        {
+            return invalid("the token is empty".to_owned());
+        }
+        let mut names = std::collections::HashSet::new();
+        for task in &self.tasks {
+            let name = &task.name;
+            if name.is_empty() || name.len() > MAX_NAME_LEN || name.chars().any(char::is_control) {
+                return invalid(format!(
+                    "task name {name:?}: must be 1..={MAX_NAME_LEN} bytes without control characters"
+                ));
+            }
+            if !names.insert(name.as_str()) {
+                return invalid(format!("task name {name:?} is used twice"));
+            }
+            let text = [&task.title, &task.description];
+            if text.into_iter().flatten().any(|s| {
+                s.chars()
+                    .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+            }) {
+                return invalid(format!(
+                    "task {name:?} has control characters in its title or description"
+                ));
+            }
+        }
+        if let Some(id) = &self.machine_identifier
+            && (id.is_empty() || id.chars().any(char::is_control))
+        {
+            return invalid("the machine identifier must be non-empty text".to_owned());
+        }
+        self.faults.check().map_err(Error::InvalidConfig)
+    }
+
+    /// Opens the socket and starts serving; returns once connections are
+    /// accepted. Must be called within a tokio runtime.
+    pub async fn start(self) -> Result<Simulator, Error> {
+        self.check()?;
+        let listener = TcpListener::bind(self.listen)
+            .await
+            .map_err(|source| Error::Bind {
+                addr: self.listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| Error::Bind {
+            addr: self.listen,
+            source,
+        })?;
+        let machine_identifier = self
+            .machine_identifier
+            .unwrap_or_else(|| random_hex(&mut fastrand::Rng::with_seed(self.seed), 40));
+        let token = match self.auth {
+            Auth::Generated => Some(random_hex(&mut fastrand::Rng::new(), 24)),
+            Auth::Token(token) => Some(token),
+            Auth::None => None,
+        };
+        let pages = Pages {
+            butler: Pages::pair(render::butler_tasks(&self.tasks)),
+            root: Pages::pair(render::root(&machine_identifier, &self.friendly_name)),
+            identity: Pages::pair(render::identity(&machine_identifier)),
+        };
+        let butler = Butler::new(ButlerConfig {
+            tasks: self.tasks,
+            window: Window::new(self.window.0, self.window.1, self.utc_offset),
+            task_duration: self.task_duration,
+            seed: self.seed,
+            cancellable_activities: self.cancellable_activities,
+        });
+        let shared = Arc::new(Shared {
+            butler: Mutex::new(butler),
+            clock: self.clock,
+            token: token.map(Token::new),
+            faults_on: AtomicBool::new(!self.faults.is_none()),
+            faults: Mutex::new(Faults::new(self.faults, self.seed)),
+            pages,
+        });
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let server = tokio::spawn(server::serve(listener, shared.clone(), shutdown_rx));
+        Ok(Simulator {
+            url: format!("http://{addr}"),
+            addr,
+            machine_identifier,
+            shared,
+            shutdown,
+            server: Some(server),
+        })
+    }
+}
+
+fn random_hex(rng: &mut fastrand::Rng, len: usize) -> String {
+    (0..len)
+        .map(|_| char::from(b"0123456789abcdef"[rng.usize(..16)]))
+        .collect()
+}
+
+/// A running simulated Plex Media Server.
+///
+/// Stops when [`shutdown`](Simulator::shutdown) is awaited (requests in
+/// flight finish first) or, at once, when dropped.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), plex_butler_sim::Error> {
+/// use plex_butler_sim::{ManualClock, Preset, Simulator};
+/// use chrono::{TimeZone, Utc};
+/// use std::time::Duration;
+///
+/// let noon = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).single().expect("a valid date");
+/// let sim = Simulator::builder()
+///     .token("secret")
+///     .preset(Preset::Pms1_43_2)
+///     .clock(ManualClock::at(noon))
+///     .seed(7)
+///     .start()
+///     .await?;
+/// println!("{} with token {:?}", sim.url(), sim.token());
+/// sim.clock().advance(Duration::from_secs(3600));
+/// assert!(sim.state().running().is_empty());
+/// sim.shutdown().await;
+/// # Ok(()) }
+/// ```
+pub struct Simulator {
+    url: String,
+    addr: SocketAddr,
+    machine_identifier: String,
+    shared: Arc<Shared>,
+    shutdown: watch::Sender<bool>,
+    server: Option<JoinHandle<()>>,
+}
+
+impl fmt::Debug for Simulator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Simulator")
+            .field("url", &self.url)
+            .field(
+                "auth",
+                &self.shared.token.as_ref().map(|_| "token <redacted>"),
+            )
+            .field("machine_identifier", &self.machine_identifier)
+            .field("clock", &self.shared.clock)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Simulator {
+    /// Settings for a new simulator, all defaulted.
+    pub fn builder() -> SimulatorBuilder {
+        SimulatorBuilder::default()
+    }
+
+    /// The base URL, such as `http://127.0.0.1:40123`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The token it requires, or `None` in [`no_auth`](SimulatorBuilder::no_auth)
+    /// mode.
+    pub fn token(&self) -> Option<&str> {
+        self.shared.token.as_ref().map(Token::as_str)
+    }
+
+    /// Its `machineIdentifier`.
+    pub fn machine_identifier(&self) -> &str {
+        &self.machine_identifier
+    }
+
+    /// Its clock; [`Clock::advance`] moves time for the server.
+    pub fn clock(&self) -> &Clock {
+        &self.shared.clock
+    }
+
+    /// The tasks and activities as of the clock's current time.
+    pub fn state(&self) -> ButlerState {
+        let (mut butler, now) = self.shared.butler_now();
+        butler.snapshot(now)
+    }
+
+    /// Replaces the fault plan, from the next request on; counts of
+    /// [`Trigger::Next`](crate::Trigger::Next) start afresh.
+    pub fn set_faults(&self, plan: FaultPlan) -> Result<(), Error> {
+        plan.check().map_err(Error::InvalidConfig)?;
+        let on = !plan.is_none();
+        self.shared.faults().replace(plan);
+        self.shared.faults_on.store(on, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// The fault plan in force.
+    pub fn faults(&self) -> FaultPlan {
+        self.shared.faults().plan().clone()
+    }
+
+    /// Stops accepting connections, lets requests in flight finish (up to a
+    /// few seconds), and returns when the server is down.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+}
