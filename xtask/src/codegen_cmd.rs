@@ -1,0 +1,103 @@
+//! `cargo xtask codegen`: the raw client as the build generates it.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::ExitCode;
+
+use crate::Failure;
+use crate::codegen;
+use crate::workspace::{self, Location};
+
+/// How many changed lines `--check` shows before it summarises the rest.
+const MAX_SHOWN_LINES: usize = 200;
+
+pub fn run(spec: &Location, out: Option<&Path>, check: Option<&Path>) -> Result<ExitCode, Failure> {
+    let text = workspace::read(spec)?;
+    let code = codegen::generate(&text).map_err(|e| {
+        Failure(format!(
+            "the spec {} cannot be turned into a client: {e}",
+            spec.shown
+        ))
+    })?;
+    if let Some(check) = check {
+        let existing = std::fs::read_to_string(check)
+            .map_err(|e| Failure(format!("cannot read {}: {e}", check.display())))?;
+        return Ok(
+            match line_diff(&existing, &code, &check.display().to_string(), &spec.shown) {
+                None => {
+                    println!(
+                        "{} is the code generated from {}.",
+                        check.display(),
+                        spec.shown
+                    );
+                    ExitCode::SUCCESS
+                }
+                Some(diff) => {
+                    print!("{diff}");
+                    ExitCode::FAILURE
+                }
+            },
+        );
+    }
+    match out {
+        Some(out) => std::fs::write(out, &code)
+            .map_err(|e| Failure(format!("cannot write {}: {e}", out.display())))?,
+        None => print!("{code}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A unified diff from `old` to `new`, cut short after
+/// [`MAX_SHOWN_LINES`] changed lines; `None` when they are equal.
+pub fn line_diff(old: &str, new: &str, old_name: &str, new_name: &str) -> Option<String> {
+    if old == new {
+        return None;
+    }
+    let diff = similar::TextDiff::from_lines(old, new);
+    let mut added = 0;
+    let mut removed = 0;
+    for change in diff.iter_all_changes() {
+        match change.tag() {
+            similar::ChangeTag::Insert => added += 1,
+            similar::ChangeTag::Delete => removed += 1,
+            similar::ChangeTag::Equal => {}
+        }
+    }
+    let mut out = format!(
+        "{old_name} differs from the code generated from {new_name}: {removed} lines removed, {added} added.\n"
+    );
+    let unified = diff
+        .unified_diff()
+        .context_radius(3)
+        .header(old_name, &format!("generated from {new_name}"))
+        .to_string();
+    let mut shown = 0;
+    for line in unified.lines() {
+        if shown >= MAX_SHOWN_LINES {
+            let _ = writeln!(out, "... (diff cut short)");
+            break;
+        }
+        let _ = writeln!(out, "{line}");
+        if line.starts_with(['+', '-']) && !line.starts_with("+++") && !line.starts_with("---") {
+            shown += 1;
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equal_texts_have_no_diff() {
+        assert!(line_diff("a\nb\n", "a\nb\n", "x", "y").is_none());
+    }
+
+    #[test]
+    fn a_changed_line_shows_as_removed_and_added() {
+        let diff = line_diff("a\nb\nc\n", "a\nB\nc\n", "old.rs", "spec.yaml").expect("differs");
+        assert!(diff.contains("1 lines removed, 1 added"), "{diff}");
+        assert!(diff.contains("-b\n+B\n"), "{diff}");
+    }
+}

@@ -1,0 +1,825 @@
+//! `cargo xtask spec import`: folds the Butler operations of Plex's
+//! official OpenAPI spec into ours.
+//!
+//! What comes from upstream: its task names (the union with ours, sorted; a
+//! name is never dropped, so older servers stay supported), its version
+//! (`info.version`), and what it has that we lack: a Butler operation, a
+//! status, a parameter, a request body, a property of an answer. What stays
+//! ours: operationIds, open task names (`TaskName`), the statuses and bodies
+//! real servers send, descriptions, and the identity headers being left to
+//! the client (they are not per-operation parameters here).
+//!
+//! Butler operations are found by path (`/butler` and `/butler/...`, path
+//! parameters matched whatever their names), never by operationId, which
+//! upstream renames between versions.
+//!
+//! A new operation is named by the house name for its route when there is
+//! one and it is free (`GET /butler` is `getButlerTasks`, ...), otherwise by
+//! upstream's operationId. Either way the facade must then wrap it, which
+//! `cargo xtask spec check` reports until it does.
+
+use std::process::ExitCode;
+
+use crate::Failure;
+use crate::codegen;
+use crate::convert::Converter;
+use crate::diff;
+use crate::doc::{self, Map, Node};
+use crate::workspace::{self, Location};
+use crate::yaml;
+
+/// The house operationIds, by route and method: the legacy SDK names.
+const HOUSE_NAMES: [(&str, &str, &str); 5] = [
+    ("/butler", "get", "getButlerTasks"),
+    ("/butler", "post", "startAllTasks"),
+    ("/butler", "delete", "stopAllTasks"),
+    ("/butler/{}", "post", "startTask"),
+    ("/butler/{}", "delete", "stopTask"),
+];
+
+pub fn run(upstream: &Location, ours: &Location, dry_run: bool) -> Result<ExitCode, Failure> {
+    let upstream_text = workspace::read(upstream)?;
+    let upstream_doc = doc::parse(&upstream_text)
+        .map_err(|e| Failure(format!("{}: {e}; nothing written", upstream.shown)))?;
+    let ours_text = std::fs::read_to_string(&ours.path).map_err(|e| {
+        Failure(format!(
+            "cannot read our spec {}: {e} (import merges into an existing spec)",
+            ours.shown
+        ))
+    })?;
+    let ours_doc = doc::parse(&ours_text)
+        .map_err(|e| Failure(format!("our spec {}: {e}; nothing written", ours.shown)))?;
+    let imported = import(&upstream_doc, &ours_doc)
+        .map_err(|e| Failure(format!("{}: {e}; nothing written", upstream.shown)))?;
+    let text =
+        yaml::write_spec(&imported.spec).map_err(|e| Failure(format!("{e}; nothing written")))?;
+    codegen::generate(&text).map_err(|e| {
+        Failure(format!(
+            "the spec imported from {} cannot be turned into a client: {e}; nothing written",
+            upstream.shown
+        ))
+    })?;
+
+    let report = diff::compare(&ours_doc, &imported.spec)
+        .map_err(|e| Failure(format!("cannot compare: {e}")))?;
+    print!(
+        "{}",
+        diff::render(
+            &report,
+            diff::Format::Markdown,
+            &format!("`{}` before", ours.shown),
+            &format!("after importing `{}`", upstream.shown),
+        )
+    );
+    if !imported.notes.is_empty() {
+        println!("\nNotes:");
+        for note in &imported.notes {
+            println!("- {note}");
+        }
+    }
+    println!();
+    if text == ours_text {
+        println!("{} is unchanged.", ours.shown);
+    } else if dry_run {
+        println!("Dry run: {} not written.", ours.shown);
+    } else {
+        std::fs::write(&ours.path, &text)
+            .map_err(|e| Failure(format!("cannot write {}: {e}", ours.shown)))?;
+        println!("Wrote {}.", ours.shown);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Our spec with upstream folded in, and what a reviewer should know.
+#[derive(Debug)]
+pub struct Imported {
+    pub spec: Node,
+    pub notes: Vec<String>,
+}
+
+/// Folds the Butler operations of `upstream` (Plex's spec) into `ours`.
+pub fn import(upstream: &Node, ours: &Node) -> Result<Imported, String> {
+    check_upstream(upstream)?;
+    let butler_paths = butler_paths(upstream)?;
+    check_ours(ours)?;
+    let version = upstream_version(upstream)?;
+    let mut importer = Importer {
+        converter: Converter::new(upstream),
+        spec: ours.clone(),
+        notes: Vec::new(),
+        version,
+    };
+    importer.fold_task_names(&butler_paths)?;
+    for (path, item) in &butler_paths {
+        importer.fold_path(path, item)?;
+    }
+    importer.note_kept_operations(&butler_paths);
+    importer.set_version();
+    Ok(Imported {
+        spec: importer.spec,
+        notes: importer.notes,
+    })
+}
+
+fn check_upstream(upstream: &Node) -> Result<(), String> {
+    if upstream.as_map().is_none() {
+        return Err("not an OpenAPI document (its top level is not a map)".to_string());
+    }
+    match upstream.get("openapi") {
+        None => return Err("not an OpenAPI document: no `openapi` field".to_string()),
+        Some(Node::String(v)) if v.starts_with("3.1.") || v.starts_with("3.0.") => {}
+        Some(other) => {
+            let shown = other
+                .as_str()
+                .map_or_else(|| format!("{other:?}"), str::to_string);
+            return Err(format!(
+                "OpenAPI `{shown}` is not supported: import reads Plex's spec as OpenAPI 3.1 (or 3.0)"
+            ));
+        }
+    }
+    let title = upstream.pointer("/info/title").and_then(Node::as_str);
+    match title {
+        Some(title) if title.to_ascii_lowercase().contains("plex") => Ok(()),
+        Some(title) => Err(format!(
+            "not a Plex spec: its title is `{title}`; import reads Plex Media Server's OpenAPI spec"
+        )),
+        None => Err(
+            "not a Plex spec: it has no `info.title`; import reads Plex Media Server's OpenAPI spec"
+                .to_string(),
+        ),
+    }
+}
+
+/// `/butler` and `/butler/...`, with their path items (refs resolved).
+fn butler_paths(upstream: &Node) -> Result<Vec<(String, Node)>, String> {
+    let paths = upstream
+        .get("paths")
+        .and_then(Node::as_map)
+        .ok_or("no Butler paths (`/butler`, `/butler/{...}`): it has no `paths` at all")?;
+    let converter = Converter::new(upstream);
+    let mut out = Vec::new();
+    for (path, item) in paths.iter() {
+        if path == "/butler" || path.starts_with("/butler/") {
+            out.push((path.to_string(), converter.resolve(item)?));
+        }
+    }
+    if out.is_empty() {
+        return Err("no Butler paths (`/butler`, `/butler/{...}`) in it".to_string());
+    }
+    Ok(out)
+}
+
+fn check_ours(ours: &Node) -> Result<(), String> {
+    let problem = |what: &str| Err(format!("our spec {what}; import keeps its conventions"));
+    match ours.get_str("openapi") {
+        Some(v) if v.starts_with("3.0.") => {}
+        _ => return problem("is not OpenAPI 3.0.x"),
+    }
+    if ours
+        .pointer("/components/schemas/KnownTaskName/enum")
+        .and_then(Node::as_seq)
+        .is_none()
+    {
+        return problem("has no `KnownTaskName` enum (components.schemas) to fold task names into");
+    }
+    if ours.get("paths").and_then(Node::as_map).is_none() {
+        return problem("has no `paths`");
+    }
+    Ok(())
+}
+
+fn upstream_version(upstream: &Node) -> Result<String, String> {
+    match upstream.pointer("/info/version") {
+        Some(Node::String(v)) if !v.trim().is_empty() => Ok(v.trim().to_string()),
+        Some(Node::Number(n)) => Ok(n.to_string()),
+        _ => Err("it has no `info.version`".to_string()),
+    }
+}
+
+struct Importer<'u> {
+    converter: Converter<'u>,
+    spec: Node,
+    notes: Vec<String>,
+    version: String,
+}
+
+impl Importer<'_> {
+    fn fold_task_names(&mut self, butler_paths: &[(String, Node)]) -> Result<(), String> {
+        let mut upstream_names = Vec::new();
+        for (_, item) in butler_paths {
+            for parameter in all_parameters(item) {
+                let parameter = self.converter.resolve(parameter)?;
+                if parameter.get_str("in") == Some("path")
+                    && let Some(schema) = parameter.get("schema")
+                {
+                    self.enum_strings(schema, &mut upstream_names, 0)?;
+                }
+            }
+        }
+        let Some(Node::Seq(known)) = self
+            .spec
+            .pointer_mut("/components/schemas/KnownTaskName/enum")
+        else {
+            return Err("our spec has no `KnownTaskName` enum".to_string());
+        };
+        let mut names: Vec<String> = known
+            .iter()
+            .filter_map(Node::as_str)
+            .map(str::to_string)
+            .collect();
+        let mut added = Vec::new();
+        for name in upstream_names {
+            if !names.contains(&name) {
+                names.push(name.clone());
+                added.push(name);
+            }
+        }
+        names.sort();
+        names.dedup();
+        *known = names.into_iter().map(Node::String).collect();
+        if !added.is_empty() {
+            added.sort();
+            self.notes.push(format!(
+                "task names new from upstream, added to `KnownTaskName`: {}",
+                added.join(", ")
+            ));
+        }
+        Ok(())
+    }
+
+    /// The strings of a schema's enum (or const), through refs and
+    /// `oneOf`/`anyOf` alternatives.
+    fn enum_strings(
+        &self,
+        schema: &Node,
+        out: &mut Vec<String>,
+        depth: usize,
+    ) -> Result<(), String> {
+        if depth > 16 {
+            return Ok(());
+        }
+        let schema = self.converter.resolve(schema)?;
+        if let Some(values) = schema.get("enum").and_then(Node::as_seq) {
+            out.extend(values.iter().filter_map(Node::as_str).map(str::to_string));
+        }
+        if let Some(value) = schema.get_str("const") {
+            out.push(value.to_string());
+        }
+        for key in ["oneOf", "anyOf"] {
+            for alternative in schema.get(key).and_then(Node::as_seq).unwrap_or_default() {
+                self.enum_strings(alternative, out, depth + 1)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Our path for a route, if we have one.
+    fn our_path(&self, route: &str) -> Option<String> {
+        self.spec
+            .get("paths")
+            .and_then(Node::as_map)?
+            .keys()
+            .find(|p| doc::route_key(p) == route)
+            .map(str::to_string)
+    }
+
+    fn fold_path(&mut self, upstream_path: &str, item: &Node) -> Result<(), String> {
+        let route = doc::route_key(upstream_path);
+        for method in doc::METHODS {
+            let Some(operation) = item.get(method) else {
+                continue;
+            };
+            let operation = self.converter.resolve(operation)?;
+            let our_path = self.our_path(&route);
+            let ours_has_it = our_path
+                .as_ref()
+                .is_some_and(|p| self.spec.pointer(&operation_pointer(p, method)).is_some());
+            match our_path {
+                Some(our_path) if ours_has_it => {
+                    self.fold_operation(&our_path, method, item, &operation)?;
+                }
+                _ => self.add_operation(upstream_path, method, item, &operation)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds to one of our operations what upstream has and we lack.
+    fn fold_operation(
+        &mut self,
+        our_path: &str,
+        method: &str,
+        upstream_item: &Node,
+        upstream_op: &Node,
+    ) -> Result<(), String> {
+        let pointer = operation_pointer(our_path, method);
+        let label = self.label(our_path, method);
+
+        // Statuses we lack.
+        if let Some(responses) = upstream_op.get("responses").and_then(Node::as_map) {
+            for (status, response) in responses.iter() {
+                let response_pointer = format!(
+                    "{pointer}/responses/{}",
+                    doc::escape_pointer_segment(status)
+                );
+                match self.spec.pointer(&response_pointer) {
+                    None => {
+                        let converted = self.response(response)?;
+                        if let Some(Node::Map(our_responses)) =
+                            self.spec.pointer_mut(&format!("{pointer}/responses"))
+                        {
+                            our_responses.insert(status, converted);
+                            self.notes
+                                .push(format!("{label}: response {status} added from upstream"));
+                        }
+                    }
+                    Some(_) => self.fold_response_properties(&response_pointer, response)?,
+                }
+            }
+        }
+
+        // Parameters we lack (path parameters are ours; identity headers
+        // are sent by the client on every request).
+        let mut ours_named = Vec::new();
+        for parameter in self.our_parameters(our_path, method) {
+            let resolved = self.resolve_ours(&parameter);
+            if let (Some(name), Some(place)) = (resolved.get_str("name"), resolved.get_str("in")) {
+                ours_named.push((name.to_string(), place.to_string()));
+            }
+        }
+        let mut parameters = item_parameters(upstream_item);
+        parameters.extend(
+            upstream_op
+                .get("parameters")
+                .and_then(Node::as_seq)
+                .unwrap_or_default(),
+        );
+        for parameter in parameters {
+            let converted = self.converter.parameter(parameter)?;
+            let (Some(name), Some(place)) = (converted.get_str("name"), converted.get_str("in"))
+            else {
+                continue;
+            };
+            if place == "path"
+                || is_identity_header(&converted)
+                || ours_named.iter().any(|(n, p)| n == name && p == place)
+            {
+                continue;
+            }
+            let note = format!("{label}: {place} parameter `{name}` added from upstream");
+            ours_named.push((name.to_string(), place.to_string()));
+            if let Some(Node::Map(op)) = self.spec.pointer_mut(&pointer) {
+                match op.get_mut("parameters") {
+                    Some(Node::Seq(list)) => list.push(converted),
+                    _ => op.insert("parameters", Node::Seq(vec![converted])),
+                }
+                self.notes.push(note);
+            }
+        }
+
+        // A request body we lack.
+        if let Some(body) = upstream_op.get("requestBody")
+            && self
+                .spec
+                .pointer(&format!("{pointer}/requestBody"))
+                .is_none()
+        {
+            let converted = self.request_body(body)?;
+            if let Some(Node::Map(op)) = self.spec.pointer_mut(&pointer) {
+                op.insert("requestBody", converted);
+                self.notes
+                    .push(format!("{label}: request body added from upstream"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds the properties upstream's JSON answer has and ours (the
+    /// response at `pointer`) lacks.
+    fn fold_response_properties(&mut self, pointer: &str, upstream: &Node) -> Result<(), String> {
+        let upstream = self.converter.resolve(upstream)?;
+        let Some(upstream_schema) = upstream.pointer("/content/application~1json/schema") else {
+            return Ok(());
+        };
+        let mut pointer = pointer.to_string();
+        for _ in 0..16 {
+            match self.spec.pointer(&pointer).and_then(|n| n.get_str("$ref")) {
+                Some(target) => pointer = target.trim_start_matches('#').to_string(),
+                None => break,
+            }
+        }
+        let schema_pointer = format!("{pointer}/content/application~1json/schema");
+        if self.spec.pointer(&schema_pointer).is_some() {
+            self.fold_properties(&schema_pointer, upstream_schema, 0)?;
+        }
+        Ok(())
+    }
+
+    /// Walks our schema (at `pointer`, following refs into our components)
+    /// beside upstream's, adding upstream's properties we lack.
+    fn fold_properties(
+        &mut self,
+        pointer: &str,
+        upstream: &Node,
+        depth: usize,
+    ) -> Result<(), String> {
+        if depth > 32 {
+            return Ok(());
+        }
+        let mut pointer = pointer.to_string();
+        for _ in 0..16 {
+            match self.spec.pointer(&pointer).and_then(|n| n.get_str("$ref")) {
+                Some(target) => pointer = target.trim_start_matches('#').to_string(),
+                None => break,
+            }
+        }
+        let upstream = self.converter.resolve(upstream)?;
+        let Some(ours) = self.spec.pointer(&pointer).cloned() else {
+            return Ok(());
+        };
+        if let (Some(ours_properties), Some(upstream_properties)) = (
+            ours.get("properties").and_then(Node::as_map),
+            upstream.get("properties").and_then(Node::as_map),
+        ) {
+            for (name, property) in upstream_properties.iter() {
+                let property_pointer =
+                    format!("{pointer}/properties/{}", doc::escape_pointer_segment(name));
+                if ours_properties.contains_key(name) {
+                    self.fold_properties(&property_pointer, property, depth + 1)?;
+                    continue;
+                }
+                let mut converted = self.converter.schema(property)?;
+                self.describe(&mut converted);
+                if let Some(Node::Map(properties)) =
+                    self.spec.pointer_mut(&format!("{pointer}/properties"))
+                {
+                    properties.insert(name, converted);
+                    self.notes.push(format!(
+                        "property `{name}` added from upstream to `{}`",
+                        place_name(&pointer)
+                    ));
+                }
+            }
+        }
+        if ours.get("items").is_some()
+            && let Some(items) = upstream.get("items")
+        {
+            self.fold_properties(&format!("{pointer}/items"), items, depth + 1)?;
+        }
+        Ok(())
+    }
+
+    /// Gives a schema taken from upstream without a description one, and
+    /// its properties too: every property is described here.
+    fn describe(&self, schema: &mut Node) {
+        let Node::Map(map) = schema else { return };
+        if !map.contains_key("description") && !map.contains_key("$ref") {
+            map.insert(
+                "description",
+                Node::string(format!(
+                    "Listed by Plex's specification {}, which does not describe it.",
+                    self.version
+                )),
+            );
+        }
+        if let Some(Node::Map(properties)) = map.get_mut("properties") {
+            let names: Vec<String> = properties.keys().map(str::to_string).collect();
+            for name in names {
+                if let Some(property) = properties.get_mut(&name) {
+                    self.describe(property);
+                }
+            }
+        }
+        if let Some(items) = map.get_mut("items") {
+            self.describe_nested(items);
+        }
+    }
+
+    /// Nested schemas (items) need descriptions only for their properties.
+    fn describe_nested(&self, schema: &mut Node) {
+        let Node::Map(map) = schema else { return };
+        if let Some(Node::Map(properties)) = map.get_mut("properties") {
+            let names: Vec<String> = properties.keys().map(str::to_string).collect();
+            for name in names {
+                if let Some(property) = properties.get_mut(&name) {
+                    self.describe(property);
+                }
+            }
+        }
+    }
+
+    /// A Butler operation we do not have, in house style.
+    fn add_operation(
+        &mut self,
+        upstream_path: &str,
+        method: &str,
+        upstream_item: &Node,
+        upstream_op: &Node,
+    ) -> Result<(), String> {
+        let route = doc::route_key(upstream_path);
+        let our_path = self.our_path(&route);
+        let path = our_path
+            .clone()
+            .unwrap_or_else(|| upstream_path.to_string());
+        let shown = format!("{} {upstream_path}", method.to_uppercase());
+
+        let used: Vec<String> = crate::check::operations(&self.spec)
+            .into_iter()
+            .filter_map(|o| o.id)
+            .collect();
+        let house = HOUSE_NAMES
+            .iter()
+            .find(|(r, m, id)| *r == route && *m == method && !used.iter().any(|u| u == id))
+            .map(|(_, _, id)| id.to_string());
+        let upstream_id = upstream_op.get_str("operationId").map(str::to_string);
+        let (id, why) = match (house, upstream_id) {
+            (Some(house), _) => (house, "the house name for this route"),
+            (None, Some(id)) => (id, "upstream's operationId: no house name exists for it"),
+            (None, None) => {
+                return Err(format!(
+                    "upstream's {shown} has no operationId and no house name exists for it"
+                ));
+            }
+        };
+        if used.contains(&id) {
+            return Err(format!(
+                "upstream's {shown} has operationId `{id}`, which our spec already uses \
+                 for another operation"
+            ));
+        }
+
+        let mut op = Map::new();
+        op.insert("tags", Node::Seq(vec![Node::string("Butler")]));
+        op.insert("operationId", Node::string(id.clone()));
+        let summary = upstream_op.get_str("summary").map(str::trim).unwrap_or("");
+        if !summary.is_empty() {
+            op.insert("summary", Node::string(summary));
+        }
+        let description = upstream_op
+            .get_str("description")
+            .unwrap_or("")
+            .trim_end()
+            .to_string();
+        op.insert(
+            "description",
+            Node::string(if description.is_empty() {
+                format!("Listed by Plex's specification {}.\n", self.version)
+            } else {
+                format!("{description}\n")
+            }),
+        );
+
+        // Path parameters: a path item of ours declares them for all its
+        // operations; on a new path, they come from upstream, a task name
+        // as our open `TaskName`.
+        let ours_declares_path_parameters = our_path.as_ref().is_some_and(|p| {
+            self.spec
+                .pointer(&format!(
+                    "/paths/{}/parameters",
+                    doc::escape_pointer_segment(p)
+                ))
+                .and_then(Node::as_seq)
+                .is_some_and(|s| !s.is_empty())
+        });
+        let mut parameters = Vec::new();
+        let mut upstream_parameters = item_parameters(upstream_item);
+        upstream_parameters.extend(
+            upstream_op
+                .get("parameters")
+                .and_then(Node::as_seq)
+                .unwrap_or_default(),
+        );
+        for parameter in upstream_parameters {
+            let mut converted = self.converter.parameter(parameter)?;
+            if is_identity_header(&converted) {
+                continue;
+            }
+            if converted.get_str("in") == Some("path") {
+                if ours_declares_path_parameters {
+                    continue;
+                }
+                let mut names = Vec::new();
+                if let Some(schema) = self.converter.resolve(parameter)?.get("schema") {
+                    self.enum_strings(schema, &mut names, 0)?;
+                }
+                if !names.is_empty()
+                    && let Some(map) = converted.as_map_mut()
+                {
+                    let mut reference = Map::new();
+                    reference.insert("$ref", Node::string("#/components/schemas/TaskName"));
+                    map.insert("schema", Node::Map(reference));
+                }
+            }
+            parameters.push(converted);
+        }
+        if !parameters.is_empty() {
+            op.insert("parameters", Node::Seq(parameters));
+        }
+        if let Some(body) = upstream_op.get("requestBody") {
+            op.insert("requestBody", self.request_body(body)?);
+        }
+
+        let mut responses = Map::new();
+        if let Some(upstream_responses) = upstream_op.get("responses").and_then(Node::as_map) {
+            for (status, response) in upstream_responses.iter() {
+                responses.insert(status, self.response(response)?);
+            }
+        }
+        // A missing or wrong token gets 401 on every Butler path.
+        if !responses.contains_key("401")
+            && self
+                .spec
+                .pointer("/components/responses/Unauthorized")
+                .is_some()
+        {
+            let mut reference = Map::new();
+            reference.insert("$ref", Node::string("#/components/responses/Unauthorized"));
+            responses.insert("401", Node::Map(reference));
+        }
+        op.insert("responses", Node::Map(responses));
+
+        let Some(Node::Map(paths)) = self.spec.as_map_mut().and_then(|m| m.get_mut("paths")) else {
+            return Err("our spec has no `paths`".to_string());
+        };
+        let Some(item) = paths.map_entry(&path) else {
+            return Err(format!("our path item `{path}` is not a map"));
+        };
+        item.insert(method, Node::Map(op));
+        self.notes.push(format!(
+            "new operation {} {path} added as `{id}` ({why}); the facade must wrap it \
+             (`cargo xtask spec check` names it until it does)",
+            method.to_uppercase()
+        ));
+        Ok(())
+    }
+
+    /// A response in house style: `text/html` bodies are our `HtmlBody`;
+    /// other bodies converted to 3.0; headers and links left out.
+    fn response(&self, response: &Node) -> Result<Node, String> {
+        let resolved = self.converter.resolve(response)?;
+        let mut out = Map::new();
+        let description = resolved
+            .get_str("description")
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .unwrap_or("No description upstream.");
+        out.insert("description", Node::string(description));
+        if let Some(content) = resolved.get("content").and_then(Node::as_map) {
+            out.insert("content", Node::Map(self.content(content)?));
+        }
+        Ok(Node::Map(out))
+    }
+
+    fn request_body(&self, body: &Node) -> Result<Node, String> {
+        let resolved = self.converter.resolve(body)?;
+        let mut out = Map::new();
+        for key in ["description", "required"] {
+            if let Some(value) = resolved.get(key) {
+                out.insert(key, value.clone());
+            }
+        }
+        if let Some(content) = resolved.get("content").and_then(Node::as_map) {
+            out.insert("content", Node::Map(self.content(content)?));
+        }
+        Ok(Node::Map(out))
+    }
+
+    fn content(&self, content: &Map) -> Result<Map, String> {
+        let has_html_body = self.spec.pointer("/components/schemas/HtmlBody").is_some();
+        let mut out = Map::new();
+        for (media_type, media) in content.iter() {
+            let mut converted = Map::new();
+            if media_type == "text/html" && has_html_body {
+                let mut reference = Map::new();
+                reference.insert("$ref", Node::string("#/components/schemas/HtmlBody"));
+                converted.insert("schema", Node::Map(reference));
+            } else if let Some(schema) = media.get("schema") {
+                let mut schema = self.converter.schema(schema)?;
+                self.describe_nested(&mut schema);
+                converted.insert("schema", schema);
+            }
+            out.insert(media_type, Node::Map(converted));
+        }
+        Ok(out)
+    }
+
+    /// Our parameters for an operation: its path item's and its own.
+    fn our_parameters(&self, path: &str, method: &str) -> Vec<Node> {
+        let item_pointer = format!("/paths/{}", doc::escape_pointer_segment(path));
+        let mut out = Vec::new();
+        for pointer in [
+            format!("{item_pointer}/parameters"),
+            format!("{item_pointer}/{method}/parameters"),
+        ] {
+            if let Some(list) = self.spec.pointer(&pointer).and_then(Node::as_seq) {
+                out.extend(list.iter().cloned());
+            }
+        }
+        out
+    }
+
+    fn resolve_ours(&self, node: &Node) -> Node {
+        match node.get_str("$ref").and_then(|t| self.spec.pointer(t)) {
+            Some(target) => target.clone(),
+            None => node.clone(),
+        }
+    }
+
+    fn label(&self, path: &str, method: &str) -> String {
+        let id = self
+            .spec
+            .pointer(&operation_pointer(path, method))
+            .and_then(|o| o.get_str("operationId"));
+        match id {
+            Some(id) => format!("{} {path} ({id})", method.to_uppercase()),
+            None => format!("{} {path}", method.to_uppercase()),
+        }
+    }
+
+    /// Notes our Butler operations that upstream does not list: kept.
+    fn note_kept_operations(&mut self, butler_paths: &[(String, Node)]) {
+        let upstream: Vec<(String, &str)> = butler_paths
+            .iter()
+            .flat_map(|(path, item)| {
+                doc::METHODS
+                    .iter()
+                    .filter(|m| item.get(m).is_some())
+                    .map(|m| (doc::route_key(path), *m))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        for operation in crate::check::operations(&self.spec) {
+            let route = doc::route_key(&operation.path);
+            let butler = operation.path == "/butler" || operation.path.starts_with("/butler/");
+            if butler
+                && !upstream
+                    .iter()
+                    .any(|(r, m)| *r == route && *m == operation.method)
+            {
+                self.notes.push(format!(
+                    "upstream does not list {}; kept",
+                    operation.label()
+                ));
+            }
+        }
+    }
+
+    fn set_version(&mut self) {
+        if let Some(Node::Map(info)) = self.spec.as_map_mut().and_then(|m| m.get_mut("info")) {
+            let old = info.get("version").cloned();
+            if old.as_ref().and_then(Node::as_str) != Some(self.version.as_str()) {
+                self.notes.push(format!(
+                    "`info.version` is now {}: review the descriptions that name the \
+                     upstream version (`info.description`, `KnownTaskName`)",
+                    self.version
+                ));
+            }
+            info.insert("version", Node::string(self.version.clone()));
+        }
+    }
+}
+
+fn operation_pointer(path: &str, method: &str) -> String {
+    format!("/paths/{}/{method}", doc::escape_pointer_segment(path))
+}
+
+/// A path item's own parameters (shared by its operations).
+fn item_parameters(item: &Node) -> Vec<&Node> {
+    item.get("parameters")
+        .and_then(Node::as_seq)
+        .unwrap_or_default()
+        .iter()
+        .collect()
+}
+
+/// The parameters of a path item and of all its operations.
+fn all_parameters(item: &Node) -> Vec<&Node> {
+    let mut out = item_parameters(item);
+    for method in doc::METHODS {
+        if let Some(list) = item
+            .get(method)
+            .and_then(|o| o.get("parameters"))
+            .and_then(Node::as_seq)
+        {
+            out.extend(list.iter());
+        }
+    }
+    out
+}
+
+/// `X-Plex-Client-Identifier`, `X-Plex-Product`, ...: sent by the client on
+/// every request, not per operation.
+fn is_identity_header(parameter: &Node) -> bool {
+    parameter.get_str("in") == Some("header")
+        && parameter
+            .get_str("name")
+            .is_some_and(|n| n.to_ascii_lowercase().starts_with("x-plex-"))
+}
+
+/// `ButlerTask` for `/components/schemas/ButlerTask`, else the pointer.
+fn place_name(pointer: &str) -> String {
+    pointer
+        .strip_prefix("/components/schemas/")
+        .map(|s| s.replace("~1", "/").replace("~0", "~"))
+        .unwrap_or_else(|| pointer.to_string())
+}
