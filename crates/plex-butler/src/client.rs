@@ -3,6 +3,7 @@
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime};
 
 use futures_util::StreamExt as _;
@@ -421,6 +422,25 @@ const STOP: Call = Call {
     repeat: Repeat::Safe,
 };
 
+/// What a call learnt along the way, for its span: recorded once at the
+/// end, so that each field has one value.
+#[derive(Default)]
+struct Progress {
+    /// The status of the latest attempt's answer; 0 for none.
+    status: AtomicU32,
+    attempts: AtomicU32,
+}
+
+impl Progress {
+    fn saw(&self, status: u16) {
+        self.status.store(u32::from(status), Ordering::Relaxed);
+    }
+
+    fn status(&self) -> Option<u32> {
+        Some(self.status.load(Ordering::Relaxed)).filter(|s| *s != 0)
+    }
+}
+
 /// What one stop attempt learnt.
 enum StopReply {
     Stopped,
@@ -467,9 +487,12 @@ impl Client {
     /// ([`Error::Connect`], [`Error::Timeout`], [`Error::ConnectionLost`],
     /// [`Error::Server`]).
     pub async fn tasks(&self) -> Result<Vec<Task>, Error> {
-        self.traced(&LIST, None, async {
-            self.with_retries(&LIST, |deadline| self.list_attempt(deadline))
-                .await
+        let progress = &Progress::default();
+        self.traced(&LIST, None, progress, async {
+            self.with_retries(&LIST, progress, |deadline| {
+                self.list_attempt(deadline, progress)
+            })
+            .await
         })
         .await
     }
@@ -490,11 +513,14 @@ impl Client {
     /// [`Client::tasks`].
     pub async fn start(&self, task: impl Into<TaskName>) -> Result<StartOutcome, Error> {
         let task = task.into();
-        self.traced(&START, Some(&task), async {
+        let progress = &Progress::default();
+        self.traced(&START, Some(&task), progress, async {
             task.check_sendable()?;
             let raw_name = raw_types::TaskName::from(&task);
             let found = self
-                .with_retries(&START, |deadline| self.start_attempt(&raw_name, deadline))
+                .with_retries(&START, progress, |deadline| {
+                    self.start_attempt(&raw_name, deadline, progress)
+                })
                 .await?;
             found.ok_or_else(|| Error::UnknownTask {
                 suggestion: TaskName::suggest(task.as_str()),
@@ -522,17 +548,22 @@ impl Client {
     /// As [`Client::start`].
     pub async fn stop(&self, task: impl Into<TaskName>) -> Result<StopOutcome, Error> {
         let task = task.into();
-        self.traced(&STOP, Some(&task), async {
+        let progress = &Progress::default();
+        self.traced(&STOP, Some(&task), progress, async {
             task.check_sendable()?;
             let raw_name = raw_types::TaskName::from(&task);
             let reply = self
-                .with_retries(&STOP, |deadline| self.stop_attempt(&raw_name, deadline))
+                .with_retries(&STOP, progress, |deadline| {
+                    self.stop_attempt(&raw_name, deadline, progress)
+                })
                 .await?;
             match reply {
                 StopReply::Stopped => Ok(StopOutcome::Stopped),
                 StopReply::NotFound => {
                     let listed = self
-                        .with_retries(&LIST, |deadline| self.list_attempt(deadline))
+                        .with_retries(&LIST, progress, |deadline| {
+                            self.list_attempt(deadline, progress)
+                        })
                         .await?;
                     if listed.iter().any(|t| t.name == task) {
                         Ok(StopOutcome::NotRunning)
@@ -564,12 +595,13 @@ impl Client {
     ///
     /// As [`Client::tasks`].
     pub async fn start_all(&self) -> Result<(), Error> {
-        self.traced(&START_ALL, None, async {
-            self.with_retries(&START_ALL, |deadline| async move {
+        let progress = &Progress::default();
+        self.traced(&START_ALL, None, progress, async {
+            self.with_retries(&START_ALL, progress, |deadline| async move {
                 let result = self
                     .timed(deadline, self.shared.raw.start_all_tasks())
                     .await?;
-                self.no_content(result, deadline).await
+                self.no_content(result, deadline, progress).await
             })
             .await
         })
@@ -586,25 +618,30 @@ impl Client {
     ///
     /// As [`Client::tasks`].
     pub async fn stop_all(&self) -> Result<(), Error> {
-        self.traced(&STOP_ALL, None, async {
-            self.with_retries(&STOP_ALL, |deadline| async move {
+        let progress = &Progress::default();
+        self.traced(&STOP_ALL, None, progress, async {
+            self.with_retries(&STOP_ALL, progress, |deadline| async move {
                 let result = self
                     .timed(deadline, self.shared.raw.stop_all_tasks())
                     .await?;
-                self.no_content(result, deadline).await
+                self.no_content(result, deadline, progress).await
             })
             .await
         })
         .await
     }
 
-    async fn list_attempt(&self, deadline: Instant) -> Result<Vec<Task>, Error> {
+    async fn list_attempt(
+        &self,
+        deadline: Instant,
+        progress: &Progress,
+    ) -> Result<Vec<Task>, Error> {
         let result = self
             .timed(deadline, self.shared.raw.get_butler_tasks())
             .await?;
         match result {
             Ok(response) => {
-                record_status(response.status().as_u16());
+                progress.saw(response.status().as_u16());
                 let content_type = content_type(response.headers());
                 tasks_from_raw(response.into_inner()).map_err(|e| Error::Decode {
                     content_type,
@@ -615,7 +652,7 @@ impl Client {
             Err(RawError::UnexpectedResponse(response)) if response.status().is_success() => {
                 // A success the spec does not list (204, ...): no list.
                 let status = response.status().as_u16();
-                record_status(status);
+                progress.saw(status);
                 let content_type = content_type(response.headers());
                 let body = read_limited(
                     Box::pin(response.bytes_stream()),
@@ -638,6 +675,7 @@ impl Client {
         &self,
         name: &raw_types::TaskName,
         deadline: Instant,
+        progress: &Progress,
     ) -> Result<Option<StartOutcome>, Error> {
         let result = self
             .timed(deadline, self.shared.raw.start_task(name))
@@ -645,7 +683,7 @@ impl Client {
         match result {
             Ok(response) => {
                 let status = response.status().as_u16();
-                record_status(status);
+                progress.saw(status);
                 drain(response.into_inner().into_inner(), deadline).await;
                 Ok(Some(if status == 202 {
                     StartOutcome::AlreadyRunning
@@ -654,13 +692,13 @@ impl Client {
                 }))
             }
             Err(RawError::ErrorResponse(response)) if response.status().as_u16() == 404 => {
-                record_status(404);
+                progress.saw(404);
                 drain(response.into_inner().into_inner(), deadline).await;
                 Ok(None)
             }
             // A success the spec does not list (204, ...) still started it.
             Err(RawError::UnexpectedResponse(response)) if response.status().is_success() => {
-                record_status(response.status().as_u16());
+                progress.saw(response.status().as_u16());
                 drain(Box::pin(response.bytes_stream()), deadline).await;
                 Ok(Some(StartOutcome::Started))
             }
@@ -672,23 +710,24 @@ impl Client {
         &self,
         name: &raw_types::TaskName,
         deadline: Instant,
+        progress: &Progress,
     ) -> Result<StopReply, Error> {
         let result = self
             .timed(deadline, self.shared.raw.stop_task(name))
             .await?;
         match result {
             Ok(response) => {
-                record_status(response.status().as_u16());
+                progress.saw(response.status().as_u16());
                 drain(response.into_inner().into_inner(), deadline).await;
                 Ok(StopReply::Stopped)
             }
             Err(RawError::ErrorResponse(response)) if response.status().as_u16() == 404 => {
-                record_status(404);
+                progress.saw(404);
                 drain(response.into_inner().into_inner(), deadline).await;
                 Ok(StopReply::NotFound)
             }
             Err(RawError::UnexpectedResponse(response)) if response.status().is_success() => {
-                record_status(response.status().as_u16());
+                progress.saw(response.status().as_u16());
                 drain(Box::pin(response.bytes_stream()), deadline).await;
                 Ok(StopReply::Stopped)
             }
@@ -701,15 +740,16 @@ impl Client {
         &self,
         result: Result<plex_butler_raw::ResponseValue<plex_butler_raw::ByteStream>, RawError>,
         deadline: Instant,
+        progress: &Progress,
     ) -> Result<(), Error> {
         match result {
             Ok(response) => {
-                record_status(response.status().as_u16());
+                progress.saw(response.status().as_u16());
                 drain(response.into_inner().into_inner(), deadline).await;
                 Ok(())
             }
             Err(RawError::UnexpectedResponse(response)) if response.status().is_success() => {
-                record_status(response.status().as_u16());
+                progress.saw(response.status().as_u16());
                 drain(Box::pin(response.bytes_stream()), deadline).await;
                 Ok(())
             }
@@ -719,7 +759,12 @@ impl Client {
 
     /// Runs `attempt` until it succeeds, fails for good, or the policy
     /// gives up. Each attempt gets its own deadline (the timeout).
-    async fn with_retries<T, F, Fut>(&self, call: &Call, mut attempt: F) -> Result<T, Error>
+    async fn with_retries<T, F, Fut>(
+        &self,
+        call: &Call,
+        progress: &Progress,
+        mut attempt: F,
+    ) -> Result<T, Error>
     where
         F: FnMut(Instant) -> Fut,
         Fut: Future<Output = Result<T, Error>>,
@@ -727,15 +772,13 @@ impl Client {
         let started = Instant::now();
         let mut schedule = self.shared.retry.schedule();
         loop {
+            progress.status.store(0, Ordering::Relaxed);
+            progress.attempts.fetch_add(1, Ordering::Relaxed);
             let deadline = Instant::now() + self.shared.timeout;
             let error = match attempt(deadline).await {
-                Ok(value) => {
-                    tracing::Span::current().record("attempts", schedule.attempts());
-                    return Ok(value);
-                }
+                Ok(value) => return Ok(value),
                 Err(error) => error,
             };
-            tracing::Span::current().record("attempts", schedule.attempts());
             if !call.repeat.allows(&error) {
                 return Err(error);
             }
@@ -761,6 +804,7 @@ impl Client {
         &self,
         call: &Call,
         task: Option<&TaskName>,
+        progress: &Progress,
         body: impl Future<Output = Result<T, Error>>,
     ) -> Result<T, Error> {
         let span = tracing::info_span!(
@@ -779,18 +823,24 @@ impl Client {
         }
         let started = Instant::now();
         let result = body.instrument(span.clone()).await;
+
+        let status = match &result {
+            Ok(_) => progress.status(),
+            Err(error) => error.status().map(u32::from).or_else(|| progress.status()),
+        };
+        if let Some(status) = status {
+            span.record("status", status);
+        }
+        span.record("attempts", progress.attempts.load(Ordering::Relaxed));
         let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         span.record("duration_ms", elapsed);
+        if let Err(error) = &result {
+            span.record("error", tracing::field::display(error));
+        }
         let _entered = span.enter();
         match &result {
             Ok(_) => tracing::debug!("call done"),
-            Err(error) => {
-                if let Some(status) = error.status() {
-                    span.record("status", status);
-                }
-                span.record("error", tracing::field::display(error));
-                tracing::debug!("call failed");
-            }
+            Err(_) => tracing::debug!("call failed"),
         }
         result
     }
@@ -872,7 +922,6 @@ impl Client {
     }
 
     fn status_error(&self, status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
-        record_status(status);
         match status {
             401 | 403 => Error::Unauthorized {
                 status,
@@ -897,10 +946,6 @@ impl Client {
             },
         }
     }
-}
-
-fn record_status(status: u16) {
-    tracing::Span::current().record("status", status);
 }
 
 fn content_type(headers: &HeaderMap) -> Option<String> {

@@ -287,24 +287,28 @@ pub(crate) fn format_duration(duration: Duration) -> String {
 /// How many characters of a body an excerpt keeps.
 pub(crate) const EXCERPT_CHARS: usize = 200;
 
-/// The start of a body, for messages: at most [`EXCERPT_CHARS`] characters
-/// (cut on a character boundary, with `…` when cut), invalid UTF-8 replaced,
-/// control characters escaped so that a body cannot forge log lines or
-/// terminal sequences, and surrounding whitespace trimmed.
+/// The start of a body, for messages: invalid UTF-8 replaced, control
+/// characters escaped (so that a body cannot forge log lines or terminal
+/// sequences), surrounding whitespace trimmed, and at most
+/// [`EXCERPT_CHARS`] characters, escapes included, cut on a character
+/// boundary and followed by `…` when cut.
 pub(crate) fn excerpt(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let text = text.trim();
     let mut out = String::new();
-    let mut chars = text.chars();
-    for c in chars.by_ref().take(EXCERPT_CHARS) {
-        if c.is_control() {
-            out.extend(c.escape_default());
+    let mut length = 0;
+    for c in text.chars() {
+        let shown: Vec<char> = if c.is_control() {
+            c.escape_default().collect()
         } else {
-            out.push(c);
+            vec![c]
+        };
+        if length + shown.len() > EXCERPT_CHARS {
+            out.push('…');
+            break;
         }
-    }
-    if chars.next().is_some() {
-        out.push('…');
+        length += shown.len();
+        out.extend(shown);
     }
     out
 }
@@ -336,6 +340,14 @@ mod tests {
         let cut = excerpt(body.as_bytes());
         assert_eq!(cut.chars().count(), EXCERPT_CHARS + 1);
         assert!(cut.ends_with('…'));
+    }
+
+    #[test]
+    fn excerpt_counts_escapes_in_its_length() {
+        let body = "\u{1b}".repeat(EXCERPT_CHARS);
+        let cut = excerpt(body.as_bytes());
+        assert!(cut.chars().count() <= EXCERPT_CHARS + 1, "{cut}");
+        assert!(cut.ends_with("\\u{1b}…"), "{cut}");
     }
 
     #[test]

@@ -76,8 +76,11 @@
 //! # Tracing
 //!
 //! Each call runs in one `tracing` span named `plex_butler` with the fields
-//! `operation`, `method`, `server`, `task`, `status`, `attempts`,
-//! `duration_ms` and, on failure, `error`. Retries log a `debug` event.
+//! `operation` (`tasks`, `start`, `stop`, `start_all`, `stop_all`),
+//! `method`, `server` (the base URL), `task`, and, recorded when the call
+//! ends, `status` (of the last answer), `attempts` (requests made),
+//! `duration_ms` and, on failure, `error`. Retries log a `debug` event. No
+//! header is ever recorded.
 //!
 //! # Features
 //!

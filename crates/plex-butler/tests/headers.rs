@@ -1,0 +1,227 @@
+//! What every request carries, and where the token must never show:
+//! `Debug` output, the URL, traces.
+
+mod support;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use plex_butler::{Client, RetryPolicy, TaskName};
+use support::{Reply, Server, TOKEN, assert_token_absent, task_list};
+
+#[tokio::test]
+async fn every_request_carries_token_identity_and_accept_json() {
+    let server = Server::start([
+        Reply::json(200, &task_list(&[])),
+        Reply::status(200),
+        Reply::status(200),
+        Reply::status(200),
+        Reply::status(200),
+    ]);
+    let client = Client::builder(server.base_url())
+        .token(TOKEN)
+        .product("my-tool")
+        .version("1.2.3")
+        .device_name("den")
+        .platform("Linux")
+        .retry(RetryPolicy::none())
+        .build()
+        .expect("client");
+    client.tasks().await.expect("tasks");
+    client.start(TaskName::BackupDatabase).await.expect("start");
+    client.stop(TaskName::BackupDatabase).await.expect("stop");
+    client.start_all().await.expect("start all");
+    client.stop_all().await.expect("stop all");
+
+    let requests = server.requests();
+    assert_eq!(requests.len(), 5);
+    for request in &requests {
+        let at = format!("{} {}", request.method, request.path);
+        assert_eq!(request.header("x-plex-token"), Some(TOKEN), "{at}");
+        assert_eq!(request.header("accept"), Some("application/json"), "{at}");
+        assert_eq!(
+            request.header("x-plex-client-identifier"),
+            Some(client.client_identifier()),
+            "{at}"
+        );
+        assert_eq!(request.header("x-plex-product"), Some("my-tool"), "{at}");
+        assert_eq!(request.header("x-plex-version"), Some("1.2.3"), "{at}");
+        assert_eq!(request.header("x-plex-device-name"), Some("den"), "{at}");
+        assert_eq!(request.header("x-plex-platform"), Some("Linux"), "{at}");
+        assert_eq!(request.header("api-version"), Some("1.1.1"), "{at}");
+        assert!(!request.path.contains(TOKEN), "token in the URL: {at}");
+        assert!(!request.path.contains('?'), "a query string: {at}");
+        let tokens = request
+            .headers
+            .iter()
+            .filter(|(n, _)| n == "x-plex-token")
+            .count();
+        assert_eq!(tokens, 1, "{at}");
+    }
+}
+
+#[tokio::test]
+async fn no_token_header_is_sent_without_a_token() {
+    let server = Server::start([Reply::json(200, &task_list(&[]))]);
+    let client = Client::builder(server.base_url()).build().expect("client");
+    client.tasks().await.expect("tasks");
+
+    let requests = server.requests();
+    assert_eq!(requests[0].header("x-plex-token"), None);
+    assert!(requests[0].header("x-plex-client-identifier").is_some());
+    assert_eq!(requests[0].header("x-plex-product"), Some("plex-butler"));
+    assert_eq!(
+        requests[0].header("x-plex-version"),
+        Some(env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[tokio::test]
+async fn headers_are_added_to_a_supplied_http_client_too() {
+    let server = Server::start([Reply::json(200, &task_list(&[]))]);
+    let http = reqwest::Client::builder()
+        .user_agent("custom-agent")
+        .build()
+        .expect("reqwest client");
+    let client = Client::builder(server.base_url())
+        .token(TOKEN)
+        .client_identifier("fixed-id")
+        .http_client(http)
+        .build()
+        .expect("client");
+    client.tasks().await.expect("tasks");
+
+    let request = &server.requests()[0];
+    assert_eq!(request.header("x-plex-token"), Some(TOKEN));
+    assert_eq!(request.header("x-plex-client-identifier"), Some("fixed-id"));
+    assert_eq!(request.header("accept"), Some("application/json"));
+    assert_eq!(request.header("user-agent"), Some("custom-agent"));
+}
+
+#[test]
+fn default_client_identifier_is_stable_and_per_product() {
+    let build = |product: &str| {
+        Client::builder("http://127.0.0.1:32400")
+            .product(product)
+            .build()
+            .expect("client")
+    };
+    let first = build("plex-butler");
+    let second = build("plex-butler");
+    let other = build("another-tool");
+
+    assert_eq!(first.client_identifier(), second.client_identifier());
+    assert_ne!(first.client_identifier(), other.client_identifier());
+    assert_eq!(first.client_identifier().len(), 32);
+    assert!(
+        first
+            .client_identifier()
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit())
+    );
+}
+
+#[test]
+fn debug_of_client_and_builder_redacts_the_token() {
+    let builder = Client::builder("http://127.0.0.1:32400").token(TOKEN);
+    let shown = format!("{builder:?}");
+    assert!(!shown.contains(TOKEN), "{shown}");
+    assert!(shown.contains("<redacted>"), "{shown}");
+
+    let client = builder.build().expect("client");
+    for shown in [format!("{client:?}"), format!("{client:#?}")] {
+        assert!(!shown.contains(TOKEN), "{shown}");
+        assert!(shown.contains("<redacted>"), "{shown}");
+    }
+
+    // The raw client underneath prints its headers; the token's is marked
+    // sensitive, so it prints as such.
+    let raw = format!("{:?}", client.raw());
+    assert!(!raw.contains(TOKEN), "{raw}");
+    assert!(raw.contains("Sensitive"), "{raw}");
+}
+
+#[test]
+fn debug_without_a_token_says_none() {
+    let client = Client::builder("http://127.0.0.1:32400")
+        .build()
+        .expect("client");
+    let shown = format!("{client:?}");
+    assert!(shown.contains("token: None"), "{shown}");
+}
+
+/// Collects everything a `fmt` subscriber writes.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("capture").extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("capture")).into_owned()
+    }
+}
+
+#[tokio::test]
+async fn each_call_is_one_span_with_operation_status_and_duration_and_no_token() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let server = Server::start([
+        Reply::html(503, "").header("Retry-After", "0"),
+        Reply::html(202, ""),
+        Reply::html(401, "<html><title>Unauthorized</title></html>"),
+    ]);
+    let client = Client::builder(server.base_url())
+        .token(TOKEN)
+        .retry(RetryPolicy::default().base_delay(Duration::from_millis(1)))
+        .build()
+        .expect("client");
+    client.start(TaskName::BackupDatabase).await.expect("start");
+    let error = client.tasks().await.expect_err("401");
+    assert_token_absent(&error);
+
+    let text = captured.text();
+    assert!(!text.contains(TOKEN), "the token is in the trace:\n{text}");
+    let closes: Vec<&str> = text.lines().filter(|l| l.contains("close")).collect();
+    assert_eq!(closes.len(), 2, "one span per call:\n{text}");
+    let start = closes[0];
+    for field in [
+        "operation=\"start\"",
+        "method=\"POST\"",
+        "task=BackupDatabase",
+        "status=202",
+        "attempts=2",
+        "duration_ms=",
+    ] {
+        assert!(start.contains(field), "{field} missing in {start}");
+    }
+    assert!(!start.contains("status=503"), "one value per field: {start}");
+    let list = closes[1];
+    for field in [
+        "operation=\"tasks\"",
+        "method=\"GET\"",
+        "status=401",
+        "error=",
+    ] {
+        assert!(list.contains(field), "{field} missing in {list}");
+    }
+    assert!(text.contains("retrying"), "the retry is logged:\n{text}");
+}
