@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::future::Future as _;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -121,10 +122,17 @@ impl std::error::Error for DroppedConnection {}
 #[derive(Debug)]
 pub(crate) enum SimBody {
     Full(Option<Bytes>),
-    /// Sends the part, then fails, so the connection closes before the
-    /// promised `Content-Length`.
-    Truncated(Option<Bytes>),
+    /// Sends the part, waits for it to leave, then fails, so the connection
+    /// closes before the promised `Content-Length`.
+    Truncated {
+        part: Option<Bytes>,
+        pause: Option<Pin<Box<tokio::time::Sleep>>>,
+    },
 }
+
+/// How long a truncated body waits for its part to be written before it
+/// breaks the connection.
+const TRUNCATION_PAUSE: Duration = Duration::from_millis(20);
 
 impl Body for SimBody {
     type Data = Bytes;
@@ -132,15 +140,23 @@ impl Body for SimBody {
 
     fn poll_frame(
         self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
+        cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        Poll::Ready(match self.get_mut() {
-            SimBody::Full(data) => data.take().map(|d| Ok(Frame::data(d))),
-            SimBody::Truncated(data) => Some(match data.take() {
-                Some(d) => Ok(Frame::data(d)),
-                None => Err(DroppedConnection),
-            }),
-        })
+        match self.get_mut() {
+            SimBody::Full(data) => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
+            SimBody::Truncated { part, pause } => {
+                if let Some(part) = part.take() {
+                    return Poll::Ready(Some(Ok(Frame::data(part))));
+                }
+                // Failing at once would let hyper discard the part unsent.
+                let pause =
+                    pause.get_or_insert_with(|| Box::pin(tokio::time::sleep(TRUNCATION_PAUSE)));
+                pause
+                    .as_mut()
+                    .poll(cx)
+                    .map(|()| Some(Err(DroppedConnection)))
+            }
+        }
     }
 
     fn is_end_stream(&self) -> bool {
@@ -152,7 +168,7 @@ impl Body for SimBody {
             SimBody::Full(data) => {
                 SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
             }
-            SimBody::Truncated(_) => SizeHint::default(),
+            SimBody::Truncated { .. } => SizeHint::default(),
         }
     }
 }
@@ -412,7 +428,10 @@ fn spoil(mut response: Response<SimBody>, verdict: &Verdict) -> Response<SimBody
         response
             .headers_mut()
             .insert(header::CONTENT_LENGTH, HeaderValue::from(full));
-        *response.body_mut() = SimBody::Truncated(Some(part));
+        *response.body_mut() = SimBody::Truncated {
+            part: Some(part),
+            pause: None,
+        };
     }
     response
 }
