@@ -63,8 +63,17 @@ pub fn line_diff(old: &str, new: &str, old_name: &str, new_name: &str) -> Option
             similar::ChangeTag::Equal => {}
         }
     }
+    let lines = |n: usize| {
+        if n == 1 {
+            "1 line".to_string()
+        } else {
+            format!("{n} lines")
+        }
+    };
     let mut out = format!(
-        "{old_name} differs from the code generated from {new_name}: {removed} lines removed, {added} added.\n"
+        "{old_name} differs from the code generated from {new_name}: {} removed, {} added.\n",
+        lines(removed),
+        lines(added)
     );
     let unified = diff
         .unified_diff()
@@ -97,7 +106,7 @@ mod tests {
     #[test]
     fn a_changed_line_shows_as_removed_and_added() {
         let diff = line_diff("a\nb\nc\n", "a\nB\nc\n", "old.rs", "spec.yaml").expect("differs");
-        assert!(diff.contains("1 lines removed, 1 added"), "{diff}");
+        assert!(diff.contains("1 line removed, 1 line added"), "{diff}");
         assert!(diff.contains("-b\n+B\n"), "{diff}");
     }
 }

@@ -1377,3 +1377,96 @@ pub fn render(report: &Report, format: Format, old_name: &str, new_name: &str) -
 fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::doc::parse;
+
+    /// A spec with one operation: `GET /x` answering a `Thing` and taking
+    /// a `kind` query parameter, each with an enum.
+    fn spec(answer_values: &str, query_values: &str, required: &str) -> Node {
+        parse(&format!(
+            "openapi: 3.0.3
+info: {{title: t, version: '1'}}
+paths:
+  /x:
+    get:
+      operationId: getX
+      parameters:
+        - {{name: kind, in: query, schema: {{$ref: '#/components/schemas/Kind'}}}}
+      responses:
+        '200':
+          description: ok
+          content:
+            application/json:
+              schema: {{$ref: '#/components/schemas/Thing'}}
+components:
+  schemas:
+    Thing:
+      type: object
+      required: [{required}]
+      properties:
+        state: {{type: string, enum: [{answer_values}]}}
+        size: {{type: integer}}
+    Kind: {{type: string, enum: [{query_values}]}}
+"
+        ))
+        .expect("parses")
+    }
+
+    fn rows(old: &Node, new: &Node) -> Vec<Row> {
+        compare(old, new)
+            .expect("compares")
+            .rows()
+            .cloned()
+            .collect()
+    }
+
+    fn class_of(rows: &[Row], change: &str) -> Class {
+        rows.iter()
+            .find(|r| r.change.contains(change))
+            .unwrap_or_else(|| panic!("no `{change}` in {rows:#?}"))
+            .class
+    }
+
+    #[test]
+    fn a_value_added_to_a_closed_enum_in_answers_is_breaking() {
+        let rows = rows(&spec("a", "p", "state"), &spec("a, b", "p", "state"));
+        assert_eq!(class_of(&rows, "enum value `b` added"), Class::Breaking);
+    }
+
+    #[test]
+    fn a_value_added_to_an_enum_only_clients_send_is_not_breaking() {
+        let rows = rows(&spec("a", "p", "state"), &spec("a", "p, q", "state"));
+        assert_eq!(class_of(&rows, "enum value `q` added"), Class::NotBreaking);
+        assert!(
+            !rows
+                .iter()
+                .any(|r| r.change.contains("string schema changed")),
+            "{rows:#?}"
+        );
+    }
+
+    #[test]
+    fn a_property_answers_no_longer_promise_is_breaking() {
+        let rows = rows(&spec("a", "p", "state, size"), &spec("a", "p", "state"));
+        assert_eq!(
+            class_of(&rows, "property `size` is now optional"),
+            Class::Breaking
+        );
+    }
+
+    #[test]
+    fn a_property_answers_now_promise_is_not_breaking() {
+        let rows = rows(&spec("a", "p", "state"), &spec("a", "p", "state, size"));
+        assert_eq!(
+            class_of(&rows, "property `size` is now required"),
+            Class::NotBreaking
+        );
+        assert!(
+            !rows.iter().any(|r| r.class == Class::Review),
+            "drift's summary is replaced: {rows:#?}"
+        );
+    }
+}
