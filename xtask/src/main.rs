@@ -79,10 +79,10 @@ struct DiffArgs {
     /// the merge-base with main, or HEAD on main]
     #[arg(long, value_name = "REV", conflicts_with_all = ["old", "new"])]
     base: Option<String>,
-    /// Compare this file (instead of the spec at a revision) ...
+    /// The old spec, a file (with --new; instead of the spec at a revision)
     #[arg(long, value_name = "FILE", requires = "new")]
     old: Option<PathBuf>,
-    /// ... with this file (instead of the working tree's spec).
+    /// The new spec, a file (with --old; instead of the working tree's spec)
     #[arg(long, value_name = "FILE", requires = "old")]
     new: Option<PathBuf>,
     /// How to print the changes.
