@@ -283,3 +283,12 @@ async fn calls_can_run_on_spawned_tasks() {
         .expect("tasks");
     assert_eq!(tasks.len(), 1);
 }
+
+#[test]
+fn client_and_error_can_cross_threads() {
+    fn shareable<T: Send + Sync + 'static>() {}
+    shareable::<Client>();
+    shareable::<Error>();
+    shareable::<TaskName>();
+    shareable::<plex_butler::Task>();
+}

@@ -213,7 +213,10 @@ async fn each_call_is_one_span_with_operation_status_and_duration_and_no_token()
     ] {
         assert!(start.contains(field), "{field} missing in {start}");
     }
-    assert!(!start.contains("status=503"), "one value per field: {start}");
+    assert!(
+        !start.contains("status=503"),
+        "one value per field: {start}"
+    );
     let list = closes[1];
     for field in [
         "operation=\"tasks\"",

@@ -1,0 +1,210 @@
+//! The task list is read as leniently as servers write it, and the `Task`
+//! JSON form (what the CLI prints) stays as documented.
+
+mod support;
+
+use plex_butler::{Client, RetryPolicy, Task, TaskName};
+use support::{Reply, Server};
+
+async fn decode(json: &str) -> Result<Vec<Task>, plex_butler::Error> {
+    let server = Server::start([Reply::json(200, json)]);
+    Client::builder(server.base_url())
+        .retry(RetryPolicy::none())
+        .build()
+        .expect("client")
+        .tasks()
+        .await
+}
+
+#[tokio::test]
+async fn flags_as_booleans_numbers_or_digit_strings_are_read() {
+    let tasks = decode(
+        r#"{"ButlerTasks":{"ButlerTask":[
+            {"name":"A","interval":1,"scheduleRandomized":true,"enabled":false},
+            {"name":"B","interval":1,"scheduleRandomized":1,"enabled":0},
+            {"name":"C","interval":1,"scheduleRandomized":"1","enabled":"0"}
+        ]}}"#,
+    )
+    .await
+    .expect("lenient flags");
+
+    let flags: Vec<(bool, bool)> = tasks
+        .iter()
+        .map(|t| (t.schedule_randomized, t.enabled))
+        .collect();
+    assert_eq!(flags, [(true, false), (true, false), (true, false)]);
+}
+
+#[tokio::test]
+async fn interval_as_a_numeric_string_is_read() {
+    let tasks = decode(
+        r#"{"ButlerTasks":{"ButlerTask":[{"name":"A","interval":"7","scheduleRandomized":false,"enabled":true}]}}"#,
+    )
+    .await
+    .expect("numeric string");
+
+    assert_eq!(tasks[0].interval_days, 7);
+}
+
+#[tokio::test]
+async fn missing_title_and_description_are_none_and_unknown_fields_are_ignored() {
+    let tasks = decode(
+        r#"{"ButlerTasks":{"size":1,"ButlerTask":[
+            {"name":"BackupDatabase","interval":3,"scheduleRandomized":false,"enabled":true,"lastRun":123,"extra":{"x":[1]}}
+        ]},"other":true}"#,
+    )
+    .await
+    .expect("unknown fields");
+
+    assert_eq!(tasks[0].title, None);
+    assert_eq!(tasks[0].description, None);
+}
+
+#[tokio::test]
+async fn empty_butler_tasks_or_missing_or_empty_array_is_an_empty_list() {
+    for json in [
+        r#"{"ButlerTasks":{}}"#,
+        r#"{"ButlerTasks":{"ButlerTask":[]}}"#,
+    ] {
+        assert_eq!(decode(json).await.expect(json), []);
+    }
+}
+
+#[tokio::test]
+async fn list_without_its_root_is_a_decode_error() {
+    let error = decode(r#"{"MediaContainer":{"size":0}}"#)
+        .await
+        .expect_err("no ButlerTasks");
+    assert!(
+        matches!(error, plex_butler::Error::Decode { .. }),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn negative_interval_is_a_decode_error() {
+    let error = decode(
+        r#"{"ButlerTasks":{"ButlerTask":[{"name":"A","interval":-3,"scheduleRandomized":false,"enabled":true}]}}"#,
+    )
+    .await
+    .expect_err("negative");
+    let cause = std::error::Error::source(&error)
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    assert!(cause.contains("`interval` is -3"), "{cause}");
+}
+
+/// The real server's XML capture, in the JSON form: every attribute a
+/// string, as the XML carries it.
+fn real_capture_as_json() -> String {
+    let xml = include_str!("../../../fixtures/pms-1.43.2/butler.xml");
+    let mut entries = Vec::new();
+    for line in xml
+        .lines()
+        .filter(|l| l.trim_start().starts_with("<ButlerTask "))
+    {
+        let mut fields = Vec::new();
+        let mut rest = line;
+        while let Some(eq) = rest.find("=\"") {
+            let key = rest[..eq].rsplit(' ').next().unwrap_or_default();
+            let after = &rest[eq + 2..];
+            let end = after.find('"').unwrap_or(after.len());
+            let value = after[..end].replace("&#39;", "'");
+            fields.push(format!(
+                "{}:{}",
+                serde_json::to_string(key).expect("key"),
+                serde_json::to_string(&value).expect("value")
+            ));
+            rest = &after[end..];
+        }
+        entries.push(format!("{{{}}}", fields.join(",")));
+    }
+    format!(
+        r#"{{"ButlerTasks":{{"ButlerTask":[{}]}}}}"#,
+        entries.join(",")
+    )
+}
+
+#[tokio::test]
+async fn real_server_capture_decodes_with_every_name_known() {
+    let tasks = decode(&real_capture_as_json()).await.expect("capture");
+
+    assert_eq!(tasks.len(), 23);
+    for task in &tasks {
+        assert!(task.name.is_known(), "{} is not a known name", task.name);
+    }
+    let backup = tasks
+        .iter()
+        .find(|t| t.name == TaskName::BackupDatabase)
+        .expect("BackupDatabase listed");
+    assert_eq!(backup.interval_days, 3);
+    assert!(backup.enabled);
+    assert_eq!(backup.title.as_deref(), Some("Backup Database"));
+    assert!(
+        backup
+            .description
+            .as_deref()
+            .is_some_and(|d| d.contains("server's database"))
+    );
+    assert_eq!(tasks.iter().filter(|t| t.title.is_some()).count(), 1);
+}
+
+#[test]
+fn task_json_form_uses_the_documented_snake_case_fields() {
+    let task = Task {
+        name: TaskName::BackupDatabase,
+        title: None,
+        description: Some("Create a backup.".into()),
+        enabled: true,
+        interval_days: 3,
+        schedule_randomized: false,
+    };
+    assert_eq!(
+        serde_json::to_string(&task).expect("json"),
+        r#"{"name":"BackupDatabase","title":null,"description":"Create a backup.","enabled":true,"interval_days":3,"schedule_randomized":false}"#
+    );
+    let back: Task =
+        serde_json::from_str(&serde_json::to_string(&task).expect("json")).expect("read back");
+    assert_eq!(back, task);
+}
+
+#[test]
+fn task_json_schema_lists_the_same_fields() {
+    let schema = serde_json::to_value(schemars::schema_for!(Task)).expect("schema");
+    let mut properties: Vec<&str> = schema["properties"]
+        .as_object()
+        .expect("properties")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    properties.sort_unstable();
+    assert_eq!(
+        properties,
+        [
+            "description",
+            "enabled",
+            "interval_days",
+            "name",
+            "schedule_randomized",
+            "title"
+        ]
+    );
+    let required = schema["required"].as_array().expect("required");
+    assert!(required.iter().any(|r| r == "interval_days"));
+    assert!(!required.iter().any(|r| r == "title"));
+}
+
+#[test]
+fn outcomes_serialize_as_snake_case_words() {
+    use plex_butler::{StartOutcome, StopOutcome};
+    assert_eq!(
+        serde_json::to_string(&StartOutcome::AlreadyRunning).expect("json"),
+        r#""already_running""#
+    );
+    assert_eq!(
+        serde_json::to_string(&StopOutcome::NotRunning).expect("json"),
+        r#""not_running""#
+    );
+    assert_eq!(StartOutcome::Started.to_string(), "started");
+    assert_eq!(StopOutcome::Stopped.to_string(), "stopped");
+}
