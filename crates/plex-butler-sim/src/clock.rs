@@ -62,7 +62,15 @@ impl Clock {
     /// The current time.
     pub fn now(&self) -> DateTime<Utc> {
         match *self.source() {
-            Source::System { skew } => Utc::now() + skew,
+            Source::System { skew } => {
+                Utc::now()
+                    .checked_add_signed(skew)
+                    .unwrap_or(if skew < TimeDelta::zero() {
+                        DateTime::<Utc>::MIN_UTC
+                    } else {
+                        DateTime::<Utc>::MAX_UTC
+                    })
+            }
             Source::Manual { now } => now,
         }
     }
@@ -173,6 +181,15 @@ mod tests {
         let ahead = clock.now() - Utc::now();
         assert!(ahead > TimeDelta::hours(23), "skew was {ahead}");
         assert!(!clock.is_manual());
+    }
+
+    #[test]
+    fn advancing_a_clock_beyond_all_dates_saturates() {
+        for clock in [Clock::system(), Clock::manual(noon())] {
+            clock.advance(Duration::MAX);
+            clock.advance(Duration::MAX);
+            assert_eq!(clock.now(), DateTime::<Utc>::MAX_UTC);
+        }
     }
 
     #[test]

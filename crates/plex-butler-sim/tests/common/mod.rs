@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use plex_butler_sim::{Clock, ManualClock, Simulator, SimulatorBuilder, TaskSpec};
+use plex_butler_sim::{ManualClock, Simulator, SimulatorBuilder, TaskSpec};
 use reqwest::{Method, StatusCode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -36,10 +36,6 @@ pub async fn start_with(now: DateTime<Utc>, tasks: Vec<TaskSpec>) -> Simulator {
         .start()
         .await
         .expect("simulator starts")
-}
-
-pub fn clock_of(sim: &Simulator) -> Clock {
-    sim.clock().clone()
 }
 
 pub fn client() -> reqwest::Client {
