@@ -71,7 +71,8 @@
 //!    in days is today or earlier (a daily task that ran yesterday at 23:00
 //!    is due today at 00:30; one that ran today is not).
 //! 3. Inside the window, a randomized task is scheduled at a random whole
-//!    second after now and before the window closes, drawn from the seed.
+//!    second after now and before the window closes, drawn from the seed
+//!    (when the window closes within the next second, it starts now).
 //! 4. Every other task starts now: randomized tasks outside the window, and
 //!    all non-randomized tasks, inside the window or not.
 //!

@@ -465,3 +465,23 @@ impl Drop for Simulator {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_builders_debug_output_hides_the_token() {
+        let builder = Simulator::builder().token("s3cret-value");
+        let shown = format!("{builder:?}");
+        assert!(!shown.contains("s3cret-value"), "{shown}");
+        assert!(shown.contains("redacted"));
+    }
+
+    #[test]
+    fn random_hex_is_hex_of_the_asked_length() {
+        let id = random_hex(&mut fastrand::Rng::with_seed(1), 40);
+        assert_eq!(id.len(), 40);
+        assert!(id.chars().all(|c| c.is_ascii_hexdigit()));
+    }
+}
