@@ -1,0 +1,367 @@
+//! `plex-butler`: manage the Butler tasks of a Plex Media Server from a
+//! shell. Thin by design: parse, call the `plex-butler` facade, print.
+
+mod args;
+mod config;
+mod output;
+
+use std::io::{self, BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+use plex_butler::{Client, Error, TaskName};
+
+use crate::args::{Cli, ColorChoice, Command, GlobalArgs, OutputFormat, exit};
+use crate::config::{ConfigError, Settings, Token};
+use crate::output::{JsonOutput, Outcome, TaskResult};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    anstream::ColorChoice::write_global(match cli.global.color {
+        ColorChoice::Auto => anstream::ColorChoice::Auto,
+        ColorChoice::Always => anstream::ColorChoice::Always,
+        ColorChoice::Never => anstream::ColorChoice::Never,
+    });
+    init_logging(&cli.global);
+
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            report(&format!("cannot start the async runtime: {e}"));
+            return ExitCode::from(exit::OTHER);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::from(exit::OK),
+        Err(failure) => {
+            report(&failure.message);
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+/// Why the command failed, and the exit code that says so.
+#[derive(Debug)]
+struct Failure {
+    code: u8,
+    message: String,
+}
+
+impl Failure {
+    fn new(code: u8, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        let code = match &error {
+            Error::Unauthorized { .. } => exit::UNAUTHORIZED,
+            Error::UnknownTask { .. } => exit::UNKNOWN_TASK,
+            Error::Timeout { .. } | Error::Connect { .. } => exit::UNREACHABLE,
+            Error::InvalidConfig { .. } => exit::USAGE,
+            _ => exit::OTHER,
+        };
+        Failure::new(code, error.to_string())
+    }
+}
+
+impl From<ConfigError> for Failure {
+    fn from(error: ConfigError) -> Self {
+        Failure::new(exit::USAGE, error.0)
+    }
+}
+
+impl From<io::Error> for Failure {
+    fn from(error: io::Error) -> Self {
+        Failure::new(exit::OTHER, format!("cannot write the output: {error}"))
+    }
+}
+
+fn report(message: &str) {
+    let style = anstyle::AnsiColor::Red.on_default().bold();
+    let _ = writeln!(anstream::stderr(), "{style}error:{style:#} {message}");
+}
+
+fn warn(global: &GlobalArgs, message: &str) {
+    if !global.quiet {
+        let style = anstyle::AnsiColor::Yellow.on_default().bold();
+        let _ = writeln!(anstream::stderr(), "{style}warning:{style:#} {message}");
+    }
+}
+
+fn init_logging(global: &GlobalArgs) {
+    let level = match (global.quiet, global.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, 2) => "debug",
+        (false, _) => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr)
+        .with_ansi(io::stderr().is_terminal() && global.color != ColorChoice::Never)
+        .with_target(false)
+        .try_init();
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    let global = &cli.global;
+    let mut out = anstream::stdout();
+    match &cli.command {
+        Command::Schema => {
+            serde_json::to_writer_pretty(&mut out, &output::schema()).map_err(io::Error::other)?;
+            writeln!(out)?;
+            return Ok(());
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(*shell, &mut Cli::command(), "plex-butler", &mut out);
+            return Ok(());
+        }
+        _ => {}
+    }
+
+    if global.embedded {
+        let sim = plex_butler_sim::Simulator::builder()
+            .token(config::new_client_identifier())
+            .preset(plex_butler_sim::Preset::Pms1_43_2)
+            .start()
+            .await
+            .map_err(|e| Failure::new(exit::OTHER, format!("cannot start the simulator: {e}")))?;
+        let settings = Settings {
+            server: sim.url().to_string(),
+            token: sim.token().map(|t| Token(t.to_string())),
+            client_identifier: None,
+            warnings: Vec::new(),
+        };
+        tracing::info!(server = %settings.server, "running against the embedded simulator");
+        let result = execute(&cli, &settings, &mut out).await;
+        sim.shutdown().await;
+        return result;
+    }
+
+    let mut settings = config::resolve(global)?;
+    for warning in &settings.warnings {
+        warn(global, warning);
+    }
+    if settings.client_identifier.is_none() {
+        settings.client_identifier = keep_new_client_identifier(global);
+    }
+    execute(&cli, &settings, &mut out).await
+}
+
+/// Generates a client identifier and keeps it in the config file, so every
+/// run is the same device to the server. Where it cannot be kept, the
+/// facade's stable default (derived from the machine) serves.
+fn keep_new_client_identifier(global: &GlobalArgs) -> Option<String> {
+    let path = config::config_path(global)?;
+    let id = config::new_client_identifier();
+    match config::remember_client_identifier(&path, &id) {
+        Ok(()) => {
+            tracing::info!(path = %path.display(), "kept a new client identifier");
+            Some(id)
+        }
+        Err(e) => {
+            tracing::debug!(path = %path.display(), error = %e, "cannot keep a client identifier");
+            None
+        }
+    }
+}
+
+fn client(global: &GlobalArgs, settings: &Settings) -> Result<Client, Failure> {
+    let mut builder = Client::builder(&settings.server)
+        .product("plex-butler")
+        .version(env!("CARGO_PKG_VERSION"));
+    if let Some(Token(token)) = &settings.token {
+        builder = builder.token(token);
+    }
+    if let Some(id) = &settings.client_identifier {
+        builder = builder.client_identifier(id);
+    }
+    if let Some(timeout) = global.timeout {
+        builder = builder.timeout(timeout);
+    }
+    Ok(builder.build()?)
+}
+
+async fn execute(cli: &Cli, settings: &Settings, out: &mut impl Write) -> Result<(), Failure> {
+    let global = &cli.global;
+    let client = client(global, settings)?;
+    let json = global.output == OutputFormat::Json;
+    match &cli.command {
+        Command::List => {
+            let mut tasks = client.tasks().await?;
+            tasks.sort_by(|a, b| a.name.as_str().cmp(b.name.as_str()));
+            if json {
+                output::print_json(out, &JsonOutput::List { tasks })?;
+            } else {
+                output::print_table(out, &tasks)?;
+            }
+        }
+        Command::Start { tasks } | Command::Stop { tasks } => {
+            let starting = matches!(cli.command, Command::Start { .. });
+            let names = resolve_names(&client, tasks).await?;
+            let mut results = Vec::with_capacity(names.len());
+            for name in names {
+                let outcome: Outcome = if starting {
+                    client.start(name.clone()).await?.into()
+                } else {
+                    client.stop(name.clone()).await?.into()
+                };
+                results.push(TaskResult {
+                    task: name.to_string(),
+                    outcome,
+                });
+            }
+            if json {
+                let doc = if starting {
+                    JsonOutput::Start { results }
+                } else {
+                    JsonOutput::Stop { results }
+                };
+                output::print_json(out, &doc)?;
+            } else if !global.quiet {
+                output::print_results(out, &results)?;
+            }
+        }
+        Command::StartAll | Command::StopAll => {
+            let starting = matches!(cli.command, Command::StartAll);
+            let what = if starting {
+                "start all enabled tasks"
+            } else {
+                "stop all running tasks and clear the scheduled queue"
+            };
+            confirm(global, &format!("{what} on {}", client.base_url()))?;
+            if starting {
+                client.start_all().await?;
+            } else {
+                client.stop_all().await?;
+            }
+            let server = client.base_url().to_string();
+            if json {
+                let doc = if starting {
+                    JsonOutput::StartAll { server }
+                } else {
+                    JsonOutput::StopAll { server }
+                };
+                output::print_json(out, &doc)?;
+            } else if !global.quiet {
+                let said = if starting {
+                    "start-all: the server starts or schedules its enabled tasks by its own criteria"
+                } else {
+                    "stop-all: running tasks stopped, scheduled tasks cleared"
+                };
+                writeln!(out, "{said}")?;
+            }
+        }
+        Command::Schema | Command::Completions { .. } => {}
+    }
+    Ok(())
+}
+
+/// Asks before a command that changes every task: `--yes` skips the
+/// question; without a terminal to ask on, the command is refused.
+fn confirm(global: &GlobalArgs, what: &str) -> Result<(), Failure> {
+    if global.yes {
+        return Ok(());
+    }
+    let stdin = io::stdin();
+    if !stdin.is_terminal() {
+        return Err(Failure::new(
+            exit::USAGE,
+            format!("refusing to {what} without confirmation: pass --yes (no terminal to ask on)"),
+        ));
+    }
+    let mut stderr = io::stderr();
+    let _ = write!(stderr, "{}? [y/N] ", capitalize(what));
+    let _ = stderr.flush();
+    let mut answer = String::new();
+    stdin
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Failure::new(exit::OTHER, format!("cannot read the answer: {e}")))?;
+    if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        Ok(())
+    } else {
+        Err(Failure::new(
+            exit::OTHER,
+            "not confirmed; nothing was changed",
+        ))
+    }
+}
+
+fn capitalize(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// Turns the names the user typed into the server's names, case-insensitively,
+/// and fails before any change when one is unknown, with the closest name as
+/// a hint.
+async fn resolve_names(client: &Client, typed: &[String]) -> Result<Vec<TaskName>, Failure> {
+    let mut parsed = Vec::with_capacity(typed.len());
+    for name in typed {
+        let task: TaskName = name.parse().map_err(|_| {
+            Failure::new(
+                exit::USAGE,
+                format!("'{}' is not a task name", output::sanitize(name)),
+            )
+        })?;
+        parsed.push((name, task));
+    }
+    let listed: Vec<TaskName> = client.tasks().await?.into_iter().map(|t| t.name).collect();
+    let mut names = Vec::with_capacity(parsed.len());
+    for (typed, task) in parsed {
+        let wire = task.as_str();
+        let exact = listed.iter().find(|l| l.as_str() == wire);
+        let found = exact.or_else(|| {
+            let mut matches = listed
+                .iter()
+                .filter(|l| l.as_str().eq_ignore_ascii_case(wire));
+            match (matches.next(), matches.next()) {
+                (Some(only), None) => Some(only),
+                _ => None,
+            }
+        });
+        match found {
+            Some(name) => names.push(name.clone()),
+            None => {
+                let hint = match TaskName::suggest_among(wire, &listed) {
+                    Some(close) => format!(" Did you mean '{close}'?"),
+                    None => String::new(),
+                };
+                return Err(Failure::new(
+                    exit::UNKNOWN_TASK,
+                    format!(
+                        "unknown task '{}'.{hint} Run `plex-butler list` to see the server's tasks.",
+                        output::sanitize(typed)
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(names)
+}
