@@ -169,11 +169,13 @@ async fn start_all_and_stop_all_send_post_and_delete_to_the_butler() {
 
 #[tokio::test]
 async fn answer_bodies_are_read_so_the_connection_is_reused() {
+    // Bodies longer than one read, so that the client must read them on.
+    let page = format!("<html><body>{}</body></html>", "done ".repeat(6000));
     let server = Server::start([
-        Reply::html(200, "<html><body>started</body></html>"),
-        Reply::html(202, "<html><body>running</body></html>"),
-        Reply::html(200, "<html><body>stopped</body></html>"),
-        Reply::html(200, ""),
+        Reply::html(200, &page),
+        Reply::html(202, &page),
+        Reply::html(200, &page),
+        Reply::html(200, &page),
     ]);
     let client = client(&server);
     client.start(TaskName::BackupDatabase).await.expect("start");
