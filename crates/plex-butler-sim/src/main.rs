@@ -185,6 +185,7 @@ async fn main() -> ExitCode {
         builder = builder.machine_identifier(id.clone());
     }
 
+    let stop = StopSignals::install();
     let sim = match builder.start().await {
         Ok(sim) => sim,
         Err(error) => {
@@ -202,26 +203,48 @@ async fn main() -> ExitCode {
     }
     drop(stdout);
 
-    stop_signal().await;
+    stop.recv().await;
     tracing::info!("shutting down");
     sim.shutdown().await;
     ExitCode::SUCCESS
 }
 
-/// Waits for Ctrl-C or, on Unix, SIGTERM.
-async fn stop_signal() {
+/// Ctrl-C and, on Unix, SIGTERM, listened for from creation on.
+struct StopSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
+    unix: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl StopSignals {
+    /// Installs the handlers. Done before the listening line is printed: a
+    /// supervisor may send SIGTERM as soon as it reads that line.
+    fn install() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let unix = signal(SignalKind::interrupt())
+                .and_then(|int| Ok((int, signal(SignalKind::terminate())?)))
+                .ok();
+            Self { unix }
+        }
+        #[cfg(not(unix))]
+        {
+            Self {}
+        }
+    }
+
+    /// Waits for the first of them.
+    async fn recv(self) {
+        #[cfg(unix)]
+        if let Some((mut int, mut term)) = self.unix {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
+                _ = int.recv() => {}
                 _ = term.recv() => {}
             }
             return;
         }
+        let _ = tokio::signal::ctrl_c().await;
     }
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 #[cfg(test)]
