@@ -1,4 +1,5 @@
-//! The low-level client of the Plex Media Server Butler API, generated at
+//! The low-level client of the Plex Media Server Butler API (and of the
+//! activities, where running Butler work shows its progress), generated at
 //! build time by [progenitor](https://github.com/oxidecomputer/progenitor)
 //! from the workspace's `openapi/butler.yaml`.
 //!
@@ -13,6 +14,8 @@
 //! | [`Client::stop_all_tasks`] | `DELETE` | `/butler` |
 //! | [`Client::start_task`] | `POST` | `/butler/{task}` |
 //! | [`Client::stop_task`] | `DELETE` | `/butler/{task}` |
+//! | [`Client::get_activities`] | `GET` | `/activities` |
+//! | [`Client::cancel_activity`] | `DELETE` | `/activities/{activityId}` |
 //!
 //! The client's inner value is a [`reqwest::header::HeaderMap`] of headers
 //! added to every request (the token, the client's identity): pass an empty

@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 
 use plex_butler_raw::Client;
-use plex_butler_raw::types::{KnownTaskName, PlexBoolean, PlexInteger, TaskName};
+use plex_butler_raw::types::{ActivityProgress, KnownTaskName, PlexBoolean, PlexInteger, TaskName};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -281,5 +281,89 @@ fn generated_docs_follow_the_spec() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 5);
+    assert_eq!(checked, 7);
+}
+
+#[tokio::test]
+async fn activities_decode_in_the_real_servers_shape_with_lenient_numbers() {
+    // The real capture's one activity, as JSON would carry it, plus one in
+    // the XML's string forms and one with a context.
+    let body = r#"{"MediaContainer":{"size":3,"Activity":[
+        {"uuid":"4221855c-8f07-4471-b01c-a13f5266c301","type":"butler","cancellable":false,
+         "userID":1,"title":"Butler tasks","subtitle":"","progress":100},
+        {"uuid":"b","type":"butler","cancellable":"0","userID":"1","title":"t","progress":"-1"},
+        {"uuid":"c","type":"library.update.section","progress":12.5,"Context":{"librarySectionID":"2"}}
+    ]}}"#;
+    let (url, seen) = serve(200, "application/json", body.into()).await;
+    let list = client(&url)
+        .get_activities()
+        .await
+        .expect("decodes")
+        .into_inner()
+        .media_container;
+    let req = only(&seen);
+    assert_eq!(
+        (req.method.as_str(), req.target.as_str()),
+        ("GET", "/activities")
+    );
+    assert!(matches!(list.size, Some(PlexInteger::Integer(3))));
+    let activities = list.activity;
+    assert_eq!(activities.len(), 3);
+    assert_eq!(activities[0].type_, "butler");
+    assert!(matches!(
+        activities[0].cancellable,
+        Some(PlexBoolean::Boolean(false))
+    ));
+    assert!(matches!(
+        activities[1].progress,
+        Some(ActivityProgress::String(ref s)) if s == "-1"
+    ));
+    assert!(matches!(
+        activities[2].progress,
+        Some(ActivityProgress::Number(n)) if n == 12.5
+    ));
+    assert_eq!(activities[2].context["librarySectionID"], "2");
+}
+
+#[tokio::test]
+async fn an_idle_server_lists_no_activities() {
+    let (url, _seen) = serve(
+        200,
+        "application/json",
+        r#"{"MediaContainer":{"size":0}}"#.into(),
+    )
+    .await;
+    let list = client(&url)
+        .get_activities()
+        .await
+        .expect("decodes")
+        .into_inner();
+    assert!(list.media_container.activity.is_empty());
+}
+
+#[tokio::test]
+async fn cancel_sends_the_id_as_one_path_segment_and_400_is_an_error() {
+    let (url, seen) = serve(200, "text/html", String::new()).await;
+    let response = client(&url)
+        .cancel_activity("4221855c-8f07/x y")
+        .await
+        .expect("200 is a success");
+    assert_eq!(response.status().as_u16(), 200);
+    let req = only(&seen);
+    assert_eq!(
+        (req.method.as_str(), req.target.as_str()),
+        ("DELETE", "/activities/4221855c-8f07%2Fx%20y")
+    );
+
+    for status in [400, 404] {
+        let (url, _seen) = serve(status, "text/html", "<html></html>".into()).await;
+        let Err(err) = client(&url).cancel_activity("a").await else {
+            panic!("{status} must be an error");
+        };
+        assert!(
+            matches!(err, plex_butler_raw::Error::ErrorResponse(_)),
+            "{err:?}"
+        );
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(status));
+    }
 }

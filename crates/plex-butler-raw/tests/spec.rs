@@ -1,5 +1,6 @@
 //! The spec says what the real server does: OpenAPI 3.0.3, exactly the five
-//! Butler operations, with the statuses a real server sends.
+//! Butler operations and the two activity operations, with the statuses a
+//! real server sends.
 
 use std::collections::BTreeSet;
 
@@ -7,6 +8,9 @@ use openapiv3::{OpenAPI, ReferenceOr, StatusCode};
 
 const SPEC: &str = include_str!("../../../openapi/butler.yaml");
 const REAL_BUTLER_XML: &str = include_str!("../../../fixtures/pms-1.43.2/butler.xml");
+const REAL_ACTIVITIES_XML: &str = include_str!("../../../fixtures/pms-1.43.2/activities.xml");
+const OFFICIAL_SPEC: &str =
+    include_str!("../../../xtask/tests/fixtures/upstream/plex-pms-openapi-1.1.1.yaml");
 
 fn spec() -> OpenAPI {
     serde_yaml_ng::from_str(SPEC).expect("openapi/butler.yaml parses as OpenAPI 3.0")
@@ -46,11 +50,18 @@ fn spec_is_openapi_3_0_3() {
 }
 
 #[test]
-fn spec_has_exactly_the_five_butler_operations_with_real_statuses() {
+fn spec_has_exactly_the_butler_and_activity_operations_with_real_statuses() {
     let ops = operations(&spec());
     let expected: Vec<(String, String, String, BTreeSet<u16>)> = [
+        (
+            "DELETE",
+            "/activities/{activityId}",
+            "cancelActivity",
+            &[200, 400, 401, 404][..],
+        ),
         ("DELETE", "/butler", "stopAllTasks", &[200, 401][..]),
         ("DELETE", "/butler/{task}", "stopTask", &[200, 401, 404][..]),
+        ("GET", "/activities", "getActivities", &[200, 401][..]),
         ("GET", "/butler", "getButlerTasks", &[200, 401][..]),
         ("POST", "/butler", "startAllTasks", &[200, 401][..]),
         (
@@ -217,5 +228,76 @@ fn every_schema_and_property_is_described() {
                 assert!(described, "property {name}.{prop} has no description");
             }
         }
+    }
+}
+
+/// The attributes of the elements named `element` in an XML document.
+fn attributes_of(xml: &str, element: &str) -> BTreeSet<String> {
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut names = BTreeSet::new();
+    loop {
+        match reader.read_event().expect("fixture is XML") {
+            quick_xml::events::Event::Empty(e) | quick_xml::events::Event::Start(e)
+                if e.name().as_ref() == element =>
+            {
+                for attr in e.attributes() {
+                    let attr = attr.expect("attribute");
+                    names.insert(attr.key.as_ref().to_string());
+                }
+            }
+            quick_xml::events::Event::Eof => break,
+            _ => {}
+        }
+    }
+    names
+}
+
+fn activity_properties() -> BTreeSet<String> {
+    let value: serde_json::Value = serde_yaml_ng::from_str(SPEC).expect("yaml");
+    value
+        .pointer("/components/schemas/Activity/properties")
+        .and_then(|v| v.as_object())
+        .expect("Activity properties")
+        .keys()
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn activity_has_every_property_of_the_official_spec() {
+    let official: serde_json::Value = serde_yaml_ng::from_str(OFFICIAL_SPEC).expect("yaml");
+    let theirs: BTreeSet<String> = official
+        .pointer(
+            "/paths/~1activities/get/responses/200/content/application~1json/schema\
+             /properties/MediaContainer/allOf/0/properties/Activity/items/properties",
+        )
+        .and_then(|v| v.as_object())
+        .expect("the official Activity properties")
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(theirs.len(), 9, "{theirs:?}");
+    assert_eq!(activity_properties(), theirs);
+}
+
+#[test]
+fn activity_describes_every_attribute_of_the_real_capture() {
+    let real = attributes_of(REAL_ACTIVITIES_XML, "Activity");
+    assert_eq!(real.len(), 7, "{real:?}");
+    let ours = activity_properties();
+    for attribute in &real {
+        assert!(ours.contains(attribute), "{attribute} is not in the spec");
+    }
+    let container = attributes_of(REAL_ACTIVITIES_XML, "MediaContainer");
+    let value: serde_json::Value = serde_yaml_ng::from_str(SPEC).expect("yaml");
+    for attribute in &container {
+        assert!(
+            value
+                .pointer(&format!(
+                    "/components/schemas/ActivityContainer/properties/{attribute}"
+                ))
+                .is_some(),
+            "container attribute {attribute} is not in the spec"
+        );
     }
 }
