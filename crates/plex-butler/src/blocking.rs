@@ -18,7 +18,10 @@ use std::fmt;
 use std::future::Future;
 use std::time::Duration;
 
-use crate::{Error, RetryPolicy, StartOutcome, StopOutcome, Task, TaskName};
+use crate::{
+    Activity, CancelOutcome, Error, RetryPolicy, StartOutcome, StopOutcome, Task, TaskName,
+    WaitOptions, WaitReport,
+};
 
 /// A blocking client: [`crate::Client`] driven by a Tokio current-thread
 /// runtime of its own.
@@ -137,6 +140,53 @@ impl Client {
     /// [`Error::BlockingInAsyncContext`].
     pub fn stop_all(&self) -> Result<(), Error> {
         self.block_on(self.inner.stop_all())
+    }
+
+    /// Lists the server's activities; see [`crate::Client::activities`].
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Client::activities`], and
+    /// [`Error::BlockingInAsyncContext`].
+    pub fn activities(&self) -> Result<Vec<Activity>, Error> {
+        self.block_on(self.inner.activities())
+    }
+
+    /// Cancels an activity; see [`crate::Client::cancel_activity`].
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Client::cancel_activity`], and
+    /// [`Error::BlockingInAsyncContext`].
+    pub fn cancel_activity(&self, uuid: &str) -> Result<CancelOutcome, Error> {
+        self.block_on(self.inner.cancel_activity(uuid))
+    }
+
+    /// Waits until no Butler activity is left; see
+    /// [`crate::Client::wait_until_idle`]. The progress callback runs on
+    /// this thread.
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Client::wait_until_idle`], and
+    /// [`Error::BlockingInAsyncContext`].
+    pub fn wait_until_idle(&self, options: WaitOptions<'_>) -> Result<WaitReport, Error> {
+        self.block_on(self.inner.wait_until_idle(options))
+    }
+
+    /// Starts a task, then waits until no Butler activity is left; see
+    /// [`crate::Client::start_and_wait`].
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Client::start_and_wait`], and
+    /// [`Error::BlockingInAsyncContext`].
+    pub fn start_and_wait(
+        &self,
+        task: impl Into<TaskName>,
+        options: WaitOptions<'_>,
+    ) -> Result<(StartOutcome, WaitReport), Error> {
+        self.block_on(self.inner.start_and_wait(task, options))
     }
 
     fn block_on<T>(&self, call: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {

@@ -1,4 +1,4 @@
-//! The client: configuration, the five calls, retries and tracing.
+//! The client: configuration, the calls, retries and tracing.
 
 use std::fmt;
 use std::future::Future;
@@ -12,10 +12,13 @@ use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use tokio::time::Instant;
 use tracing::Instrument as _;
 
+use crate::activity::activities_from_raw;
 use crate::error::{excerpt, sniff_content_type};
 use crate::identity::default_client_identifier;
 use crate::task::tasks_from_raw;
-use crate::{Error, RetryPolicy, StartOutcome, StopOutcome, Task, TaskName};
+use crate::{
+    Activity, CancelOutcome, Error, RetryPolicy, StartOutcome, StopOutcome, Task, TaskName,
+};
 
 /// The error of the raw client's calls.
 type RawError = plex_butler_raw::Error<plex_butler_raw::ByteStream>;
@@ -421,6 +424,16 @@ const STOP: Call = Call {
     method: "DELETE",
     repeat: Repeat::Safe,
 };
+const ACTIVITIES: Call = Call {
+    operation: "activities",
+    method: "GET",
+    repeat: Repeat::Safe,
+};
+const CANCEL: Call = Call {
+    operation: "cancel_activity",
+    method: "DELETE",
+    repeat: Repeat::Safe,
+};
 
 /// What a call learnt along the way, for its span: recorded once at the
 /// end, so that each field has one value.
@@ -629,6 +642,135 @@ impl Client {
             .await
         })
         .await
+    }
+
+    /// Lists what the server is working on now (`GET /activities`):
+    /// running Butler tasks show here ([`Activity::is_butler`]), with their
+    /// progress, among the server's other work.
+    ///
+    /// A server may show one aggregate activity for all its running Butler
+    /// tasks (a PMS 1.43.2 does, titled "Butler tasks") rather than one per
+    /// task; see [`Activity`].
+    ///
+    /// Retried on every passing failure: reading has no effect.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::tasks`].
+    pub async fn activities(&self) -> Result<Vec<Activity>, Error> {
+        let progress = &Progress::default();
+        self.traced(&ACTIVITIES, None, progress, async {
+            self.with_retries(&ACTIVITIES, progress, |deadline| {
+                self.activities_attempt(deadline, progress)
+            })
+            .await
+        })
+        .await
+    }
+
+    /// Cancels a running activity by its [`Activity::uuid`]
+    /// (`DELETE /activities/{activityId}`).
+    ///
+    /// [`CancelOutcome::NotFound`] when the server has no such activity
+    /// (it may have ended). Butler activities of a PMS 1.43.2 are not
+    /// cancellable: to stop a Butler task, use [`Client::stop`].
+    ///
+    /// Retried on every passing failure: cancelling twice leaves the
+    /// activity cancelled. (After a lost answer, the repeat may report
+    /// [`CancelOutcome::NotFound`] for an activity this call did cancel.)
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotCancellable`] when the server refuses (400);
+    /// [`Error::InvalidActivityId`] for an id that cannot be sent (empty,
+    /// `.` or `..`); and the errors of [`Client::tasks`].
+    pub async fn cancel_activity(&self, uuid: &str) -> Result<CancelOutcome, Error> {
+        let progress = &Progress::default();
+        self.traced(&CANCEL, None, progress, async {
+            check_activity_id(uuid)?;
+            self.with_retries(&CANCEL, progress, |deadline| {
+                self.cancel_attempt(uuid, deadline, progress)
+            })
+            .await
+        })
+        .await
+    }
+
+    async fn activities_attempt(
+        &self,
+        deadline: Instant,
+        progress: &Progress,
+    ) -> Result<Vec<Activity>, Error> {
+        let result = self
+            .timed(deadline, self.shared.raw.get_activities())
+            .await?;
+        match result {
+            Ok(response) => {
+                progress.saw(response.status().as_u16());
+                let content_type = content_type(response.headers());
+                activities_from_raw(response.into_inner()).map_err(|e| Error::Decode {
+                    content_type,
+                    excerpt: e.excerpt.clone(),
+                    source: Box::new(e),
+                })
+            }
+            Err(RawError::UnexpectedResponse(response)) if response.status().is_success() => {
+                let status = response.status().as_u16();
+                progress.saw(status);
+                let content_type = content_type(response.headers());
+                let body = read_limited(
+                    Box::pin(response.bytes_stream()),
+                    ERROR_BODY_LIMIT,
+                    deadline,
+                )
+                .await;
+                Err(Error::Decode {
+                    content_type,
+                    excerpt: excerpt(&body),
+                    source: format!("status {status} where 200 with the activities was expected")
+                        .into(),
+                })
+            }
+            Err(error) => Err(self.classify(error, deadline).await),
+        }
+    }
+
+    async fn cancel_attempt(
+        &self,
+        uuid: &str,
+        deadline: Instant,
+        progress: &Progress,
+    ) -> Result<CancelOutcome, Error> {
+        let result = self
+            .timed(deadline, self.shared.raw.cancel_activity(uuid))
+            .await?;
+        match result {
+            Ok(response) => {
+                progress.saw(response.status().as_u16());
+                drain(response.into_inner().into_inner(), deadline).await;
+                Ok(CancelOutcome::Cancelled)
+            }
+            Err(RawError::ErrorResponse(response))
+                if matches!(response.status().as_u16(), 400 | 404) =>
+            {
+                let status = response.status().as_u16();
+                progress.saw(status);
+                drain(response.into_inner().into_inner(), deadline).await;
+                if status == 404 {
+                    Ok(CancelOutcome::NotFound)
+                } else {
+                    Err(Error::NotCancellable {
+                        activity: excerpt(uuid.as_bytes()),
+                    })
+                }
+            }
+            Err(RawError::UnexpectedResponse(response)) if response.status().is_success() => {
+                progress.saw(response.status().as_u16());
+                drain(Box::pin(response.bytes_stream()), deadline).await;
+                Ok(CancelOutcome::Cancelled)
+            }
+            Err(error) => Err(self.classify(error, deadline).await),
+        }
     }
 
     async fn list_attempt(
@@ -946,6 +1088,24 @@ impl Client {
             },
         }
     }
+}
+
+/// Refuses activity ids that would not reach `/activities/{id}` as one
+/// path segment.
+fn check_activity_id(uuid: &str) -> Result<(), Error> {
+    let reason = if uuid.trim().is_empty() {
+        "an activity id cannot be empty"
+    } else if uuid == "." || uuid == ".." {
+        "`.` and `..` are not activity ids (they would change the request's path)"
+    } else if uuid.contains('\\') {
+        "an activity id cannot contain `\\` (it would change the request's path)"
+    } else {
+        return Ok(());
+    };
+    Err(Error::InvalidActivityId {
+        id: excerpt(uuid.as_bytes()),
+        reason,
+    })
 }
 
 fn content_type(headers: &HeaderMap) -> Option<String> {

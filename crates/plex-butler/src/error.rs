@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::TaskName;
+use crate::{Activity, TaskName};
 
 /// Everything that can go wrong, each variant saying what to do next.
 ///
@@ -33,6 +33,38 @@ pub enum Error {
         name: String,
         /// Why it cannot be used.
         reason: &'static str,
+    },
+
+    /// An activity id that cannot be sent: empty, or one that would not
+    /// travel as one path segment (`.`, `..`, or containing `\`).
+    #[error("invalid activity id {id:?}: {reason}")]
+    InvalidActivityId {
+        /// The id as given, cut short.
+        id: String,
+        /// Why it cannot be used.
+        reason: &'static str,
+    },
+
+    /// The server refused to cancel the activity (400): it is not
+    /// cancellable. Butler activities of a PMS 1.43.2 are not; stop the
+    /// task instead.
+    #[error(
+        "the activity {activity:?} cannot be cancelled: the server says it is not cancellable (for a Butler task, stop the task instead)"
+    )]
+    NotCancellable {
+        /// The activity's id.
+        activity: String,
+    },
+
+    /// Butler work was still running when the wait's time was up
+    /// ([`crate::WaitOptions::timeout`]). The work goes on; only the
+    /// waiting stopped.
+    #[error("{}", wait_timed_out_message(*.waited, .running))]
+    WaitTimedOut {
+        /// How long the wait lasted.
+        waited: Duration,
+        /// The Butler activities of the last look at the server.
+        running: Vec<Activity>,
     },
 
     /// The server refused the request (401 or 403): the token is missing,
@@ -158,6 +190,7 @@ impl Error {
         match self {
             Self::Unauthorized { status, .. } | Self::Server { status, .. } => Some(*status),
             Self::UnknownTask { .. } => Some(404),
+            Self::NotCancellable { .. } => Some(400),
             _ => None,
         }
     }
@@ -197,6 +230,22 @@ fn timeout_message(url: &str, timeout: Option<Duration>) -> String {
     format!(
         "the server at {url} did not answer {within}: it may be busy; try again, or raise the timeout"
     )
+}
+
+fn wait_timed_out_message(waited: Duration, running: &[Activity]) -> String {
+    let mut message = format!(
+        "Butler work was still running after {}",
+        format_duration(waited)
+    );
+    if !running.is_empty() {
+        let shown: Vec<String> = running
+            .iter()
+            .map(|a| excerpt(a.to_string().as_bytes()))
+            .collect();
+        let _ = write!(message, " ({})", shown.join(", "));
+    }
+    message.push_str(": it goes on; wait longer, or look at the server's activities");
+    message
 }
 
 fn unknown_task_message(name: &TaskName, suggestion: Option<&TaskName>) -> String {

@@ -1,7 +1,7 @@
 //! A client for the Butler API of Plex Media Server: the task manager that
 //! runs the server's maintenance (database backups, media analysis,
 //! metadata refreshes, ...). List its tasks, start or stop one, start or
-//! stop them all.
+//! stop them all, and wait for the work to end while watching its progress.
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -31,22 +31,64 @@
 //! # }
 //! ```
 //!
-//! The calls are fire-and-forget: the server starts the work in the
-//! background and the Butler API reports no progress (running work shows in
-//! the server's activities).
+//! The Butler calls are fire-and-forget: the server starts the work in the
+//! background and the Butler API reports no progress. Running work shows in
+//! the server's activities ([`Client::activities`]), which
+//! [`Client::wait_until_idle`] and [`Client::start_and_wait`] watch.
 //!
-//! # The five calls
+//! # The calls
 //!
 //! Each maps to one operation of the raw client ([`plex_butler_raw`],
-//! reachable through [`Client::raw`]), whose names follow the legacy SDKs:
+//! reachable through [`Client::raw`]), whose names follow the legacy SDKs
+//! (for the Butler calls):
 //!
-//! | legacy SDK name | request | this crate | answers |
+//! | raw client method | request | this crate | answers |
 //! |---|---|---|---|
 //! | `get_butler_tasks` | `GET /butler` | [`Client::tasks`] | `Vec<`[`Task`]`>` |
 //! | `start_all_tasks` | `POST /butler` | [`Client::start_all`] | `()` |
 //! | `stop_all_tasks` | `DELETE /butler` | [`Client::stop_all`] | `()` |
 //! | `start_task` | `POST /butler/{task}` | [`Client::start`] | [`StartOutcome`]: `Started` (200), `AlreadyRunning` (202); 404 is [`Error::UnknownTask`] |
 //! | `stop_task` | `DELETE /butler/{task}` | [`Client::stop`] | [`StopOutcome`]: `Stopped` (200), `NotRunning` (404 for a task the server lists); 404 otherwise is [`Error::UnknownTask`] |
+//! | `get_activities` | `GET /activities` | [`Client::activities`] | `Vec<`[`Activity`]`>` |
+//! | `cancel_activity` | `DELETE /activities/{activityId}` | [`Client::cancel_activity`] | [`CancelOutcome`]: `Cancelled` (200), `NotFound` (404); 400 is [`Error::NotCancellable`] |
+//!
+//! # Waiting for the work to end
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use plex_butler::{Client, TaskName, WaitOptions};
+//!
+//! # async fn run(client: Client) -> Result<(), plex_butler::Error> {
+//! let options = WaitOptions::new()
+//!     .timeout(Duration::from_secs(30 * 60))
+//!     .on_progress(|progress| {
+//!         for activity in &progress.activities {
+//!             eprintln!("{activity}"); // "Butler tasks: 40%"
+//!         }
+//!     });
+//! let (outcome, report) = client.start_and_wait(TaskName::BackupDatabase, options).await?;
+//! println!("{outcome}; no Butler work left after {:?}", report.elapsed);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! [`Client::wait_until_idle`] looks at the activities with backoff
+//! ([`WaitOptions`]) until no Butler activity ([`Activity::is_butler`]) is
+//! left, or returns [`Error::WaitTimedOut`]. What the server's answers can
+//! and cannot tell:
+//!
+//! - A server may show **one aggregate activity** for all its running
+//!   Butler work (a PMS 1.43.2 titles it "Butler tasks") rather than one per
+//!   task. Waiting for one task is therefore waiting for all Butler work to
+//!   end, and a progress may be that of all of it.
+//! - A task that finished before the first look is indistinguishable from
+//!   one that never started: [`WaitReport::saw_activity`] says whether any
+//!   Butler activity was seen.
+//! - Right after a start the activity may not be listed yet: until one is
+//!   seen, the wait keeps looking for a grace period
+//!   ([`WaitOptions::grace`], 3 s) before it concludes that nothing runs.
+//! - A `progress` of 100 does not mean done; the activity leaving the list
+//!   does.
 //!
 //! # Task names
 //!
@@ -76,7 +118,8 @@
 //! # Tracing
 //!
 //! Each call runs in one `tracing` span named `plex_butler` with the fields
-//! `operation` (`tasks`, `start`, `stop`, `start_all`, `stop_all`),
+//! `operation` (`tasks`, `start`, `stop`, `start_all`, `stop_all`,
+//! `activities`, `cancel_activity`; a wait is a series of `activities`),
 //! `method`, `server` (the base URL), `task`, and, recorded when the call
 //! ends, `status` (of the last answer), `attempts` (requests made),
 //! `duration_ms` and, on failure, `error`. Retries log a `debug` event. No
@@ -90,6 +133,7 @@
 
 #![warn(missing_docs)]
 
+mod activity;
 #[cfg(feature = "blocking")]
 pub mod blocking;
 mod client;
@@ -98,7 +142,9 @@ mod identity;
 mod retry;
 mod task;
 mod task_name;
+mod wait;
 
+pub use activity::{Activity, CancelOutcome};
 pub use client::{Client, ClientBuilder};
 pub use error::Error;
 /// The generated client underneath ([`Client::raw`]), re-exported so that
@@ -107,3 +153,4 @@ pub use plex_butler_raw as raw;
 pub use retry::RetryPolicy;
 pub use task::{StartOutcome, StopOutcome, Task};
 pub use task_name::TaskName;
+pub use wait::{WaitOptions, WaitProgress, WaitReport};

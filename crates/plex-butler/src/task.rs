@@ -133,7 +133,7 @@ fn task_from_raw(position: usize, task: raw::ButlerTask) -> Result<Task, TaskDec
     })
 }
 
-fn flag(value: &raw::PlexBoolean) -> Result<bool, String> {
+pub(crate) fn flag(value: &raw::PlexBoolean) -> Result<bool, String> {
     match value {
         raw::PlexBoolean::Boolean(b) => Ok(*b),
         raw::PlexBoolean::Integer(0) => Ok(false),

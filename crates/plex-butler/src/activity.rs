@@ -1,0 +1,321 @@
+//! The server's activities: what it is working on now, with a progress.
+
+use std::fmt;
+
+use plex_butler_raw::types as raw;
+
+/// The `type` of Butler work in the activity list.
+const BUTLER: &str = "butler";
+
+/// One piece of work the server is doing now, as `GET /activities` lists
+/// it.
+///
+/// Running Butler tasks show here with [`Activity::is_butler`]. What the
+/// server shows is its own choice: a PMS 1.43.2 shows **one aggregate
+/// activity** titled "Butler tasks" for all its running Butler work, not
+/// one per task, so an activity cannot in general be tied to a task. An
+/// activity leaves the list when its work ends; a `progress` of 100 does
+/// not mean it has ended.
+///
+/// Its JSON form (through [`serde::Serialize`]) is stable and uses
+/// snake_case field names, `type` for [`Activity::kind`]; `progress` is
+/// `null` when indeterminate, `context` an object (empty when the server
+/// sent none):
+///
+/// ```json
+/// {"uuid":"4221855c-8f07-4471-b01c-a13f5266c301","type":"butler","cancellable":false,
+///  "user_id":1,"title":"Butler tasks","subtitle":"","progress":40,"context":{}}
+/// ```
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub struct Activity {
+    /// The activity's id, which [`crate::Client::cancel_activity`] takes.
+    /// New for every run of the work.
+    pub uuid: String,
+    /// The type of work: `butler` for Butler tasks; others (such as
+    /// `library.update.section` or `media.generate.bif`) for other work.
+    /// An open set: compare with strings, or use [`Activity::is_butler`].
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Whether [`crate::Client::cancel_activity`] may cancel it. Butler
+    /// activities of a PMS 1.43.2 are not cancellable (stop the task
+    /// instead).
+    pub cancellable: bool,
+    /// The user the activity belongs to (1 is the server's owner), when
+    /// the server says.
+    pub user_id: Option<u64>,
+    /// A user-friendly title, such as `Butler tasks`; empty when the server
+    /// gave none.
+    pub title: String,
+    /// A user-friendly sub-title; often empty.
+    pub subtitle: String,
+    /// How far the work is, in percent (0 to 100), or `None` when the
+    /// server cannot tell (it sends -1: indeterminate). Fractions are
+    /// rounded down.
+    pub progress: Option<u8>,
+    /// Additional values, free-form: which keys there are depends on the
+    /// type of work. Empty when the server sent none.
+    pub context: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Activity {
+    /// Whether this is Butler work (`type` `butler`).
+    ///
+    /// ```
+    /// let mut activity = plex_butler::Activity {
+    ///     uuid: "4221855c-8f07-4471-b01c-a13f5266c301".into(),
+    ///     kind: "butler".into(),
+    ///     cancellable: false,
+    ///     user_id: Some(1),
+    ///     title: "Butler tasks".into(),
+    ///     subtitle: String::new(),
+    ///     progress: Some(40),
+    ///     context: Default::default(),
+    /// };
+    /// assert!(activity.is_butler());
+    /// assert_eq!(activity.to_string(), "Butler tasks: 40%");
+    /// activity.kind = "media.generate.bif".into();
+    /// assert!(!activity.is_butler());
+    /// ```
+    pub fn is_butler(&self) -> bool {
+        self.kind == BUTLER
+    }
+}
+
+impl fmt::Display for Activity {
+    /// `Butler tasks: 40%`, `Butler tasks` when the progress is
+    /// indeterminate; the type stands in for an empty title.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let title = if self.title.trim().is_empty() {
+            &self.kind
+        } else {
+            &self.title
+        };
+        match self.progress {
+            Some(percent) => write!(f, "{title}: {percent}%"),
+            None => f.write_str(title),
+        }
+    }
+}
+
+/// What [`crate::Client::cancel_activity`] did.
+///
+/// Serializes as `"cancelled"` or `"not_found"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CancelOutcome {
+    /// The activity was cancelled (the server answered 200).
+    Cancelled,
+    /// The server has no activity with that id (404): it ended, was
+    /// cancelled already, or never existed. The answer does not say which.
+    NotFound,
+}
+
+impl fmt::Display for CancelOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Cancelled => "cancelled",
+            Self::NotFound => "not found",
+        })
+    }
+}
+
+/// Why a listed activity could not be read, in the terms of its fields.
+#[derive(Debug, thiserror::Error)]
+#[error("activity {position} ({uuid}): {problem}")]
+pub(crate) struct ActivityDecodeError {
+    position: usize,
+    uuid: String,
+    problem: String,
+    /// The activity's entry, as JSON, cut short.
+    pub(crate) excerpt: String,
+}
+
+/// Maps the generated list to activities, checking what the spec leaves
+/// open: the flag must be a boolean, 0/1 or "0"/"1"/"true"/"false"; the
+/// user id a whole number; the progress a number from -1 to 100 (a number
+/// a little out of range is clamped: it says how far the work is, not
+/// whether it runs).
+pub(crate) fn activities_from_raw(
+    list: raw::ActivitiesResponse,
+) -> Result<Vec<Activity>, ActivityDecodeError> {
+    list.media_container
+        .activity
+        .into_iter()
+        .enumerate()
+        .map(|(index, activity)| activity_from_raw(index + 1, activity))
+        .collect()
+}
+
+fn activity_from_raw(
+    position: usize,
+    activity: raw::Activity,
+) -> Result<Activity, ActivityDecodeError> {
+    let fail = |problem: String| ActivityDecodeError {
+        position,
+        uuid: crate::error::excerpt(activity.uuid.as_bytes()),
+        problem,
+        excerpt: crate::error::excerpt(&serde_json::to_vec(&activity).unwrap_or_default()),
+    };
+    let cancellable = match &activity.cancellable {
+        Some(flag) => crate::task::flag(flag).map_err(|p| fail(format!("`cancellable` {p}")))?,
+        None => false,
+    };
+    let user_id = match &activity.user_id {
+        Some(id) => Some(user_id(id).map_err(|p| fail(format!("`userID` {p}")))?),
+        None => None,
+    };
+    let progress = match &activity.progress {
+        Some(value) => progress(value).map_err(|p| fail(format!("`progress` {p}")))?,
+        None => None,
+    };
+    Ok(Activity {
+        uuid: activity.uuid,
+        kind: activity.type_,
+        cancellable,
+        user_id,
+        title: activity.title.unwrap_or_default(),
+        subtitle: activity.subtitle.unwrap_or_default(),
+        progress,
+        context: activity.context,
+    })
+}
+
+fn user_id(value: &raw::PlexInteger) -> Result<u64, String> {
+    let not_an_id = |shown: String| format!("is {shown}, not a user id");
+    match value {
+        raw::PlexInteger::Integer(n) => u64::try_from(*n).map_err(|_| not_an_id(n.to_string())),
+        raw::PlexInteger::String(s) => {
+            let digits = s.trim();
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(not_an_id(format!(
+                    "{:?}",
+                    crate::error::excerpt(s.as_bytes())
+                )));
+            }
+            digits
+                .parse()
+                .map_err(|_| not_an_id(format!("{:?}", crate::error::excerpt(s.as_bytes()))))
+        }
+    }
+}
+
+/// `Some(0..=100)`, or `None` for indeterminate (-1 or below).
+fn progress(value: &raw::ActivityProgress) -> Result<Option<u8>, String> {
+    let number = match value {
+        raw::ActivityProgress::Number(n) => *n,
+        raw::ActivityProgress::String(s) => s.trim().parse::<f64>().map_err(|_| {
+            format!(
+                "is {:?}, not a percentage",
+                crate::error::excerpt(s.as_bytes())
+            )
+        })?,
+    };
+    if number.is_nan() {
+        return Err("is not a number".to_owned());
+    }
+    if number <= -1.0 {
+        return Ok(None);
+    }
+    // Clamped to 0..=100 first, so the cast cannot truncate.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let percent = number.clamp(0.0, 100.0).floor() as u8;
+    Ok(Some(percent))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(json: &str) -> Result<Vec<Activity>, String> {
+        let list: raw::ActivitiesResponse =
+            serde_json::from_str(json).map_err(|e| format!("serde: {e}"))?;
+        activities_from_raw(list).map_err(|e| e.to_string())
+    }
+
+    fn one(fields: &str) -> Result<Activity, String> {
+        let json = format!(
+            r#"{{"MediaContainer":{{"size":1,"Activity":[{{"uuid":"u-1","type":"butler",{fields}}}]}}}}"#
+        );
+        decode(&json)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| "no activity".to_owned())
+    }
+
+    #[test]
+    fn the_real_capture_reads_as_one_butler_activity() {
+        let activity = one(
+            r#""cancellable":"0","userID":"1","title":"Butler tasks","subtitle":"","progress":"100""#,
+        )
+        .expect("decodes");
+        assert!(activity.is_butler());
+        assert!(!activity.cancellable);
+        assert_eq!(activity.user_id, Some(1));
+        assert_eq!(activity.title, "Butler tasks");
+        assert_eq!(activity.progress, Some(100));
+        assert_eq!(activity.to_string(), "Butler tasks: 100%");
+    }
+
+    #[test]
+    fn minus_one_is_indeterminate_and_fractions_round_down() {
+        for (progress, expected) in [
+            ("-1", None),
+            (r#""-1""#, None),
+            ("0", Some(0)),
+            ("12.9", Some(12)),
+            (r#"" 40 ""#, Some(40)),
+            ("100", Some(100)),
+            ("100.5", Some(100)),
+            ("-0.5", Some(0)),
+            ("-7", None),
+        ] {
+            let activity = one(&format!(r#""progress":{progress}"#))
+                .unwrap_or_else(|e| panic!("progress {progress}: {e}"));
+            assert_eq!(activity.progress, expected, "progress {progress}");
+        }
+    }
+
+    #[test]
+    fn progress_that_is_no_number_is_a_decode_error() {
+        for progress in [r#""half""#, r#""""#, r#""NaN""#] {
+            let error = one(&format!(r#""progress":{progress}"#)).expect_err(progress);
+            assert!(error.contains("`progress`"), "{error}");
+        }
+    }
+
+    #[test]
+    fn absent_fields_take_their_plain_defaults() {
+        let activity = one(r#""subtitle":"""#).expect("decodes");
+        assert!(!activity.cancellable);
+        assert_eq!(activity.user_id, None);
+        assert_eq!(activity.title, "");
+        assert_eq!(activity.progress, None);
+        assert!(activity.context.is_empty());
+        assert_eq!(activity.to_string(), "butler");
+    }
+
+    #[test]
+    fn a_negative_user_id_or_odd_flag_is_a_decode_error() {
+        let error = one(r#""userID":-3"#).expect_err("negative id");
+        assert!(error.contains("`userID`"), "{error}");
+        let error = one(r#""cancellable":"maybe""#).expect_err("odd flag");
+        assert!(error.contains("`cancellable`"), "{error}");
+    }
+
+    #[test]
+    fn an_activity_without_a_uuid_does_not_decode() {
+        assert!(decode(r#"{"MediaContainer":{"Activity":[{"type":"butler"}]}}"#).is_err());
+    }
+
+    #[test]
+    fn the_json_form_names_the_kind_type() {
+        let activity = one(r#""progress":40,"Context":{"k":"v"}"#).expect("decodes");
+        let json = serde_json::to_value(&activity).expect("serializes");
+        assert_eq!(json["type"], "butler");
+        assert_eq!(json["progress"], 40);
+        assert_eq!(json["context"]["k"], "v");
+        let back: Activity = serde_json::from_value(json).expect("reads back");
+        assert_eq!(back, activity);
+    }
+}

@@ -1,0 +1,311 @@
+//! Waiting for Butler work to end, by watching the server's activities.
+//!
+//! Starting a task is fire-and-forget on the wire: the answer says only that
+//! the task started. The work then shows in `GET /activities` while it runs,
+//! and leaves it when it ends. Waiting therefore means looking at the
+//! activities now and then until no Butler activity is left.
+//!
+//! What the wire can and cannot tell:
+//!
+//! - A server may show **one aggregate activity** for all its running Butler
+//!   work (a PMS 1.43.2 titles it "Butler tasks") rather than one per task.
+//!   Waiting for a given task is waiting for all Butler work to end.
+//! - A task that finished before the first look is indistinguishable from
+//!   one that never started: [`WaitReport::saw_activity`] says whether any
+//!   Butler activity was seen at all.
+//! - Right after a start the activity may not be listed yet: while none has
+//!   been seen, the wait keeps looking for [`WaitOptions::grace`] before it
+//!   concludes that nothing runs.
+//! - `progress` 100 does not mean done; the activity leaving the list does.
+
+use std::fmt;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::{Activity, Client, Error, StartOutcome, TaskName};
+
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60 * 60);
+const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(500);
+const DEFAULT_MAX_POLL_INTERVAL: Duration = Duration::from_secs(5);
+const DEFAULT_GRACE: Duration = Duration::from_secs(3);
+/// The shortest wait between two looks: a zero interval would hammer the
+/// server.
+const MIN_POLL_INTERVAL: Duration = Duration::from_millis(1);
+
+/// The progress callback of a wait.
+type OnProgress<'a> = Box<dyn FnMut(&WaitProgress) + Send + 'a>;
+
+/// How [`Client::wait_until_idle`] waits: how often it looks, for how long,
+/// and whom it tells.
+///
+/// The first look is at once; the waits between looks start at
+/// [`WaitOptions::poll_interval`] and double up to
+/// [`WaitOptions::max_poll_interval`].
+///
+/// ```
+/// use std::time::Duration;
+/// use plex_butler::WaitOptions;
+///
+/// let options = WaitOptions::new()
+///     .timeout(Duration::from_secs(600))
+///     .poll_interval(Duration::from_millis(250))
+///     .on_progress(|progress| {
+///         for activity in &progress.activities {
+///             println!("{activity}"); // "Butler tasks: 40%"
+///         }
+///     });
+/// # drop(options);
+/// ```
+#[must_use = "options do nothing until passed to a wait"]
+pub struct WaitOptions<'a> {
+    timeout: Duration,
+    poll_interval: Duration,
+    max_poll_interval: Duration,
+    grace: Duration,
+    on_progress: Option<OnProgress<'a>>,
+}
+
+impl fmt::Debug for WaitOptions<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitOptions")
+            .field("timeout", &self.timeout)
+            .field("poll_interval", &self.poll_interval)
+            .field("max_poll_interval", &self.max_poll_interval)
+            .field("grace", &self.grace)
+            .field("on_progress", &self.on_progress.as_ref().map(|_| "set"))
+            .finish()
+    }
+}
+
+impl Default for WaitOptions<'_> {
+    /// Up to 1 hour, looking every 500 ms at first and every 5 s at most,
+    /// with 3 s of grace, and no callback.
+    fn default() -> Self {
+        Self {
+            timeout: DEFAULT_TIMEOUT,
+            poll_interval: DEFAULT_POLL_INTERVAL,
+            max_poll_interval: DEFAULT_MAX_POLL_INTERVAL,
+            grace: DEFAULT_GRACE,
+            on_progress: None,
+        }
+    }
+}
+
+impl<'a> WaitOptions<'a> {
+    /// The defaults; see [`WaitOptions::default`].
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How long to wait in all before giving up with
+    /// [`Error::WaitTimedOut`]. Default: 1 hour. The work itself goes on.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The wait before the second look; each later wait doubles, up to
+    /// [`WaitOptions::max_poll_interval`]. Default: 500 ms (at least 1 ms).
+    pub fn poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval.max(MIN_POLL_INTERVAL);
+        self
+    }
+
+    /// The longest wait between two looks. Default: 5 s.
+    pub fn max_poll_interval(mut self, interval: Duration) -> Self {
+        self.max_poll_interval = interval.max(MIN_POLL_INTERVAL);
+        self
+    }
+
+    /// How long to keep looking while no Butler activity has been seen,
+    /// since the server may list a task it just started a moment later.
+    /// Default: 3 s. Zero ends the wait at the first look that finds the
+    /// server idle (to wait for work that is surely listed already).
+    pub fn grace(mut self, grace: Duration) -> Self {
+        self.grace = grace;
+        self
+    }
+
+    /// Called after every look at the server (the last one included, with
+    /// no activities), with the Butler activities it found.
+    pub fn on_progress(mut self, callback: impl FnMut(&WaitProgress) + Send + 'a) -> Self {
+        self.on_progress = Some(Box::new(callback));
+        self
+    }
+}
+
+/// One look at the server during a wait, as [`WaitOptions::on_progress`]
+/// sees it.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct WaitProgress {
+    /// The time since the wait began.
+    pub elapsed: Duration,
+    /// How many looks so far, this one included.
+    pub polls: u32,
+    /// The Butler activities running now, in the server's order: one per
+    /// task, or one for all (see [`Activity`]). Empty when none runs.
+    pub activities: Vec<Activity>,
+}
+
+/// How a wait ended: no Butler activity was left.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct WaitReport {
+    /// How long the wait lasted.
+    pub elapsed: Duration,
+    /// How many times it looked at the server.
+    pub polls: u32,
+    /// Whether any Butler activity was seen. `false` means the work ended
+    /// before the first look, or never started: the server's answers do not
+    /// tell these apart.
+    pub saw_activity: bool,
+    /// Every Butler activity seen, in the order first seen, each as last
+    /// seen (its progress then).
+    pub seen: Vec<Activity>,
+}
+
+impl Client {
+    /// Waits until no Butler activity is left on the server (looking at
+    /// [`Client::activities`] with backoff), or the time is up.
+    ///
+    /// Returns at the first look that finds no Butler activity once one
+    /// has been seen, or, if none is seen, once the
+    /// [grace](WaitOptions::grace) has passed. Other work (activities of
+    /// other types) is not waited for.
+    ///
+    /// ```no_run
+    /// # async fn run(client: plex_butler::Client) -> Result<(), plex_butler::Error> {
+    /// use plex_butler::WaitOptions;
+    ///
+    /// let report = client
+    ///     .wait_until_idle(WaitOptions::new().on_progress(|p| {
+    ///         for activity in &p.activities {
+    ///             eprintln!("{activity}");
+    ///         }
+    ///     }))
+    ///     .await?;
+    /// if !report.saw_activity {
+    ///     eprintln!("no Butler work was seen: it ended at once, or never started");
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// See [the crate docs](crate#waiting-for-the-work-to-end) for what
+    /// the server's answers can and cannot tell.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WaitTimedOut`] when Butler work still runs at the
+    /// [timeout](WaitOptions::timeout); the errors of
+    /// [`Client::activities`] when a look fails (after its retries).
+    pub async fn wait_until_idle(&self, mut options: WaitOptions<'_>) -> Result<WaitReport, Error> {
+        let started = Instant::now();
+        let deadline = started
+            .checked_add(options.timeout)
+            .unwrap_or_else(|| started + Duration::from_secs(86_400 * 365));
+        let mut interval = options.poll_interval;
+        let max_interval = options.max_poll_interval.max(options.poll_interval);
+        let mut report = WaitReport {
+            elapsed: Duration::ZERO,
+            polls: 0,
+            saw_activity: false,
+            seen: Vec::new(),
+        };
+        let mut running: Vec<Activity> = Vec::new();
+        loop {
+            let looked = tokio::time::timeout_at(deadline, self.activities()).await;
+            let Ok(activities) = looked else {
+                return Err(Error::WaitTimedOut {
+                    waited: started.elapsed(),
+                    running,
+                });
+            };
+            running = activities?
+                .into_iter()
+                .filter(Activity::is_butler)
+                .collect();
+            report.polls += 1;
+            report.elapsed = started.elapsed();
+            for activity in &running {
+                match report.seen.iter_mut().find(|a| a.uuid == activity.uuid) {
+                    Some(seen) => *seen = activity.clone(),
+                    None => report.seen.push(activity.clone()),
+                }
+            }
+            report.saw_activity |= !running.is_empty();
+            if let Some(callback) = options.on_progress.as_mut() {
+                callback(&WaitProgress {
+                    elapsed: report.elapsed,
+                    polls: report.polls,
+                    activities: running.clone(),
+                });
+            }
+            let in_grace = !report.saw_activity && report.elapsed < options.grace;
+            if running.is_empty() && !in_grace {
+                return Ok(report);
+            }
+
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(Error::WaitTimedOut {
+                    waited: started.elapsed(),
+                    running,
+                });
+            }
+            let mut wait = interval.min(deadline - now);
+            if in_grace {
+                // Look again when the grace ends, not a long interval later.
+                wait = wait.min(options.grace.saturating_sub(report.elapsed));
+            }
+            tokio::time::sleep(wait.max(MIN_POLL_INTERVAL)).await;
+            interval = interval.saturating_mul(2).min(max_interval);
+        }
+    }
+
+    /// Starts a task ([`Client::start`]), then waits until no Butler
+    /// activity is left ([`Client::wait_until_idle`]). A task that was
+    /// already running is waited for too.
+    ///
+    /// The wait ends when *all* Butler work has ended, not only this
+    /// task's: a server may show one activity for all of it, so the
+    /// answers cannot tell one task's end from another's.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Client::start`], then those of
+    /// [`Client::wait_until_idle`].
+    pub async fn start_and_wait(
+        &self,
+        task: impl Into<TaskName>,
+        options: WaitOptions<'_>,
+    ) -> Result<(StartOutcome, WaitReport), Error> {
+        let outcome = self.start(task).await?;
+        let report = self.wait_until_idle(options).await?;
+        Ok((outcome, report))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals_are_at_least_a_millisecond() {
+        let options = WaitOptions::new()
+            .poll_interval(Duration::ZERO)
+            .max_poll_interval(Duration::ZERO);
+        assert_eq!(options.poll_interval, MIN_POLL_INTERVAL);
+        assert_eq!(options.max_poll_interval, MIN_POLL_INTERVAL);
+    }
+
+    #[test]
+    fn debug_says_whether_a_callback_is_set_without_calling_it() {
+        let plain = format!("{:?}", WaitOptions::new());
+        assert!(plain.contains("on_progress: None"), "{plain}");
+        let with = format!("{:?}", WaitOptions::new().on_progress(|_| {}));
+        assert!(with.contains("on_progress: Some(\"set\")"), "{with}");
+    }
+}
