@@ -130,8 +130,12 @@
 //! time has come start (and finish, if their time is long past). With a
 //! [`ManualClock`], everything that happens is decided by the requests and by
 //! [`Clock::advance`]: tests need no sleeps and give the same answers every
-//! time. With the system clock, the same rules play out in real time. Moving
-//! a clock backwards is allowed, but finished runs stay finished and
+//! time. For a client that waits for tasks to end by polling
+//! `GET /activities` from another process or thread,
+//! [`SimulatorBuilder::advance_clock_on_activities`] moves the clock one step
+//! per look, so that it sees the progress rise step by step. With the system
+//! clock, the same rules play out in real time. Moving a clock backwards is
+//! allowed, but finished runs stay finished and
 //! [`ButlerState::check_invariants`] may then complain.
 //!
 //! Each request holds one lock for its whole change, so concurrent requests

@@ -89,6 +89,8 @@ pub(crate) struct Shared {
     /// Whether any fault is planned: lets the common case skip a lock.
     pub faults_on: AtomicBool,
     pub pages: Pages,
+    /// How far the clock moves before each `GET /activities`, if at all.
+    pub activities_step: Option<Duration>,
 }
 
 impl Shared {
@@ -388,6 +390,9 @@ fn answer(shared: &Shared, req: &Request<Incoming>) -> Response<SimBody> {
         }
         Route::ButlerTask(_) => not_allowed("POST, DELETE"),
         Route::Activities if is_read(method) => {
+            if let Some(step) = shared.activities_step {
+                shared.clock.advance(step);
+            }
             // Render outside the lock.
             let activities = {
                 let (mut butler, now) = shared.butler_now();

@@ -80,6 +80,7 @@ pub struct SimulatorBuilder {
     friendly_name: String,
     faults: FaultPlan,
     cancellable_activities: bool,
+    activities_step: Option<Duration>,
 }
 
 impl fmt::Debug for SimulatorBuilder {
@@ -102,6 +103,7 @@ impl fmt::Debug for SimulatorBuilder {
             .field("friendly_name", &self.friendly_name)
             .field("faults", &self.faults)
             .field("cancellable_activities", &self.cancellable_activities)
+            .field("activities_step", &self.activities_step)
             .finish()
     }
 }
@@ -121,6 +123,7 @@ impl Default for SimulatorBuilder {
             friendly_name: "plex-butler-sim".to_owned(),
             faults: FaultPlan::none(),
             cancellable_activities: false,
+            activities_step: None,
         }
     }
 }
@@ -245,6 +248,19 @@ impl SimulatorBuilder {
         self
     }
 
+    /// Moves the clock forward by `step` before answering each
+    /// `GET /activities` (default: never). A client that polls the
+    /// activities then sees time pass one step per look, with no sleeps and
+    /// no race with the test: with a [`ManualClock`](crate::ManualClock), a
+    /// 20 s task and a 5 s step, its looks show 25, 50 and 75 %, then no
+    /// activity. Made for tests of clients that wait for tasks to end, run
+    /// in another process or thread.
+    #[must_use]
+    pub fn advance_clock_on_activities(mut self, step: Duration) -> Self {
+        self.activities_step = Some(step).filter(|s| !s.is_zero());
+        self
+    }
+
     fn check(&self) -> Result<(), Error> {
         let invalid = |what: String| Err(Error::InvalidConfig(what));
         let (start, end) = self.window;
@@ -326,6 +342,7 @@ impl SimulatorBuilder {
             faults_on: AtomicBool::new(!self.faults.is_none()),
             faults: Mutex::new(Faults::new(self.faults, self.seed)),
             pages,
+            activities_step: self.activities_step,
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
         let server = tokio::spawn(server::serve(listener, shared.clone(), shutdown_rx));

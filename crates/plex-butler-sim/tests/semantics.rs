@@ -479,3 +479,48 @@ async fn a_port_in_use_is_reported_as_a_bind_error() {
     let second = builder(at(12, 0)).listen(first.addr()).start().await;
     assert!(matches!(second, Err(Error::Bind { .. })), "{second:?}");
 }
+
+#[tokio::test]
+async fn progress_rises_over_the_run_and_the_activity_leaves_when_it_ends() {
+    let sim = builder(at(12, 0))
+        .tasks([daily("Task").duration(Duration::from_secs(20))])
+        .start()
+        .await
+        .expect("starts");
+    status_of(&sim, Method::POST, "/butler/Task").await;
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        let activities = get_json(&sim, "/activities").await;
+        seen.push(activities["MediaContainer"]["Activity"][0]["progress"].clone());
+        sim.clock().advance(Duration::from_secs(5));
+    }
+    assert_eq!(seen, [0, 25, 50, 75]);
+    let after = get_json(&sim, "/activities").await;
+    assert_eq!(after["MediaContainer"]["size"], 0);
+    assert!(after["MediaContainer"].get("Activity").is_none());
+}
+
+#[tokio::test]
+async fn each_read_of_the_activities_can_move_the_clock_one_step() {
+    let sim = builder(at(12, 0))
+        .tasks([daily("Task").duration(Duration::from_secs(20))])
+        .advance_clock_on_activities(Duration::from_secs(5))
+        .start()
+        .await
+        .expect("starts");
+    status_of(&sim, Method::POST, "/butler/Task").await;
+    assert_eq!(sim.clock().now(), at(12, 0), "only activity reads move it");
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        let activities = get_json(&sim, "/activities").await;
+        seen.push(activities["MediaContainer"]["size"].clone());
+        seen.push(activities["MediaContainer"]["Activity"][0]["progress"].clone());
+    }
+    assert_eq!(
+        serde_json::Value::from(seen),
+        serde_json::json!([1, 25, 1, 50, 1, 75, 0, null]),
+        "25, 50, 75 %, then gone"
+    );
+    assert_eq!(sim.clock().now(), at(12, 0) + TimeDelta::seconds(20));
+    assert_eq!(status(&sim, "Task"), TaskStatus::Idle);
+}
