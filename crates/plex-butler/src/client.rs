@@ -13,7 +13,7 @@ use tokio::time::Instant;
 use tracing::Instrument as _;
 
 use crate::activity::activities_from_raw;
-use crate::error::{excerpt, sniff_content_type};
+use crate::error::{excerpt, redact, sniff_content_type};
 use crate::identity::default_client_identifier;
 use crate::task::tasks_from_raw;
 use crate::{
@@ -181,8 +181,13 @@ impl ClientBuilder {
     /// to each request, whatever the client's own defaults.
     ///
     /// The client the builder makes does not follow redirects (a redirected
-    /// `POST` would turn into a `GET`); a supplied one does what it was
-    /// configured to do.
+    /// `POST` would turn into a `GET`, and the token must not follow a
+    /// redirect to another server); a supplied one does what it was
+    /// configured to do. **reqwest's default policy follows redirects and
+    /// keeps `X-Plex-Token` on the way, even to another host** (it drops
+    /// only `Authorization` and cookies): build a supplied client with
+    /// `.redirect(reqwest::redirect::Policy::none())`, or with a
+    /// [`reqwest::redirect::Policy::custom`] that stops at another origin.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http_client = Some(client);
         self
@@ -291,10 +296,10 @@ fn normalize_base_url(input: &str) -> Result<String, Error> {
         source: Some(Box::new(e)),
     })?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(Error::invalid_config(format!(
-            "the base URL's scheme is {:?}: use http:// or https://",
-            excerpt(url.scheme().as_bytes())
-        )));
+        // Not echoed either: `token:...` parses as a URL of scheme `token`.
+        return Err(Error::invalid_config(
+            "the base URL's scheme is neither http nor https: use http:// or https://",
+        ));
     }
     if url.host().is_none() {
         return Err(Error::invalid_config("the base URL has no host"));
@@ -919,7 +924,7 @@ impl Client {
             let deadline = Instant::now() + self.shared.timeout;
             let error = match attempt(deadline).await {
                 Ok(value) => return Ok(value),
-                Err(error) => error,
+                Err(error) => self.without_token(error),
             };
             if !call.repeat.allows(&error) {
                 return Err(error);
@@ -1030,6 +1035,42 @@ impl Client {
                 source: None,
             },
         }
+    }
+
+    /// Blanks the token out of what an error shows of an answer: a proxy's
+    /// debug page, a login redirect or a test endpoint may echo the request,
+    /// headers included, and errors must never show the token.
+    fn without_token(&self, mut error: Error) -> Error {
+        use plex_butler_raw::ClientInfo as _;
+        let Some(token) = self.shared.raw.inner().get(&X_PLEX_TOKEN) else {
+            return error;
+        };
+        let token = String::from_utf8_lossy(token.as_bytes());
+        match &mut error {
+            Error::Server { body, location, .. } => {
+                redact(body, &token);
+                if let Some(location) = location {
+                    redact(location, &token);
+                }
+            }
+            Error::Unauthorized {
+                server_message: Some(message),
+                ..
+            } => {
+                redact(message, &token);
+            }
+            Error::Decode {
+                excerpt, source, ..
+            } => {
+                redact(excerpt, &token);
+                let mut cause = source.to_string();
+                if redact(&mut cause, &token) {
+                    *source = cause.into();
+                }
+            }
+            _ => {}
+        }
+        error
     }
 
     /// Runs a raw call under the attempt's deadline.

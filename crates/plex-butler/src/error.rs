@@ -362,6 +362,49 @@ pub(crate) fn excerpt(body: &[u8]) -> String {
     out
 }
 
+/// Shown in place of a secret.
+const REDACTED: &str = "<redacted>";
+
+/// Fewer characters of a secret than this, at the end of a cut excerpt, are
+/// taken for chance.
+const MIN_SECRET_START: usize = 4;
+
+/// Blanks `secret` out of `text`: every whole occurrence, and its start
+/// where an excerpt was cut (`…`) in the middle of it. Returns whether
+/// anything was blanked.
+pub(crate) fn redact(text: &mut String, secret: &str) -> bool {
+    if secret.len() < MIN_SECRET_START {
+        return false;
+    }
+    let mut changed = false;
+    if text.contains(secret) {
+        *text = text.replace(secret, REDACTED);
+        changed = true;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(cut) = rest.find('…') {
+        let before = &rest[..cut];
+        let start = (MIN_SECRET_START..secret.len())
+            .rev()
+            .filter_map(|n| secret.get(..n))
+            .find(|start| before.ends_with(start));
+        match start {
+            Some(start) => {
+                out.push_str(&before[..before.len() - start.len()]);
+                out.push_str(REDACTED);
+                changed = true;
+            }
+            None => out.push_str(before),
+        }
+        out.push('…');
+        rest = &rest[cut + '…'.len_utf8()..];
+    }
+    out.push_str(rest);
+    *text = out;
+    changed
+}
+
 /// What a body looks like, for a [`Error::Decode`] whose headers were not
 /// kept.
 pub(crate) fn sniff_content_type(body: &[u8]) -> Option<String> {
@@ -428,6 +471,21 @@ mod tests {
             Some("application/json")
         );
         assert_eq!(sniff_content_type(b"garbage"), None);
+    }
+
+    #[test]
+    fn redaction_blanks_a_secret_whole_or_cut_short() {
+        let mut text = "token abcdef12 and abcdef12".to_owned();
+        assert!(redact(&mut text, "abcdef12"));
+        assert_eq!(text, "token <redacted> and <redacted>");
+
+        let mut cut = format!("{}abcd…", "x".repeat(10));
+        assert!(redact(&mut cut, "abcdef12"));
+        assert_eq!(cut, format!("{}<redacted>…", "x".repeat(10)));
+
+        let mut chance = "ends in abc…".to_owned();
+        assert!(!redact(&mut chance, "abcdef12"));
+        assert_eq!(chance, "ends in abc…");
     }
 
     #[test]
