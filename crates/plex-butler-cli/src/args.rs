@@ -17,7 +17,8 @@ pub mod exit {
     pub const UNAUTHORIZED: u8 = 3;
     /// A task name the server does not know.
     pub const UNKNOWN_TASK: u8 = 4;
-    /// The server could not be reached, or did not answer in time.
+    /// The server could not be reached, or did not answer in time; or
+    /// `--wait` ran out of time (`--wait-timeout`).
     pub const UNREACHABLE: u8 = 5;
 }
 
@@ -28,11 +29,14 @@ Exit codes:
   2  usage or configuration error (bad flag, URL, token file or config file)
   3  unauthorized: the server refused the token
   4  unknown task name
-  5  server unreachable or timed out
+  5  server unreachable or timed out, or --wait-timeout passed with Butler work
+     still running
 
 The token is read from --token-file, $PLEX_TOKEN or the config file
 ($XDG_CONFIG_HOME/plex-butler/config.toml), in that order after --token.
-Flags win over environment variables, which win over the config file.";
+Flags win over environment variables, which win over the config file.
+
+--timeout bounds each request; --wait-timeout bounds the whole of --wait.";
 
 /// Manage the Butler tasks (database backups, optimization, cleanups) of a
 /// Plex Media Server.
@@ -66,7 +70,7 @@ pub struct GlobalArgs {
     pub token: Option<String>,
 
     /// Start a simulated server in this process (the real PMS 1.43.2 task
-    /// list) and run the command against it
+    /// list; its runs take 3 s) and run the command against it
     #[arg(long, global = true, conflicts_with_all = ["server", "token", "token_file"])]
     pub embedded: bool,
 
@@ -74,7 +78,8 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true, value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,
 
-    /// How long to wait for each answer, e.g. 10s, 500ms, 2m
+    /// How long to wait for each answer, e.g. 10s, 500ms, 2m (for the whole
+    /// of --wait, see --wait-timeout)
     #[arg(long, global = true, value_name = "DUR", value_parser = parse_duration)]
     pub timeout: Option<Duration>,
 
@@ -109,6 +114,9 @@ pub enum Command {
         /// Task names, as `list` shows them (case does not matter)
         #[arg(required = true, value_name = "TASK")]
         tasks: Vec<String>,
+        /// Waiting for the work to end.
+        #[command(flatten)]
+        wait: WaitArgs,
     },
     /// Stop tasks; says "stopped" or "not running" for each
     Stop {
@@ -117,9 +125,16 @@ pub enum Command {
         tasks: Vec<String>,
     },
     /// Start all enabled tasks (the server's criteria apply)
-    StartAll,
+    StartAll {
+        /// Waiting for the work to end.
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
     /// Stop running tasks and clear the scheduled queue
     StopAll,
+    /// List what the server is working on now (running Butler tasks show as
+    /// type `butler`), with progress
+    Activities,
     /// Print the JSON Schema of the --output json forms
     Schema,
     /// Print shell completions
@@ -128,6 +143,22 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+/// `--wait` and its time limit.
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// Then wait until the server's Butler work has ended, showing its
+    /// progress on stderr (a bar on a terminal, a line per change
+    /// otherwise). A server may show one activity for all its Butler work,
+    /// so this waits for all of it, not only the tasks named
+    #[arg(long)]
+    pub wait: bool,
+
+    /// How long --wait may take in all before giving up with exit code 5;
+    /// the work goes on [default: 1h]
+    #[arg(long, requires = "wait", value_name = "DUR", value_parser = parse_duration)]
+    pub wait_timeout: Option<Duration>,
 }
 
 /// How results are printed.

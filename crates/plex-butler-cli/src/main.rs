@@ -4,16 +4,25 @@
 mod args;
 mod config;
 mod output;
+mod progress;
 
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{CommandFactory, Parser};
-use plex_butler::{Client, Error, TaskName};
+use plex_butler::{Client, Error, TaskName, WaitOptions};
 
-use crate::args::{Cli, ColorChoice, Command, GlobalArgs, OutputFormat, exit};
+use crate::args::{Cli, ColorChoice, Command, GlobalArgs, OutputFormat, WaitArgs, exit};
 use crate::config::{ConfigError, Settings, Token};
-use crate::output::{JsonOutput, Outcome, TaskResult};
+use crate::output::{JsonOutput, Outcome, TaskResult, WaitSummary};
+
+/// How long a run of the `--embedded` simulator takes: short, so that
+/// `--wait` shows a whole run in a demo (a real server's take minutes).
+const EMBEDDED_TASK_DURATION: Duration = Duration::from_secs(3);
+/// The longest wait between two looks of `--wait`: often enough for the
+/// progress to move on screen.
+const WAIT_MAX_POLL_INTERVAL: Duration = Duration::from_secs(2);
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -75,7 +84,9 @@ impl From<Error> for Failure {
         let code = match &error {
             Error::Unauthorized { .. } => exit::UNAUTHORIZED,
             Error::UnknownTask { .. } => exit::UNKNOWN_TASK,
-            Error::Timeout { .. } | Error::Connect { .. } => exit::UNREACHABLE,
+            Error::Timeout { .. } | Error::Connect { .. } | Error::WaitTimedOut { .. } => {
+                exit::UNREACHABLE
+            }
             Error::InvalidConfig { .. } => exit::USAGE,
             _ => exit::OTHER,
         };
@@ -145,6 +156,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         let sim = plex_butler_sim::Simulator::builder()
             .token(config::new_client_identifier())
             .preset(plex_butler_sim::Preset::Pms1_43_2)
+            .task_duration(EMBEDDED_TASK_DURATION)
             .start()
             .await
             .map_err(|e| Failure::new(exit::OTHER, format!("cannot start the simulator: {e}")))?;
@@ -218,64 +230,163 @@ async fn execute(cli: &Cli, settings: &Settings, out: &mut impl Write) -> Result
                 output::print_table(out, &tasks)?;
             }
         }
-        Command::Start { tasks } | Command::Stop { tasks } => {
-            let starting = matches!(cli.command, Command::Start { .. });
+        Command::Start { tasks, wait } => {
             let names = resolve_names(&client, tasks).await?;
             let mut results = Vec::with_capacity(names.len());
             for name in names {
-                let outcome: Outcome = if starting {
-                    client.start(name.clone()).await?.into()
-                } else {
-                    client.stop(name.clone()).await?.into()
+                let outcome: Outcome = client.start(name.clone()).await?.into();
+                results.push(TaskResult {
+                    task: name.to_string(),
+                    outcome,
+                });
+            }
+            if !json && !global.quiet {
+                output::print_results(out, &results)?;
+            }
+            let (summary, failure) = if wait.wait {
+                let (summary, failure) = wait_for_butler(&client, global, wait).await?;
+                (Some(summary), failure)
+            } else {
+                (None, None)
+            };
+            if json {
+                let doc = JsonOutput::Start {
+                    results,
+                    wait: summary,
                 };
+                output::print_json(out, &doc)?;
+            } else if let Some(summary) = &summary {
+                print_wait_end(out, global, summary)?;
+            }
+            if let Some(failure) = failure {
+                return Err(failure);
+            }
+        }
+        Command::Stop { tasks } => {
+            let names = resolve_names(&client, tasks).await?;
+            let mut results = Vec::with_capacity(names.len());
+            for name in names {
+                let outcome: Outcome = client.stop(name.clone()).await?.into();
                 results.push(TaskResult {
                     task: name.to_string(),
                     outcome,
                 });
             }
             if json {
-                let doc = if starting {
-                    JsonOutput::Start { results }
-                } else {
-                    JsonOutput::Stop { results }
-                };
-                output::print_json(out, &doc)?;
+                output::print_json(out, &JsonOutput::Stop { results })?;
             } else if !global.quiet {
                 output::print_results(out, &results)?;
             }
         }
-        Command::StartAll | Command::StopAll => {
-            let starting = matches!(cli.command, Command::StartAll);
-            let what = if starting {
-                "start all enabled tasks"
-            } else {
-                "stop all running tasks and clear the scheduled queue"
-            };
-            confirm(global, &format!("{what} on {}", client.base_url()))?;
-            if starting {
-                client.start_all().await?;
-            } else {
-                client.stop_all().await?;
+        Command::StartAll { wait } => {
+            confirm(
+                global,
+                &format!("start all enabled tasks on {}", client.base_url()),
+            )?;
+            client.start_all().await?;
+            if !json && !global.quiet {
+                writeln!(
+                    out,
+                    "start-all: the server starts or schedules its enabled tasks by its own criteria"
+                )?;
             }
-            let server = client.base_url().to_string();
+            let (summary, failure) = if wait.wait {
+                let (summary, failure) = wait_for_butler(&client, global, wait).await?;
+                (Some(summary), failure)
+            } else {
+                (None, None)
+            };
             if json {
-                let doc = if starting {
-                    JsonOutput::StartAll { server }
-                } else {
-                    JsonOutput::StopAll { server }
+                let doc = JsonOutput::StartAll {
+                    server: client.base_url().to_string(),
+                    wait: summary,
+                };
+                output::print_json(out, &doc)?;
+            } else if let Some(summary) = &summary {
+                print_wait_end(out, global, summary)?;
+            }
+            if let Some(failure) = failure {
+                return Err(failure);
+            }
+        }
+        Command::StopAll => {
+            confirm(
+                global,
+                &format!(
+                    "stop all running tasks and clear the scheduled queue on {}",
+                    client.base_url()
+                ),
+            )?;
+            client.stop_all().await?;
+            if json {
+                let doc = JsonOutput::StopAll {
+                    server: client.base_url().to_string(),
                 };
                 output::print_json(out, &doc)?;
             } else if !global.quiet {
-                let said = if starting {
-                    "start-all: the server starts or schedules its enabled tasks by its own criteria"
-                } else {
+                writeln!(
+                    out,
                     "stop-all: running tasks stopped, scheduled tasks cleared"
-                };
-                writeln!(out, "{said}")?;
+                )?;
+            }
+        }
+        Command::Activities => {
+            let activities = client.activities().await?;
+            if json {
+                output::print_json(out, &JsonOutput::Activities { activities })?;
+            } else if !global.quiet {
+                output::print_activities(out, &activities)?;
             }
         }
         Command::Schema | Command::Completions { .. } => {}
     }
+    Ok(())
+}
+
+/// Waits until no Butler activity is left, showing the progress on stderr.
+/// Returns how the wait ended and, when its time ran out, the failure to
+/// exit with once the results are printed.
+async fn wait_for_butler(
+    client: &Client,
+    global: &GlobalArgs,
+    args: &WaitArgs,
+) -> Result<(WaitSummary, Option<Failure>), Failure> {
+    let mut display = progress::Display::new(global.quiet, io::stderr().is_terminal());
+    let mut options = WaitOptions::new()
+        .max_poll_interval(WAIT_MAX_POLL_INTERVAL)
+        .on_progress(|look| display.update(look));
+    if let Some(timeout) = args.wait_timeout {
+        options = options.timeout(timeout);
+    }
+    let result = client.wait_until_idle(options).await;
+    display.finish();
+    match result {
+        Ok(report) => Ok((WaitSummary::done(&report), None)),
+        Err(error) => {
+            let summary = match &error {
+                Error::WaitTimedOut { waited, running } => WaitSummary::timed_out(*waited, running),
+                _ => return Err(error.into()),
+            };
+            Ok((summary, Some(error.into())))
+        }
+    }
+}
+
+/// The last line of a `--wait` that ended with no Butler work left.
+fn print_wait_end(
+    out: &mut impl Write,
+    global: &GlobalArgs,
+    summary: &WaitSummary,
+) -> Result<(), Failure> {
+    if global.quiet || !summary.done {
+        return Ok(());
+    }
+    let said = if summary.saw_activity {
+        "done: no Butler work is left"
+    } else {
+        "done: no Butler work was seen (it ended before the first look, or never started)"
+    };
+    writeln!(out, "{said}")?;
     Ok(())
 }
 

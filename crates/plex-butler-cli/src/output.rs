@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use anstyle::{AnsiColor, Style};
-use plex_butler::{StartOutcome, StopOutcome, Task};
+use plex_butler::{Activity, StartOutcome, StopOutcome, Task, WaitReport};
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -21,6 +21,9 @@ pub enum JsonOutput {
     Start {
         /// One entry per task named.
         results: Vec<TaskResult>,
+        /// With `--wait`: how the wait ended.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        wait: Option<WaitSummary>,
     },
     /// `plex-butler stop`: what happened to each task, in the order given.
     Stop {
@@ -31,12 +34,63 @@ pub enum JsonOutput {
     StartAll {
         /// The server's base URL.
         server: String,
+        /// With `--wait`: how the wait ended.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        wait: Option<WaitSummary>,
     },
     /// `plex-butler stop-all`: the server stopped its tasks and cleared its queue.
     StopAll {
         /// The server's base URL.
         server: String,
     },
+    /// `plex-butler activities`: what the server is working on, in its order.
+    Activities {
+        /// The activities; Butler tasks have the type `butler`.
+        activities: Vec<Activity>,
+    },
+}
+
+/// How `--wait` ended.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct WaitSummary {
+    /// `true` when no Butler activity was left; `false` when --wait-timeout
+    /// passed first (the exit code is then 5).
+    pub done: bool,
+    /// Whether any Butler activity was seen. `false` with `done`: the work
+    /// ended before the first look, or never started; the server's answers
+    /// do not tell which.
+    pub saw_activity: bool,
+    /// How long the wait took, in milliseconds.
+    pub elapsed_ms: u64,
+    /// Every Butler activity seen, each as last seen. A server may show one
+    /// activity for all its Butler work rather than one per task.
+    pub activities: Vec<Activity>,
+}
+
+impl WaitSummary {
+    /// A wait that ended with no Butler work left.
+    pub fn done(report: &WaitReport) -> Self {
+        Self {
+            done: true,
+            saw_activity: report.saw_activity,
+            elapsed_ms: millis(report.elapsed),
+            activities: report.seen.clone(),
+        }
+    }
+
+    /// A wait that ran out of time with `running` still running.
+    pub fn timed_out(waited: std::time::Duration, running: &[Activity]) -> Self {
+        Self {
+            done: false,
+            saw_activity: true,
+            elapsed_ms: millis(waited),
+            activities: running.to_vec(),
+        }
+    }
+}
+
+fn millis(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// What happened to one task.
@@ -159,15 +213,44 @@ pub fn print_table(out: &mut impl Write, tasks: &[Task]) -> io::Result<()> {
             ]
         })
         .collect();
+    print_columns(out, header, &rows)
+}
+
+/// The activities as aligned columns, in the server's order.
+pub fn print_activities(out: &mut impl Write, activities: &[Activity]) -> io::Result<()> {
+    if activities.is_empty() {
+        return writeln!(out, "no activities: the server is idle");
+    }
+    let header = ["UUID", "TYPE", "TITLE", "SUBTITLE", "PROGRESS"];
+    let rows: Vec<[String; 5]> = activities
+        .iter()
+        .map(|activity| {
+            [
+                sanitize(&activity.uuid),
+                sanitize(&activity.kind),
+                sanitize(&activity.title),
+                sanitize(&activity.subtitle),
+                match activity.progress {
+                    Some(percent) => format!("{percent}%"),
+                    None => "unknown".to_string(),
+                },
+            ]
+        })
+        .collect();
+    print_columns(out, header, &rows)
+}
+
+/// Rows under a bold header, each column as wide as its widest cell.
+fn print_columns(out: &mut impl Write, header: [&str; 5], rows: &[[String; 5]]) -> io::Result<()> {
     let mut widths = header.map(str::len);
-    for row in &rows {
+    for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
     }
     let bold = Style::new().bold();
     write_row(out, &header.map(String::from), &widths, Some(bold))?;
-    for row in &rows {
+    for row in rows {
         write_row(out, row, &widths, None)?;
     }
     Ok(())
@@ -258,7 +341,14 @@ mod tests {
     #[test]
     fn schema_names_every_json_form() {
         let schema = schema().to_string();
-        for form in ["list", "start", "stop", "start-all", "stop-all"] {
+        for form in [
+            "list",
+            "start",
+            "stop",
+            "start-all",
+            "stop-all",
+            "activities",
+        ] {
             assert!(schema.contains(&format!("\"{form}\"")), "{form} missing");
         }
     }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use assert_cmd::Command;
-use plex_butler_sim::{Preset, Simulator};
+use plex_butler_sim::{Clock, ManualClock, Preset, Simulator};
 
 const TOKEN: &str = "cli-test-token-5f2b9c";
 
@@ -29,6 +29,26 @@ impl World {
             .expect("simulator starts");
         World {
             sim,
+            config_home: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    /// A simulator whose time stands still but for `step` per look at the
+    /// activities (none: it never moves), with 20 s runs and no maintenance
+    /// window (start-all starts every due task now, whatever the hour).
+    async fn frozen(step: Option<std::time::Duration>) -> World {
+        let mut builder = Simulator::builder()
+            .token(TOKEN)
+            .preset(Preset::Pms1_43_2)
+            .seed(7)
+            .clock(ManualClock::at(Clock::system().now()))
+            .window(0, 0)
+            .task_duration(std::time::Duration::from_secs(20));
+        if let Some(step) = step {
+            builder = builder.advance_clock_on_activities(step);
+        }
+        World {
+            sim: builder.start().await.expect("simulator starts"),
             config_home: tempfile::tempdir().expect("temp dir"),
         }
     }
@@ -455,4 +475,145 @@ async fn slow_server_past_the_timeout_exits_5() {
     assert!(stderr(&out).contains("200 ms"), "{}", stderr(&out));
     // Retries are bounded: far less than the server's 5 s delay per answer.
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+/// Five seconds of a 20 s run per look: the looks see 25, 50 and 75 %.
+const STEP: Option<std::time::Duration> = Some(std::time::Duration::from_secs(5));
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_with_wait_prints_a_line_per_progress_change_and_ends_when_the_work_is_done() {
+    let world = World::frozen(STEP).await;
+    let mut cmd = world.cmd();
+    cmd.args(["start", "BackupDatabase", "--wait"]);
+    let out = run(cmd).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_golden("start-wait.txt", &stdout(&out), &world.url());
+    assert_golden("start-wait.stderr", &stderr(&out), &world.url());
+    assert!(world.sim.state().running().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_with_wait_as_json_reports_the_wait_and_matches_the_schema() {
+    let world = World::frozen(STEP).await;
+    let mut cmd = world.cmd();
+    cmd.args(["start", "BackupDatabase", "--wait", "-o", "json"]);
+    let out = run(cmd).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    assert_eq!(doc["wait"]["done"], true);
+    assert_eq!(doc["wait"]["saw_activity"], true);
+    assert_eq!(doc["wait"]["activities"][0]["title"], "Backup Database");
+    assert_eq!(doc["wait"]["activities"][0]["progress"], 75);
+    assert_matches_schema(&world, &stdout(&out)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wait_that_outlasts_its_timeout_exits_5_and_the_work_goes_on() {
+    let world = World::frozen(None).await;
+    let mut cmd = world.cmd();
+    cmd.args([
+        "start",
+        "BackupDatabase",
+        "--wait",
+        "--wait-timeout",
+        "300ms",
+        "-o",
+        "json",
+    ]);
+    let out = run(cmd).await;
+    assert_eq!(code(&out), 5, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Butler work was still running after"),
+        "{}",
+        stderr(&out)
+    );
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    assert_eq!(doc["wait"]["done"], false);
+    assert_eq!(doc["wait"]["activities"][0]["progress"], 0);
+    assert_matches_schema(&world, &stdout(&out)).await;
+    assert_eq!(world.sim.state().running(), ["BackupDatabase"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_all_with_wait_waits_for_every_task_it_started() {
+    let world = World::frozen(STEP).await;
+    let mut cmd = world.cmd();
+    cmd.args(["start-all", "--yes", "--wait", "-o", "json"]);
+    let out = run(cmd).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    assert_eq!(doc["wait"]["done"], true);
+    let seen = doc["wait"]["activities"].as_array().expect("activities");
+    assert!(seen.len() > 1, "one activity per running task: {seen:?}");
+    assert_matches_schema(&world, &stdout(&out)).await;
+    assert!(world.sim.state().running().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quiet_wait_prints_nothing_and_still_waits() {
+    let world = World::frozen(STEP).await;
+    let mut cmd = world.cmd();
+    cmd.args(["-q", "start", "BackupDatabase", "--wait"]);
+    let out = run(cmd).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stdout(&out), "");
+    assert_eq!(stderr(&out), "");
+    assert!(world.sim.state().running().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wait_timeout_without_wait_is_a_usage_error() {
+    let world = World::start().await;
+    let mut cmd = world.cmd();
+    cmd.args(["start", "BackupDatabase", "--wait-timeout", "1m"]);
+    let out = run(cmd).await;
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("--wait"), "{}", stderr(&out));
+    assert!(world.sim.state().running().is_empty(), "nothing started");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn activities_lists_running_tasks_as_a_table_and_as_json() {
+    let world = World::frozen(None).await;
+    let mut cmd = world.cmd();
+    cmd.arg("activities");
+    let idle = run(cmd).await;
+    assert_eq!(code(&idle), 0, "{}", stderr(&idle));
+    assert_eq!(stdout(&idle), "no activities: the server is idle\n");
+
+    let mut cmd = world.cmd();
+    cmd.args(["start", "BackupDatabase", "OptimizeDatabase"]);
+    assert_eq!(code(&run(cmd).await), 0);
+    world.sim.clock().advance(std::time::Duration::from_secs(8));
+
+    let mut cmd = world.cmd();
+    cmd.arg("activities");
+    let table = run(cmd).await;
+    assert_eq!(code(&table), 0, "{}", stderr(&table));
+    assert_golden("activities.txt", &stdout(&table), &world.url());
+
+    let mut cmd = world.cmd();
+    cmd.args(["activities", "--output", "json"]);
+    let json = run(cmd).await;
+    assert_eq!(code(&json), 0, "{}", stderr(&json));
+    assert_golden("activities.json", &stdout(&json), &world.url());
+    assert_matches_schema(&world, &stdout(&json)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_start_with_wait_runs_a_short_task_to_its_end() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let mut cmd = bare_cmd(home.path());
+    cmd.args(["--embedded", "start", "BackupDatabase", "--wait"]);
+    let out = run(cmd).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "BackupDatabase: started\ndone: no Butler work is left\n"
+    );
+    assert!(
+        stderr(&out).contains("Backup Database: "),
+        "progress lines: {}",
+        stderr(&out)
+    );
 }
