@@ -1,5 +1,12 @@
 //! Generates the raw client from the Butler OpenAPI spec on every build that
 //! sees the spec change. Nothing generated is committed.
+//!
+//! The spec is read from `butler.yaml` in this crate's directory. In the
+//! repository that file is a symbolic link to the workspace's
+//! `openapi/butler.yaml`, the one file reviewers edit; `cargo package`
+//! follows the link and packs the spec's content, so a packaged crate (from a
+//! registry, or verified by `cargo package`) carries its own copy and needs
+//! nothing outside itself.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -7,22 +14,26 @@ use std::process::ExitCode;
 #[path = "codegen.rs"]
 mod codegen;
 
+/// The spec inside this crate: a link in the repository, a file in a package.
+const IN_CRATE_SPEC: &str = "butler.yaml";
+
 fn main() -> ExitCode {
     let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
-    let spec_path = spec_path(&manifest_dir);
-    println!("cargo::rerun-if-changed={}", spec_path.display());
+    let spec = match Spec::find(&manifest_dir) {
+        Ok(spec) => spec,
+        Err(message) => return fail(&message),
+    };
+    for path in &spec.watched {
+        println!("cargo::rerun-if-changed={}", path.display());
+    }
     println!("cargo::rerun-if-changed=codegen.rs");
 
-    let shown = "openapi/butler.yaml";
-    let text = match std::fs::read_to_string(&spec_path) {
-        Ok(text) => text,
-        Err(e) => return fail(&format!("cannot read the spec {shown}: {e}")),
-    };
-    let code = match codegen::generate(&text) {
+    let code = match codegen::generate(&spec.text) {
         Ok(code) => code,
         Err(e) => {
             return fail(&format!(
-                "the spec {shown} cannot be turned into a client: {e}"
+                "the spec {} cannot be turned into a client: {e}",
+                spec.shown
             ));
         }
     };
@@ -33,9 +44,67 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// The workspace's `openapi/butler.yaml`, the one source of truth.
-fn spec_path(manifest_dir: &Path) -> PathBuf {
-    manifest_dir.join("../../openapi/butler.yaml")
+/// The spec's text, where it was found and how messages name it.
+struct Spec {
+    text: String,
+    shown: &'static str,
+    /// Every path whose change must rerun this script: the link and the file
+    /// it leads to (Cargo may look at the link's own time).
+    watched: Vec<PathBuf>,
+}
+
+impl Spec {
+    fn find(manifest_dir: &Path) -> Result<Self, String> {
+        let in_crate = manifest_dir.join(IN_CRATE_SPEC);
+        let is_link = std::fs::symlink_metadata(&in_crate)
+            .map(|m| m.file_type().is_symlink())
+            .unwrap_or(false);
+        let text = std::fs::read_to_string(&in_crate).map_err(|e| {
+            format!(
+                "cannot read the spec {IN_CRATE_SPEC} of plex-butler-raw \
+                 (in the repository, a link to openapi/butler.yaml): {e}"
+            )
+        })?;
+        let mut watched = vec![in_crate.clone()];
+        if let Some(target) = link_stub_target(&text) {
+            // A checkout without symbolic links (git on Windows, by default)
+            // writes the link as a small file holding the target's path.
+            let followed = manifest_dir.join(target);
+            let text = std::fs::read_to_string(&followed).map_err(|e| {
+                format!("cannot read the spec openapi/butler.yaml through {IN_CRATE_SPEC}: {e}")
+            })?;
+            watched.push(followed);
+            return Ok(Self {
+                text,
+                shown: "openapi/butler.yaml",
+                watched,
+            });
+        }
+        if is_link {
+            if let Ok(target) = std::fs::canonicalize(&in_crate) {
+                watched.push(target);
+            }
+            return Ok(Self {
+                text,
+                shown: "openapi/butler.yaml",
+                watched,
+            });
+        }
+        Ok(Self {
+            text,
+            shown: IN_CRATE_SPEC,
+            watched,
+        })
+    }
+}
+
+/// The target path, when `text` is a symbolic link written out as a file:
+/// one line naming a relative `.yaml` path, where a spec has many lines.
+fn link_stub_target(text: &str) -> Option<&str> {
+    let line = text.trim_end();
+    let looks_like_path =
+        !line.is_empty() && !line.contains('\n') && !line.contains(':') && line.ends_with(".yaml");
+    looks_like_path.then_some(line)
 }
 
 fn fail(message: &str) -> ExitCode {
