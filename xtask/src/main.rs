@@ -4,6 +4,8 @@
 //! - `spec diff`: what changed in the spec, and does it break clients?
 //! - `spec import`: fold Plex's official spec into ours.
 //! - `codegen`: the generated raw client, for reading.
+//! - `public-api`: the facade's public API against its committed snapshot.
+//! - `package-check`: the crates as packaged for a registry, built and used.
 //!
 //! Exit codes: 0 ok; 1 a check failed, the spec breaks clients (with
 //! `--fail-on-breaking`), generated code differs, or the command could not
@@ -15,6 +17,8 @@ mod convert;
 mod diff;
 mod doc;
 mod import;
+mod package_check;
+mod public_api;
 mod workspace;
 mod yaml;
 
@@ -49,6 +53,12 @@ enum Command {
     },
     /// Print the raw client generated from the spec, as formatted Rust.
     Codegen(CodegenArgs),
+    /// Compare the public API of plex-butler with its committed snapshot
+    /// (crates/plex-butler/public-api.txt); exit with 1 when they differ.
+    PublicApi(PublicApiArgs),
+    /// Package the published crates, check what the packages hold, and build
+    /// and run a crate that depends on the packaged plex-butler.
+    PackageCheck,
 }
 
 #[derive(Subcommand)]
@@ -128,6 +138,16 @@ struct CodegenArgs {
     check: Option<PathBuf>,
 }
 
+#[derive(Args)]
+struct PublicApiArgs {
+    /// Write the current public API to the snapshot instead of comparing.
+    #[arg(long)]
+    update: bool,
+    /// The snapshot [default: crates/plex-butler/public-api.txt]
+    #[arg(long, value_name = "FILE")]
+    snapshot: Option<PathBuf>,
+}
+
 /// Why a command failed: printed as `error: ...`, exit code 1.
 #[derive(Debug)]
 pub struct Failure(pub String);
@@ -189,6 +209,8 @@ fn main() -> ExitCode {
             args.out.as_deref(),
             args.check.as_deref(),
         ),
+        Command::PublicApi(args) => public_api::run(args.snapshot, args.update),
+        Command::PackageCheck => package_check::run(),
     };
     match result {
         Ok(code) => code,

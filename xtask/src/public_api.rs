@@ -1,0 +1,234 @@
+//! `cargo xtask public-api`: the facade's public API, compared with (or
+//! written to) the committed snapshot `crates/plex-butler/public-api.txt`.
+//!
+//! How the API is extracted, and why: the snapshot is made by `public-api`,
+//! the library behind `cargo public-api` (a maintained tool), from rustdoc's
+//! JSON description of the crate. That is the compiler's own view of the
+//! API: macro-generated items (the `TaskName` variants, which come from the
+//! spec's `KnownTaskName`), re-exports, trait impls (derived ones too) and
+//! the auto traits (`Send`, `Sync`, ...) that decide where a type can go.
+//! A source-level reading (with `syn`) would miss the last two and have to
+//! re-implement macro expansion and name resolution.
+//!
+//! rustdoc writes JSON only with `-Z unstable-options`, a nightly flag. This
+//! project builds with stable Rust only, so the one `cargo rustdoc` run here
+//! sets `RUSTC_BOOTSTRAP=1`, which lets the stable rustdoc accept the flag
+//! (as `cargo semver-checks` does). It stays inside this developer tool: no
+//! shipped crate is built that way, and the run uses a target directory of
+//! its own (`target/public-api`), so the workspace's build cache is never
+//! touched by it. The JSON format changes between Rust releases: the
+//! `public-api` version in the workspace's `Cargo.toml` reads the format of
+//! the toolchain CI uses (Rust 1.95, format 57); after a toolchain upgrade,
+//! update both together and regenerate the snapshot.
+//!
+//! What the snapshot leaves out: blanket impls (`impl<T> From<T> for T` and
+//! the like, the same for every type) and the unstable auto traits
+//! (`Freeze`, `UnsafeUnpin`), which stable code cannot name and which come
+//! and go between toolchains.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use crate::Failure;
+use crate::workspace;
+
+/// The committed snapshot, relative to the workspace root.
+pub const SNAPSHOT: &str = "crates/plex-butler/public-api.txt";
+
+/// The facade's features whose API the snapshot covers: every feature that
+/// adds API (the TLS features add none).
+const FEATURES: &str = "blocking";
+
+/// Auto traits that stable Rust cannot name: their impls are left out.
+const UNSTABLE_AUTO_TRAITS: &[&str] = &["core::marker::Freeze", "core::marker::UnsafeUnpin"];
+
+const HEADER: &str = "\
+# The public API of the plex-butler crate (features: default, blocking), one
+# item per line, as `cargo public-api` prints it. A change here is a change
+# users see: review it next to the spec diff.
+#
+# Do not edit: regenerate with `cargo xtask public-api --update`.
+";
+
+/// Compares the facade's public API with `snapshot`, or writes it there
+/// with `update`.
+pub fn run(snapshot: Option<PathBuf>, update: bool) -> Result<ExitCode, Failure> {
+    let (snapshot, shown) = match snapshot {
+        Some(path) => {
+            let shown = path.display().to_string();
+            (path, shown)
+        }
+        None => (workspace::root().join(SNAPSHOT), SNAPSHOT.to_string()),
+    };
+    let json = rustdoc_json()?;
+    let current = render(&json)?;
+    if update {
+        std::fs::write(&snapshot, &current)
+            .map_err(|e| Failure(format!("cannot write {shown}: {e}")))?;
+        println!("wrote the public API of plex-butler to {shown}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let committed = match std::fs::read_to_string(&snapshot) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(Failure(format!("cannot read {shown}: {e}"))),
+    };
+    if committed == current {
+        println!("the public API of plex-butler is the one in {shown}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let diff = similar::TextDiff::from_lines(&committed, &current);
+    print!(
+        "{}",
+        diff.unified_diff()
+            .context_radius(2)
+            .header(&format!("{shown} (committed)"), "plex-butler (now)")
+    );
+    eprintln!(
+        "error: the public API of plex-butler differs from {shown} (above: `-` is \
+         in the snapshot only, `+` in the code only). If the change is meant, \
+         run `cargo xtask public-api --update` and commit {shown} with it."
+    );
+    Ok(ExitCode::FAILURE)
+}
+
+/// Runs rustdoc on the facade and returns the path of its JSON output.
+fn rustdoc_json() -> Result<PathBuf, Failure> {
+    let root = workspace::root();
+    let target_dir = own_target_dir(&root);
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(&cargo)
+        .current_dir(&root)
+        .args(["rustdoc", "--quiet", "--package", "plex-butler", "--lib"])
+        .args(["--features", FEATURES])
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .args(["--", "-Z", "unstable-options", "--output-format", "json"])
+        // See the module's documentation.
+        .env("RUSTC_BOOTSTRAP", "1")
+        .status()
+        .map_err(|e| Failure(format!("cannot run cargo: {e}")))?;
+    if !status.success() {
+        return Err(Failure(
+            "rustdoc could not describe plex-butler as JSON (its errors are above)".into(),
+        ));
+    }
+    let json = target_dir.join("doc").join("plex_butler.json");
+    if !json.is_file() {
+        return Err(Failure(format!(
+            "rustdoc wrote no {}; does this toolchain's rustdoc write JSON?",
+            json.display()
+        )));
+    }
+    Ok(json)
+}
+
+/// `target/public-api` of the workspace (or of `CARGO_TARGET_DIR`).
+fn own_target_dir(root: &Path) -> PathBuf {
+    let base = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|dir| {
+            if dir.is_absolute() {
+                dir
+            } else {
+                root.join(dir)
+            }
+        })
+        .unwrap_or_else(|| root.join("target"));
+    base.join("public-api")
+}
+
+/// The snapshot's text: the header, then one line per item.
+fn render(json: &Path) -> Result<String, Failure> {
+    let api = public_api::Builder::from_rustdoc_json(json)
+        .omit_blanket_impls(true)
+        .build()
+        .map_err(|e| {
+            Failure(format!(
+                "cannot read rustdoc's JSON ({}): {e}. The public-api version in \
+                 Cargo.toml reads the JSON format of Rust 1.95 ({}); this \
+                 toolchain may write another.",
+                format_version(json),
+                rustc_version()
+            ))
+        })?;
+    let mut text = String::from(HEADER);
+    for item in api.items() {
+        let line = item.to_string();
+        if is_unstable_auto_trait_impl(&line) {
+            continue;
+        }
+        text.push_str(&line);
+        text.push('\n');
+    }
+    Ok(text)
+}
+
+/// `impl core::marker::Freeze for ...` and the like, with or without `!`.
+fn is_unstable_auto_trait_impl(line: &str) -> bool {
+    let Some(rest) = line.strip_prefix("impl ") else {
+        return false;
+    };
+    let rest = rest.trim_start_matches('!');
+    UNSTABLE_AUTO_TRAITS
+        .iter()
+        .any(|name| rest.starts_with(&format!("{name} for ")))
+}
+
+/// The `format_version` the JSON file states, for messages.
+fn format_version(json: &Path) -> String {
+    let version = std::fs::read(json).ok().and_then(|bytes| {
+        // The field is near the end of a file of many megabytes: find it
+        // rather than parse it all.
+        let text = String::from_utf8_lossy(&bytes);
+        let start = text.rfind("\"format_version\":")? + "\"format_version\":".len();
+        let digits: String = text[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_digit())
+            .collect();
+        (!digits.is_empty()).then_some(digits)
+    });
+    match version {
+        Some(version) => format!("format {version}"),
+        None => "format unknown".to_string(),
+    }
+}
+
+/// `rustc --version`, for messages.
+fn rustc_version() -> String {
+    Command::new("rustc")
+        .arg("--version")
+        .output()
+        .ok()
+        .and_then(|out| String::from_utf8(out.stdout).ok())
+        .map(|v| v.trim().to_string())
+        .unwrap_or_else(|| "rustc of unknown version".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_unstable_auto_trait_impl;
+
+    #[test]
+    fn unstable_auto_trait_impls_are_recognised_with_and_without_negation() {
+        assert!(is_unstable_auto_trait_impl(
+            "impl core::marker::Freeze for plex_butler::Task"
+        ));
+        assert!(is_unstable_auto_trait_impl(
+            "impl !core::marker::UnsafeUnpin for plex_butler::Client"
+        ));
+    }
+
+    #[test]
+    fn stable_auto_traits_and_other_impls_stay_in_the_snapshot() {
+        assert!(!is_unstable_auto_trait_impl(
+            "impl core::marker::Send for plex_butler::Client"
+        ));
+        assert!(!is_unstable_auto_trait_impl(
+            "impl core::fmt::Display for plex_butler::TaskName"
+        ));
+        assert!(!is_unstable_auto_trait_impl(
+            "pub fn plex_butler::Client::start(&self)"
+        ));
+    }
+}
