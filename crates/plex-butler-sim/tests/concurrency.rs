@@ -9,11 +9,15 @@ use plex_butler_sim::{Simulator, TaskSpec};
 use reqwest::{Method, StatusCode};
 
 async fn statuses(sim: &Simulator, method: Method, path: &str, n: usize) -> Vec<StatusCode> {
+    // One client for all: building one per request loads the TLS roots
+    // each time, which is slow in debug builds on a busy machine.
+    let client = common::client();
     let mut set = tokio::task::JoinSet::new();
     for _ in 0..n {
         let (url, method, path) = (sim.url().to_owned(), method.clone(), path.to_owned());
+        let client = client.clone();
         set.spawn(async move {
-            common::client()
+            client
                 .request(method, format!("{url}{path}"))
                 .header("X-Plex-Token", common::TOKEN)
                 .send()

@@ -41,7 +41,9 @@ pub async fn start_with(now: DateTime<Utc>, tasks: Vec<TaskSpec>) -> Simulator {
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .no_proxy()
-        .timeout(Duration::from_secs(10))
+        // A guard against hangs, not a speed limit: generous, since tests
+        // share two cores with builds.
+        .timeout(Duration::from_secs(30))
         .build()
         .expect("client builds")
 }
