@@ -5,8 +5,8 @@
 //! exit code), and `cargo test` builds examples but runs none. So these
 //! tests build them with the cargo that runs the tests (`env!("CARGO")`), in
 //! the same target directory and profile and with the workspace's feature
-//! set (`--workspace`), which makes the build a quick no-op after `cargo
-//! test --workspace` has built them; then they run the binaries with
+//! set (`--workspace`), which makes the build a no-op of a second after
+//! `cargo test --workspace` has built them; then they run the binaries with
 //! `PLEX_URL` pointing at a simulator on 127.0.0.1:0. Including an example's
 //! source into a test instead would skip its `main` and need
 //! `std::env::set_var` (unsafe, and shared by every test of the process).
@@ -54,8 +54,13 @@ fn examples_dir() -> &'static Path {
         let target_dir = profile_dir
             .parent()
             .ok_or("the profile directory has no parent")?;
+        // The profile `cargo test` built this test and the examples with:
+        // `test` (in `debug`), or `bench` for `cargo test --release`. The
+        // profile's name is part of each build's identity, so building with
+        // `dev` instead would rebuild every dependency.
         let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
-            Some("debug") => "dev".to_owned(),
+            Some("debug") => "test".to_owned(),
+            Some("release") => "bench".to_owned(),
             Some(name) => name.to_owned(),
             None => return Err("the profile directory has no name".to_owned()),
         };
