@@ -12,6 +12,11 @@ fn crate_dir() -> &'static Path {
 fn packaged_spec_has_the_content_of_the_workspace_spec() {
     let packaged = std::fs::read(crate_dir().join("butler.yaml"))
         .expect("crates/plex-butler-raw/butler.yaml is readable");
+    if packaged == b"../../openapi/butler.yaml" {
+        // A checkout without symbolic links (git on Windows, by default)
+        // writes the link as a file naming its target; the build follows it.
+        return;
+    }
     let workspace = std::fs::read(crate_dir().join("../../openapi/butler.yaml"))
         .expect("openapi/butler.yaml is readable");
     assert!(
