@@ -248,3 +248,32 @@ fn blocking_client_works_against_the_simulator() {
     );
     runtime.block_on(sim.shutdown());
 }
+
+#[tokio::test]
+async fn a_timeout_of_duration_max_means_no_limit_not_a_panic() {
+    let sim = sim().await;
+    let client = Client::builder(sim.url())
+        .token(TOKEN)
+        .timeout(Duration::MAX)
+        .build()
+        .expect("client");
+    assert_eq!(client.tasks().await.expect("list").len(), 23);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_wait_shorter_than_its_grace_with_nothing_running_ends_without_error() {
+    let sim = sim().await;
+    let report = client(&sim)
+        .wait_until_idle(
+            plex_butler::WaitOptions::new()
+                .timeout(Duration::from_millis(300))
+                .grace(Duration::from_secs(3))
+                .poll_interval(Duration::from_millis(50)),
+        )
+        .await
+        .expect("nothing ran, so the wait is over");
+    assert!(!report.saw_activity);
+    assert!(report.polls >= 1);
+    sim.shutdown().await;
+}

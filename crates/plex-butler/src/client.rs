@@ -306,12 +306,12 @@ fn normalize_base_url(input: &str) -> Result<String, Error> {
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(Error::invalid_config(
-            "the base URL holds credentials: remove them (the token goes in .token())",
+            "the base URL holds credentials: remove them (give the token separately, never in the URL)",
         ));
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(Error::invalid_config(
-            "the base URL has a query or fragment: remove it (the token goes in .token(), never in the URL)",
+            "the base URL has a query or fragment: remove it (give the token separately, never in the URL)",
         ));
     }
     Ok(url.as_str().trim_end_matches('/').to_owned())
@@ -921,7 +921,11 @@ impl Client {
         loop {
             progress.status.store(0, Ordering::Relaxed);
             progress.attempts.fetch_add(1, Ordering::Relaxed);
-            let deadline = Instant::now() + self.shared.timeout;
+            // A huge timeout ("never") must not overflow the clock.
+            let now = Instant::now();
+            let deadline = now
+                .checked_add(self.shared.timeout)
+                .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365));
             let error = match attempt(deadline).await {
                 Ok(value) => return Ok(value),
                 Err(error) => self.without_token(error),

@@ -233,6 +233,13 @@ fn timeout_message(url: &str, timeout: Option<Duration>) -> String {
 }
 
 fn wait_timed_out_message(waited: Duration, running: &[Activity]) -> String {
+    if running.is_empty() {
+        // The first look itself did not come back in time.
+        return format!(
+            "the server did not say within {} whether Butler work is running: wait longer, or look at the server's activities",
+            format_duration(waited)
+        );
+    }
     let mut message = format!(
         "Butler work was still running after {}",
         format_duration(waited)
@@ -373,13 +380,18 @@ const MIN_SECRET_START: usize = 4;
 /// where an excerpt was cut (`…`) in the middle of it. Returns whether
 /// anything was blanked.
 pub(crate) fn redact(text: &mut String, secret: &str) -> bool {
-    if secret.len() < MIN_SECRET_START {
+    if secret.is_empty() {
         return false;
     }
     let mut changed = false;
     if text.contains(secret) {
         *text = text.replace(secret, REDACTED);
         changed = true;
+    }
+    // Only the guess at a start cut off by an excerpt needs a minimum
+    // length: shorter starts would blank innocent text.
+    if secret.len() < MIN_SECRET_START {
+        return changed;
     }
     let mut out = String::with_capacity(text.len());
     let mut rest = text.as_str();
@@ -486,6 +498,10 @@ mod tests {
         let mut chance = "ends in abc…".to_owned();
         assert!(!redact(&mut chance, "abcdef12"));
         assert_eq!(chance, "ends in abc…");
+
+        let mut short = "echo: ab, ab".to_owned();
+        assert!(redact(&mut short, "ab"));
+        assert_eq!(short, "echo: <redacted>, <redacted>");
     }
 
     #[test]
