@@ -29,7 +29,7 @@ Exit codes:
   2  usage or configuration error (bad flag, URL, token file or config file)
   3  unauthorized: the server refused the token
   4  unknown task name
-  5  server unreachable or timed out, or --wait-timeout passed with Butler work
+  5  server unreachable, connection lost or timed out, or --wait-timeout passed with Butler work
      still running
 
 The token is read from --token-file, $PLEX_TOKEN or the config file
@@ -66,12 +66,14 @@ pub struct GlobalArgs {
     /// The token itself. Prefer $PLEX_TOKEN or --token-file: a flag's value
     /// is visible to every user of this machine in the process list and is
     /// kept in shell history
-    #[arg(long, global = true, value_name = "TOKEN", hide_env_values = true)]
+    #[arg(long, global = true, value_name = "TOKEN")]
     pub token: Option<String>,
 
     /// Start a simulated server in this process (the real PMS 1.43.2 task
     /// list; its runs take 3 s) and run the command against it
-    #[arg(long, global = true, conflicts_with_all = ["server", "token", "token_file"])]
+    /// (`--server` on the command line is refused with it; an exported
+    /// `PLEX_URL` is ignored.)
+    #[arg(long, global = true, conflicts_with_all = ["token", "token_file"])]
     pub embedded: bool,
 
     /// Output format

@@ -206,10 +206,15 @@ pub fn new_client_identifier() -> String {
     )
 }
 
-/// Appends `client_identifier = "..."` to the config file (created mode
-/// 0600 when new), so the server sees one device across runs. Appending
-/// keeps the user's comments and layout.
-pub fn remember_client_identifier(path: &Path, id: &str) -> std::io::Result<()> {
+/// Keeps a client identifier in the config file (created mode 0600 when
+/// new), so the server sees one device across runs, and returns the one
+/// the file holds afterwards.
+///
+/// The new line is added to the file's text, keeping the user's comments
+/// and layout, and the result replaces the file in one rename, so runs
+/// started at the same moment (two cron jobs) cannot both add a line: the
+/// last rename wins, and every run then reads the same single identifier.
+pub fn remember_client_identifier(path: &Path, id: &str) -> std::io::Result<String> {
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir)?;
     }
@@ -218,14 +223,9 @@ pub fn remember_client_identifier(path: &Path, id: &str) -> std::io::Result<()> 
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => return Err(e),
     };
-    let mut options = fs::OpenOptions::new();
-    options.create(true).append(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
+    if let Some(kept) = kept_identifier(&existing) {
+        return Ok(kept);
     }
-    let mut file = options.open(path)?;
     let separator = if existing.is_empty() || existing.ends_with('\n') {
         ""
     } else {
@@ -236,10 +236,47 @@ pub fn remember_client_identifier(path: &Path, id: &str) -> std::io::Result<()> 
     } else {
         ""
     };
-    write!(
-        file,
-        "{separator}{header}# Generated once so the server sees one device across runs.\nclient_identifier = \"{id}\"\n"
-    )
+    let text = format!(
+        "{existing}{separator}{header}# Generated once so the server sees one device across runs.\nclient_identifier = \"{id}\"\n"
+    );
+
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "config.toml".into());
+    let temp = path.with_file_name(format!(
+        ".{file_name}.{}.{:x}.tmp",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let written = options
+        .open(&temp)
+        .and_then(|mut file| {
+            file.write_all(text.as_bytes())
+                .and_then(|()| file.sync_all())
+        })
+        .and_then(|()| fs::rename(&temp, path));
+    if let Err(e) = written {
+        let _ = fs::remove_file(&temp);
+        return Err(e);
+    }
+    // Another run may have renamed its file in after ours: use what is there.
+    let now = fs::read_to_string(path)?;
+    Ok(kept_identifier(&now).unwrap_or_else(|| id.to_string()))
+}
+
+/// The `client_identifier` a config text holds, if it parses and has one.
+fn kept_identifier(text: &str) -> Option<String> {
+    toml::from_str::<FileConfig>(text)
+        .ok()
+        .and_then(|config| config.client_identifier)
 }
 
 #[cfg(test)]

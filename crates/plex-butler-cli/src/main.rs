@@ -10,7 +10,8 @@ use std::io::{self, BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{CommandFactory, Parser};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches};
 use plex_butler::{Client, Error, TaskName, WaitOptions};
 
 use crate::args::{Cli, ColorChoice, Command, GlobalArgs, OutputFormat, WaitArgs, exit};
@@ -25,7 +26,7 @@ const EMBEDDED_TASK_DURATION: Duration = Duration::from_secs(3);
 const WAIT_MAX_POLL_INTERVAL: Duration = Duration::from_secs(2);
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match parse() {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() {
@@ -57,10 +58,27 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::from(exit::OK),
         Err(failure) => {
-            report(&failure.message);
+            if !failure.message.is_empty() {
+                report(&failure.message);
+            }
             ExitCode::from(failure.code)
         }
     }
+}
+
+/// Parses the command line. `--embedded` refuses a `--server` typed with
+/// it, but not one from an exported `PLEX_URL`: that is for real runs.
+fn parse() -> Result<Cli, clap::Error> {
+    let mut command = Cli::command();
+    let matches = command.try_get_matches_from_mut(std::env::args_os())?;
+    let cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut command))?;
+    if cli.global.embedded && matches.value_source("server") == Some(ValueSource::CommandLine) {
+        return Err(command.error(
+            clap::error::ErrorKind::ArgumentConflict,
+            "--embedded runs against its own simulator: drop --server",
+        ));
+    }
+    Ok(cli)
 }
 
 /// Why the command failed, and the exit code that says so.
@@ -84,9 +102,10 @@ impl From<Error> for Failure {
         let code = match &error {
             Error::Unauthorized { .. } => exit::UNAUTHORIZED,
             Error::UnknownTask { .. } => exit::UNKNOWN_TASK,
-            Error::Timeout { .. } | Error::Connect { .. } | Error::WaitTimedOut { .. } => {
-                exit::UNREACHABLE
-            }
+            Error::Timeout { .. }
+            | Error::Connect { .. }
+            | Error::ConnectionLost { .. }
+            | Error::WaitTimedOut { .. } => exit::UNREACHABLE,
             Error::InvalidConfig { .. } => exit::USAGE,
             _ => exit::OTHER,
         };
@@ -102,6 +121,11 @@ impl From<ConfigError> for Failure {
 
 impl From<io::Error> for Failure {
     fn from(error: io::Error) -> Self {
+        // The reader went away (`plex-butler list | head -1`): nothing is
+        // wrong, and nobody is left to tell.
+        if error.kind() == io::ErrorKind::BrokenPipe {
+            return Failure::new(exit::OK, "");
+        }
         Failure::new(exit::OTHER, format!("cannot write the output: {error}"))
     }
 }
@@ -189,9 +213,9 @@ fn keep_new_client_identifier(global: &GlobalArgs) -> Option<String> {
     let path = config::config_path(global)?;
     let id = config::new_client_identifier();
     match config::remember_client_identifier(&path, &id) {
-        Ok(()) => {
-            tracing::info!(path = %path.display(), "kept a new client identifier");
-            Some(id)
+        Ok(kept) => {
+            tracing::info!(path = %path.display(), "kept a client identifier");
+            Some(kept)
         }
         Err(e) => {
             tracing::debug!(path = %path.display(), error = %e, "cannot keep a client identifier");
@@ -232,51 +256,29 @@ async fn execute(cli: &Cli, settings: &Settings, out: &mut impl Write) -> Result
         }
         Command::Start { tasks, wait } => {
             let names = resolve_names(&client, tasks).await?;
-            let mut results = Vec::with_capacity(names.len());
-            for name in names {
-                let outcome: Outcome = client.start(name.clone()).await?.into();
-                results.push(TaskResult {
-                    task: name.to_string(),
-                    outcome,
-                });
-            }
+            let (results, failed) = act_on_each(&client, &names, Action::Start).await;
             if !json && !global.quiet {
                 output::print_results(out, &results)?;
             }
-            let (summary, failure) = if wait.wait {
-                let (summary, failure) = wait_for_butler(&client, global, wait).await?;
-                (Some(summary), failure)
-            } else {
-                (None, None)
+            // A wait only follows starts that all went through.
+            let (summary, failure) = match failed {
+                Some(failure) => (None, Some(failure)),
+                None if wait.wait => wait_for_butler(&client, global, wait).await,
+                None => (None, None),
             };
-            if json {
-                let doc = JsonOutput::Start {
-                    results,
-                    wait: summary,
-                };
-                output::print_json(out, &doc)?;
-            } else if let Some(summary) = &summary {
-                print_wait_end(out, global, summary)?;
-            }
-            if let Some(failure) = failure {
-                return Err(failure);
-            }
+            finish(out, global, json, summary, failure, |wait| {
+                JsonOutput::Start { results, wait }
+            })?;
         }
         Command::Stop { tasks } => {
             let names = resolve_names(&client, tasks).await?;
-            let mut results = Vec::with_capacity(names.len());
-            for name in names {
-                let outcome: Outcome = client.stop(name.clone()).await?.into();
-                results.push(TaskResult {
-                    task: name.to_string(),
-                    outcome,
-                });
-            }
-            if json {
-                output::print_json(out, &JsonOutput::Stop { results })?;
-            } else if !global.quiet {
+            let (results, failure) = act_on_each(&client, &names, Action::Stop).await;
+            if !json && !global.quiet {
                 output::print_results(out, &results)?;
             }
+            finish(out, global, json, None, failure, |_| JsonOutput::Stop {
+                results,
+            })?;
         }
         Command::StartAll { wait } => {
             confirm(
@@ -291,23 +293,14 @@ async fn execute(cli: &Cli, settings: &Settings, out: &mut impl Write) -> Result
                 )?;
             }
             let (summary, failure) = if wait.wait {
-                let (summary, failure) = wait_for_butler(&client, global, wait).await?;
-                (Some(summary), failure)
+                wait_for_butler(&client, global, wait).await
             } else {
                 (None, None)
             };
-            if json {
-                let doc = JsonOutput::StartAll {
-                    server: client.base_url().to_string(),
-                    wait: summary,
-                };
-                output::print_json(out, &doc)?;
-            } else if let Some(summary) = &summary {
-                print_wait_end(out, global, summary)?;
-            }
-            if let Some(failure) = failure {
-                return Err(failure);
-            }
+            let server = client.base_url().to_string();
+            finish(out, global, json, summary, failure, |wait| {
+                JsonOutput::StartAll { server, wait }
+            })?;
         }
         Command::StopAll => {
             confirm(
@@ -343,14 +336,68 @@ async fn execute(cli: &Cli, settings: &Settings, out: &mut impl Write) -> Result
     Ok(())
 }
 
+/// Which call `act_on_each` makes.
+#[derive(Clone, Copy)]
+enum Action {
+    Start,
+    Stop,
+}
+
+/// Starts or stops each task in turn. Stops at the first failure (names
+/// were checked beforehand, so a failure is the server's or the network's)
+/// and returns what was done until then, so that it is still reported.
+async fn act_on_each(
+    client: &Client,
+    names: &[TaskName],
+    action: Action,
+) -> (Vec<TaskResult>, Option<Failure>) {
+    let mut results = Vec::with_capacity(names.len());
+    for name in names {
+        let outcome = match action {
+            Action::Start => client.start(name).await.map(Outcome::from),
+            Action::Stop => client.stop(name).await.map(Outcome::from),
+        };
+        match outcome {
+            Ok(outcome) => results.push(TaskResult {
+                task: name.to_string(),
+                outcome,
+            }),
+            Err(error) => return (results, Some(error.into())),
+        }
+    }
+    (results, None)
+}
+
+/// Prints the end of a command that may have waited: the JSON document
+/// (always, even after a failure, so scripts see what was done) or the
+/// wait's last line; then returns the failure, if any, to exit with.
+fn finish(
+    out: &mut impl Write,
+    global: &GlobalArgs,
+    json: bool,
+    summary: Option<WaitSummary>,
+    failure: Option<Failure>,
+    document: impl FnOnce(Option<WaitSummary>) -> JsonOutput,
+) -> Result<(), Failure> {
+    if json {
+        output::print_json(out, &document(summary))?;
+    } else if let Some(summary) = &summary {
+        print_wait_end(out, global, summary)?;
+    }
+    match failure {
+        Some(failure) => Err(failure),
+        None => Ok(()),
+    }
+}
+
 /// Waits until no Butler activity is left, showing the progress on stderr.
-/// Returns how the wait ended and, when its time ran out, the failure to
-/// exit with once the results are printed.
+/// Returns how the wait ended (when it ended by finishing or by running
+/// out of time) and the failure to exit with, if any.
 async fn wait_for_butler(
     client: &Client,
     global: &GlobalArgs,
     args: &WaitArgs,
-) -> Result<(WaitSummary, Option<Failure>), Failure> {
+) -> (Option<WaitSummary>, Option<Failure>) {
     let mut display = progress::Display::new(global.quiet, io::stderr().is_terminal());
     let mut options = WaitOptions::new()
         .max_poll_interval(WAIT_MAX_POLL_INTERVAL)
@@ -361,13 +408,15 @@ async fn wait_for_butler(
     let result = client.wait_until_idle(options).await;
     display.finish();
     match result {
-        Ok(report) => Ok((WaitSummary::done(&report), None)),
+        Ok(report) => (Some(WaitSummary::done(&report)), None),
         Err(error) => {
             let summary = match &error {
-                Error::WaitTimedOut { waited, running } => WaitSummary::timed_out(*waited, running),
-                _ => return Err(error.into()),
+                Error::WaitTimedOut { waited, running } => {
+                    Some(WaitSummary::timed_out(*waited, running))
+                }
+                _ => None,
             };
-            Ok((summary, Some(error.into())))
+            (summary, Some(error.into()))
         }
     }
 }

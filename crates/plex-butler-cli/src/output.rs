@@ -82,7 +82,7 @@ impl WaitSummary {
     pub fn timed_out(waited: std::time::Duration, running: &[Activity]) -> Self {
         Self {
             done: false,
-            saw_activity: true,
+            saw_activity: !running.is_empty(),
             elapsed_ms: millis(waited),
             activities: running.to_vec(),
         }

@@ -617,3 +617,70 @@ async fn embedded_start_with_wait_runs_a_short_task_to_its_end() {
         stderr(&out)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_runs_at_the_same_moment_keep_one_client_identifier() {
+    let world = World::start().await;
+    let config = world.config_home.path().join("plex-butler/config.toml");
+    let mut runs = Vec::new();
+    for _ in 0..6 {
+        let mut cmd = world.cmd();
+        cmd.arg("list");
+        runs.push(tokio::spawn(run(cmd)));
+    }
+    for handle in runs {
+        let out = handle.await.expect("join");
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+    }
+    let text = std::fs::read_to_string(&config).expect("config written");
+    let kept = text
+        .lines()
+        .filter(|l| l.starts_with("client_identifier ="))
+        .count();
+    assert_eq!(kept, 1, "{text}");
+    // And the file still parses for the next run.
+    let mut cmd = world.cmd();
+    cmd.arg("list");
+    assert_eq!(code(&run(cmd).await), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_ignores_an_exported_plex_url_but_refuses_a_typed_server() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let mut cmd = bare_cmd(home.path());
+    cmd.env("PLEX_URL", "http://192.0.2.1:32400")
+        .args(["--embedded", "list"]);
+    let out = run(cmd).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+
+    let mut cmd = bare_cmd(home.path());
+    cmd.args(["list", "--embedded", "--server", "http://192.0.2.1:32400"]);
+    let out = run(cmd).await;
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("--embedded"), "{}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_that_goes_away_is_not_an_error() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let bin = assert_cmd::cargo::cargo_bin("plex-butler");
+    let out = tokio::task::spawn_blocking(move || {
+        let mut child = std::process::Command::new(bin)
+            .env_clear()
+            .env("XDG_CONFIG_HOME", home.path())
+            .env("HOME", home.path())
+            .env("NO_COLOR", "1")
+            .args(["--embedded", "list"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        // Close the reading end at once, like `| head -0`.
+        drop(child.stdout.take());
+        child.wait_with_output().expect("wait")
+    })
+    .await
+    .expect("join");
+    assert_eq!(stderr(&out), "", "no error on a closed pipe");
+    assert_eq!(code(&out), 0);
+}
