@@ -143,24 +143,67 @@ async fn list_example_prints_every_task_of_the_server() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn backup_example_starts_the_backup_then_reports_it_already_running() {
+async fn backup_example_starts_the_backup_and_waits_for_its_end() {
+    let sim = Simulator::builder()
+        .token(TOKEN)
+        .preset(Preset::Pms1_43_2)
+        .task_duration(Duration::from_millis(1500))
+        .start()
+        .await
+        .expect("the simulator starts");
+    let run = run_example("backup_before_upgrade", &[], sim.url(), TOKEN).await;
+    assert_eq!(run.code, Some(0), "{}", run.output());
+    assert!(
+        run.stdout.starts_with("database backup started"),
+        "{}",
+        run.output()
+    );
+    assert!(
+        run.stdout.contains("database backup done"),
+        "{}",
+        run.output()
+    );
+    // It returned only once the backup had ended, and the server recorded it.
+    assert!(!is_running(&sim, "BackupDatabase"), "{}", run.output());
+    let last_run = sim.state().task("BackupDatabase").and_then(|t| t.last_run);
+    assert!(last_run.is_some(), "the backup ran to its end");
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_example_waits_for_a_running_backup_and_gives_up_after_its_limit() {
     let sim = sim().await;
-    let first = run_example("backup_before_upgrade", &[], sim.url(), TOKEN).await;
-    assert_eq!(first.code, Some(0), "{}", first.output());
+    let first = run_example("backup_before_upgrade", &["1"], sim.url(), TOKEN).await;
+    assert_eq!(first.code, Some(1), "{}", first.output());
     assert!(
         first.stdout.starts_with("database backup started"),
         "{}",
         first.output()
     );
+    assert!(
+        first.stderr.contains("has not finished"),
+        "{}",
+        first.output()
+    );
     assert!(is_running(&sim, "BackupDatabase"));
 
-    let second = run_example("backup_before_upgrade", &[], sim.url(), TOKEN).await;
-    assert_eq!(second.code, Some(0), "{}", second.output());
+    let second = run_example("backup_before_upgrade", &["1"], sim.url(), TOKEN).await;
+    assert_eq!(second.code, Some(1), "{}", second.output());
     assert!(
         second.stdout.starts_with("database backup already running"),
         "{}",
         second.output()
     );
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_example_refuses_a_limit_that_is_not_a_number() {
+    let sim = sim().await;
+    let run = run_example("backup_before_upgrade", &["soon"], sim.url(), TOKEN).await;
+    assert_eq!(run.code, Some(1), "{}", run.output());
+    assert!(run.stderr.contains("whole number"), "{}", run.output());
+    assert!(!is_running(&sim, "BackupDatabase"));
     sim.shutdown().await;
 }
 

@@ -1,26 +1,45 @@
-//! Starts a database backup before upgrading Plex Media Server: run it, then
-//! upgrade once the backup is done (the Butler API reports no progress; the
-//! server's activities show the running backup).
+//! Backs up the database before upgrading Plex Media Server: starts the
+//! backup, then waits until the server shows no Butler work left, so that
+//! the upgrade does not restart the server in the middle of the backup.
 //!
 //! ```sh
-//! PLEX_URL=http://192.168.1.10:32400 PLEX_TOKEN=... cargo run -p plex-butler --example backup_before_upgrade
+//! PLEX_URL=http://192.168.1.10:32400 PLEX_TOKEN=... cargo run -p plex-butler --example backup_before_upgrade [MAX_WAIT_SECONDS]
 //! ```
 //!
-//! Exits with 0 when the backup started or was already running, with 1 when
-//! it could not be started (no server, a refused token, no such task), so a
-//! script can stop before the upgrade:
+//! Exits with 0 when the backup ran to its end (or had ended before the
+//! first look at the server's activities), with 1 when it could not be
+//! started (no server, a refused token, no such task) or was still running
+//! after `MAX_WAIT_SECONDS` (default two hours), so a script can stop
+//! before the upgrade:
 //!
 //! ```sh
 //! backup_before_upgrade && apt-get install plexmediaserver
 //! ```
+//!
+//! What the server can tell: it may show all Butler work as one activity,
+//! so the wait ends when all Butler work has ended, not only the backup.
 
 use std::env::{self, VarError};
 use std::process::ExitCode;
+use std::time::Duration;
 
-use plex_butler::{Client, StartOutcome, TaskName};
+use plex_butler::{Client, StartOutcome, TaskName, WaitOptions};
+
+/// How long the backup may take before this program gives up on it.
+const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(2 * 3600);
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
+    let max_wait = match env::args().nth(1) {
+        None => DEFAULT_MAX_WAIT,
+        Some(seconds) => match seconds.parse::<u64>() {
+            Ok(seconds) => Duration::from_secs(seconds),
+            Err(_) => {
+                eprintln!("error: MAX_WAIT_SECONDS must be a whole number, not {seconds:?}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
     let client = match client_from_env() {
         Ok(client) => client,
         Err(message) => {
@@ -29,22 +48,35 @@ async fn main() -> ExitCode {
         }
     };
     // Starting a task is not repeated on a lost answer (the server may have
-    // started it); a second run of this program is safe, though: it reports
-    // the backup as already running.
+    // started it); a second run of this program is safe, though: it finds
+    // the backup running and waits for it.
+    let server = client.base_url();
     match client.start(TaskName::BackupDatabase).await {
-        Ok(StartOutcome::Started) => {
-            println!("database backup started on {}", client.base_url());
+        Ok(StartOutcome::Started) => println!("database backup started on {server}"),
+        Ok(StartOutcome::AlreadyRunning) => {
+            println!("database backup already running on {server}")
+        }
+        Err(e) => {
+            eprintln!("error: cannot start the database backup on {server}: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    match client
+        .wait_until_idle(WaitOptions::new().timeout(max_wait))
+        .await
+    {
+        Ok(report) if report.saw_activity => {
+            println!("database backup done: no Butler work is left");
             ExitCode::SUCCESS
         }
-        Ok(StartOutcome::AlreadyRunning) => {
-            println!("database backup already running on {}", client.base_url());
+        Ok(_) => {
+            // It started (the server said so) but never showed as running:
+            // it ended before the first look.
+            println!("database backup done: it ended before the first look");
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!(
-                "error: cannot start the database backup on {}: {e}",
-                client.base_url()
-            );
+            eprintln!("error: the database backup has not finished: {e}");
             ExitCode::FAILURE
         }
     }
