@@ -59,8 +59,14 @@ impl Clock {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The current time.
+    /// The current time, kept two days inside chrono's range so that the
+    /// local time at any UTC offset, and the next day, can be computed.
     pub fn now(&self) -> DateTime<Utc> {
+        let (earliest, latest) = representable();
+        self.unclamped().clamp(earliest, latest)
+    }
+
+    fn unclamped(&self) -> DateTime<Utc> {
         match *self.source() {
             Source::System { skew } => {
                 Utc::now()
@@ -147,6 +153,18 @@ impl ManualClock {
     }
 }
 
+/// The range the clock shows: chrono's, less two days at each end.
+fn representable() -> (DateTime<Utc>, DateTime<Utc>) {
+    let margin = TimeDelta::days(2);
+    let earliest = DateTime::<Utc>::MIN_UTC
+        .checked_add_signed(margin)
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
+    let latest = DateTime::<Utc>::MAX_UTC
+        .checked_sub_signed(margin)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    (earliest, latest)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,7 +206,11 @@ mod tests {
         for clock in [Clock::system(), Clock::manual(noon())] {
             clock.advance(Duration::MAX);
             clock.advance(Duration::MAX);
-            assert_eq!(clock.now(), DateTime::<Utc>::MAX_UTC);
+            assert_eq!(clock.now(), representable().1);
+            // The local day at the largest offset, and the next, exist.
+            let offset = chrono::FixedOffset::east_opt(14 * 3600).expect("offset");
+            let day = clock.now().with_timezone(&offset).date_naive();
+            assert!(day.checked_add_signed(TimeDelta::days(1)).is_some());
         }
     }
 

@@ -79,7 +79,13 @@ struct Args {
     fault_status_when: Trigger,
 
     /// Send Retry-After with --fault-status.
-    #[arg(long, value_name = "DUR", value_parser = parse_duration, help_heading = "Faults")]
+    #[arg(
+        long,
+        value_name = "DUR",
+        value_parser = parse_duration,
+        requires = "fault_status",
+        help_heading = "Faults"
+    )]
     fault_retry_after: Option<Duration>,
 
     /// Fault: close the connection without answering: always, next:N or share:P.
