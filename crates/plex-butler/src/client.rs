@@ -709,35 +709,14 @@ impl Client {
         let result = self
             .timed(deadline, self.shared.raw.get_activities())
             .await?;
-        match result {
-            Ok(response) => {
-                progress.saw(response.status().as_u16());
-                let content_type = content_type(response.headers());
-                activities_from_raw(response.into_inner()).map_err(|e| Error::Decode {
-                    content_type,
-                    excerpt: e.excerpt.clone(),
-                    source: Box::new(e),
-                })
-            }
-            Err(RawError::UnexpectedResponse(response)) if response.status().is_success() => {
-                let status = response.status().as_u16();
-                progress.saw(status);
-                let content_type = content_type(response.headers());
-                let body = read_limited(
-                    Box::pin(response.bytes_stream()),
-                    ERROR_BODY_LIMIT,
-                    deadline,
-                )
-                .await;
-                Err(Error::Decode {
-                    content_type,
-                    excerpt: excerpt(&body),
-                    source: format!("status {status} where 200 with the activities was expected")
-                        .into(),
-                })
-            }
-            Err(error) => Err(self.classify(error, deadline).await),
-        }
+        self.decoded(
+            result,
+            activities_from_raw,
+            "the activities",
+            deadline,
+            progress,
+        )
+        .await
     }
 
     async fn cancel_attempt(
@@ -749,32 +728,15 @@ impl Client {
         let result = self
             .timed(deadline, self.shared.raw.cancel_activity(uuid))
             .await?;
-        match result {
-            Ok(response) => {
-                progress.saw(response.status().as_u16());
-                drain(response.into_inner().into_inner(), deadline).await;
-                Ok(CancelOutcome::Cancelled)
-            }
-            Err(RawError::ErrorResponse(response))
-                if matches!(response.status().as_u16(), 400 | 404) =>
-            {
-                let status = response.status().as_u16();
-                progress.saw(status);
-                drain(response.into_inner().into_inner(), deadline).await;
-                if status == 404 {
-                    Ok(CancelOutcome::NotFound)
-                } else {
-                    Err(Error::NotCancellable {
-                        activity: excerpt(uuid.as_bytes()),
-                    })
-                }
-            }
-            Err(RawError::UnexpectedResponse(response)) if response.status().is_success() => {
-                progress.saw(response.status().as_u16());
-                drain(Box::pin(response.bytes_stream()), deadline).await;
-                Ok(CancelOutcome::Cancelled)
-            }
-            Err(error) => Err(self.classify(error, deadline).await),
+        match self
+            .status_of(result, &[400, 404], deadline, progress)
+            .await?
+        {
+            400 => Err(Error::NotCancellable {
+                activity: excerpt(uuid.as_bytes()),
+            }),
+            404 => Ok(CancelOutcome::NotFound),
+            _ => Ok(CancelOutcome::Cancelled),
         }
     }
 
@@ -786,35 +748,8 @@ impl Client {
         let result = self
             .timed(deadline, self.shared.raw.get_butler_tasks())
             .await?;
-        match result {
-            Ok(response) => {
-                progress.saw(response.status().as_u16());
-                let content_type = content_type(response.headers());
-                tasks_from_raw(response.into_inner()).map_err(|e| Error::Decode {
-                    content_type,
-                    excerpt: e.excerpt.clone(),
-                    source: Box::new(e),
-                })
-            }
-            Err(RawError::UnexpectedResponse(response)) if response.status().is_success() => {
-                // A success the spec does not list (204, ...): no list.
-                let status = response.status().as_u16();
-                progress.saw(status);
-                let content_type = content_type(response.headers());
-                let body = read_limited(
-                    Box::pin(response.bytes_stream()),
-                    ERROR_BODY_LIMIT,
-                    deadline,
-                )
-                .await;
-                Err(Error::Decode {
-                    content_type,
-                    excerpt: excerpt(&body),
-                    source: format!("status {status} where 200 with the list was expected").into(),
-                })
-            }
-            Err(error) => Err(self.classify(error, deadline).await),
-        }
+        self.decoded(result, tasks_from_raw, "the list", deadline, progress)
+            .await
     }
 
     /// One start: `Some(outcome)`, or `None` for 404.
@@ -827,30 +762,14 @@ impl Client {
         let result = self
             .timed(deadline, self.shared.raw.start_task(name))
             .await?;
-        match result {
-            Ok(response) => {
-                let status = response.status().as_u16();
-                progress.saw(status);
-                drain(response.into_inner().into_inner(), deadline).await;
-                Ok(Some(if status == 202 {
-                    StartOutcome::AlreadyRunning
-                } else {
-                    StartOutcome::Started
-                }))
-            }
-            Err(RawError::ErrorResponse(response)) if response.status().as_u16() == 404 => {
-                progress.saw(404);
-                drain(response.into_inner().into_inner(), deadline).await;
-                Ok(None)
-            }
-            // A success the spec does not list (204, ...) still started it.
-            Err(RawError::UnexpectedResponse(response)) if response.status().is_success() => {
-                progress.saw(response.status().as_u16());
-                drain(Box::pin(response.bytes_stream()), deadline).await;
-                Ok(Some(StartOutcome::Started))
-            }
-            Err(error) => Err(self.classify(error, deadline).await),
-        }
+        // A success the spec does not list (204, ...) still started it.
+        Ok(
+            match self.status_of(result, &[404], deadline, progress).await? {
+                404 => None,
+                202 => Some(StartOutcome::AlreadyRunning),
+                _ => Some(StartOutcome::Started),
+            },
+        )
     }
 
     async fn stop_attempt(
@@ -862,24 +781,12 @@ impl Client {
         let result = self
             .timed(deadline, self.shared.raw.stop_task(name))
             .await?;
-        match result {
-            Ok(response) => {
-                progress.saw(response.status().as_u16());
-                drain(response.into_inner().into_inner(), deadline).await;
-                Ok(StopReply::Stopped)
-            }
-            Err(RawError::ErrorResponse(response)) if response.status().as_u16() == 404 => {
-                progress.saw(404);
-                drain(response.into_inner().into_inner(), deadline).await;
-                Ok(StopReply::NotFound)
-            }
-            Err(RawError::UnexpectedResponse(response)) if response.status().is_success() => {
-                progress.saw(response.status().as_u16());
-                drain(Box::pin(response.bytes_stream()), deadline).await;
-                Ok(StopReply::Stopped)
-            }
-            Err(error) => Err(self.classify(error, deadline).await),
-        }
+        Ok(
+            match self.status_of(result, &[404], deadline, progress).await? {
+                404 => StopReply::NotFound,
+                _ => StopReply::Stopped,
+            },
+        )
     }
 
     /// The end of start-all and stop-all, whose answers carry nothing.
@@ -889,16 +796,86 @@ impl Client {
         deadline: Instant,
         progress: &Progress,
     ) -> Result<(), Error> {
+        self.status_of(result, &[], deadline, progress)
+            .await
+            .map(|_| ())
+    }
+
+    /// The status of an answer whose body says nothing: any success (listed
+    /// in the spec or not), or one of the error statuses in `expected`,
+    /// which the call turns into its outcome. The body is drained, so that
+    /// the connection can serve the next call; any other answer is an
+    /// error.
+    async fn status_of(
+        &self,
+        result: Result<plex_butler_raw::ResponseValue<plex_butler_raw::ByteStream>, RawError>,
+        expected: &[u16],
+        deadline: Instant,
+        progress: &Progress,
+    ) -> Result<u16, Error> {
+        let (status, body) = match result {
+            Ok(response) => (
+                response.status().as_u16(),
+                response.into_inner().into_inner(),
+            ),
+            Err(RawError::ErrorResponse(response))
+                if expected.contains(&response.status().as_u16()) =>
+            {
+                (
+                    response.status().as_u16(),
+                    response.into_inner().into_inner(),
+                )
+            }
+            Err(RawError::UnexpectedResponse(response)) if response.status().is_success() => (
+                response.status().as_u16(),
+                Box::pin(response.bytes_stream()) as _,
+            ),
+            Err(error) => return Err(self.classify(error, deadline).await),
+        };
+        progress.saw(status);
+        drain(body, deadline).await;
+        Ok(status)
+    }
+
+    /// The end of a call whose answer is a JSON document: decoded by the
+    /// raw client, then checked by `check`. A success the spec does not
+    /// list (204, ...) carries no document, and is a decode error too.
+    async fn decoded<R, T, E>(
+        &self,
+        result: Result<plex_butler_raw::ResponseValue<R>, RawError>,
+        check: impl FnOnce(R) -> Result<T, E>,
+        what: &str,
+        deadline: Instant,
+        progress: &Progress,
+    ) -> Result<T, Error>
+    where
+        E: DecodeProblem,
+    {
         match result {
             Ok(response) => {
                 progress.saw(response.status().as_u16());
-                drain(response.into_inner().into_inner(), deadline).await;
-                Ok(())
+                let content_type = content_type(response.headers());
+                check(response.into_inner()).map_err(|e| Error::Decode {
+                    content_type,
+                    excerpt: e.excerpt().to_owned(),
+                    source: Box::new(e),
+                })
             }
             Err(RawError::UnexpectedResponse(response)) if response.status().is_success() => {
-                progress.saw(response.status().as_u16());
-                drain(Box::pin(response.bytes_stream()), deadline).await;
-                Ok(())
+                let status = response.status().as_u16();
+                progress.saw(status);
+                let content_type = content_type(response.headers());
+                let body = read_limited(
+                    Box::pin(response.bytes_stream()),
+                    ERROR_BODY_LIMIT,
+                    deadline,
+                )
+                .await;
+                Err(Error::Decode {
+                    content_type,
+                    excerpt: excerpt(&body),
+                    source: format!("status {status} where 200 with {what} was expected").into(),
+                })
             }
             Err(error) => Err(self.classify(error, deadline).await),
         }
@@ -1132,6 +1109,24 @@ impl Client {
                 },
             },
         }
+    }
+}
+
+/// An answer that parsed but does not hold what the spec promises, and the
+/// part of it that shows where.
+trait DecodeProblem: std::error::Error + Send + Sync + 'static {
+    fn excerpt(&self) -> &str;
+}
+
+impl DecodeProblem for crate::task::TaskDecodeError {
+    fn excerpt(&self) -> &str {
+        &self.excerpt
+    }
+}
+
+impl DecodeProblem for crate::activity::ActivityDecodeError {
+    fn excerpt(&self) -> &str {
+        &self.excerpt
     }
 }
 
