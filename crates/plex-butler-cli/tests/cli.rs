@@ -684,3 +684,33 @@ async fn a_reader_that_goes_away_is_not_an_error() {
     assert_eq!(stderr(&out), "", "no error on a closed pipe");
     assert_eq!(code(&out), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn colour_follows_the_flag_and_no_color_and_quiet_prints_nothing_but_errors() {
+    let world = World::start().await;
+    // Forced on: escape sequences, even into a pipe.
+    let mut cmd = world.cmd();
+    cmd.env_remove("NO_COLOR")
+        .args(["--color", "always", "start", "BackupDatabase"]);
+    let out = run(cmd).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains('\u{1b}'), "{:?}", stdout(&out));
+
+    // The default (auto) into a pipe: none.
+    let mut cmd = world.cmd();
+    cmd.env_remove("NO_COLOR").args(["start", "BackupDatabase"]);
+    let out = run(cmd).await;
+    assert!(!stdout(&out).contains('\u{1b}'), "{:?}", stdout(&out));
+
+    // Quiet: the outcome goes unsaid, an error does not.
+    let mut cmd = world.cmd();
+    cmd.args(["-q", "stop", "BackupDatabase"]);
+    let out = run(cmd).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stdout(&out), "");
+    let mut cmd = world.cmd();
+    cmd.args(["-q", "stop", "NoSuchTask"]);
+    let out = run(cmd).await;
+    assert_eq!(code(&out), 4);
+    assert!(stderr(&out).contains("unknown task"), "{}", stderr(&out));
+}
