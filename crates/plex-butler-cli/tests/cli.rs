@@ -7,7 +7,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
+mod common;
+
 use assert_cmd::Command;
+use common::{bare_cmd, code, stderr, stdout};
 use plex_butler_sim::{Clock, ManualClock, Preset, Simulator};
 
 const TOKEN: &str = "cli-test-token-5f2b9c";
@@ -65,45 +68,9 @@ impl World {
     }
 }
 
-/// The binary with no inherited configuration.
-fn bare_cmd(config_home: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("plex-butler").expect("binary is built");
-    cmd.env_clear()
-        .env("XDG_CONFIG_HOME", config_home)
-        .env("HOME", config_home)
-        .env("NO_COLOR", "1")
-        .timeout(std::time::Duration::from_secs(60));
-    cmd
-}
-
-/// Runs the command off the async runtime (the simulator runs on it).
-async fn run(mut cmd: Command) -> Output {
-    let output = tokio::task::spawn_blocking(move || cmd.output())
-        .await
-        .expect("join")
-        .expect("the binary runs");
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(
-        !all.contains(TOKEN),
-        "the token leaked into the output:\n{all}"
-    );
-    output
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn code(output: &Output) -> i32 {
-    output.status.code().unwrap_or(-1)
+/// Runs the command; the test fails if the token was printed.
+async fn run(cmd: Command) -> Output {
+    common::run_without(cmd, TOKEN).await
 }
 
 fn golden_path(name: &str) -> PathBuf {

@@ -14,7 +14,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+mod common;
+
 use assert_cmd::Command;
+use common::stderr;
 use plex_butler_sim::{FaultPlan, Preset, Simulator, Trigger};
 
 /// Distinctive, so that a leak cannot hide.
@@ -33,37 +36,14 @@ async fn sim() -> Simulator {
 /// The binary with no inherited configuration, the token in the
 /// environment.
 fn plex_butler(home: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("plex-butler").expect("binary is built");
-    cmd.env_clear()
-        .env("XDG_CONFIG_HOME", home)
-        .env("HOME", home)
-        .env("NO_COLOR", "1")
-        .env("PLEX_TOKEN", TOKEN)
-        .timeout(Duration::from_secs(60));
+    let mut cmd = common::bare_cmd(home);
+    cmd.env("PLEX_TOKEN", TOKEN);
     cmd
 }
 
-/// Runs the command off the async runtime; asserts the token is nowhere in
-/// what it printed.
-async fn run(mut cmd: Command) -> Output {
-    let output = tokio::task::spawn_blocking(move || cmd.output())
-        .await
-        .expect("join")
-        .expect("the binary runs");
-    let printed = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(
-        !printed.to_lowercase().contains(&TOKEN.to_lowercase()),
-        "the token was printed:\n{printed}"
-    );
-    output
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
+/// Runs the command; the test fails if the token was printed.
+async fn run(cmd: Command) -> Output {
+    common::run_without(cmd, TOKEN).await
 }
 
 /// Asserts the exit code and that stderr holds `words`.
