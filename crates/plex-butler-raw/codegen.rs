@@ -55,10 +55,63 @@ pub fn generate(text: &str) -> Result<String, GenerateError> {
         .map_err(|e| GenerateError::new(format!("not an OpenAPI 3.0 document: {e}")))?;
 
     let client = generate_client(&spec).map_err(|e| name_the_operations(&spec, e))?;
-    let names_macro = known_task_names_macro(&known_names)?;
-    let file: syn::File = syn::parse2(quote! { #client #names_macro })
+    let mut file: syn::File = syn::parse2(client)
         .map_err(|e| GenerateError::new(format!("the generated code does not parse: {e}")))?;
+    let raw_variants = generated_variants(&file.items, "KnownTaskName");
+    let names_macro = known_task_names_macro(&known_names, &raw_variants)?;
+    let names_macro: syn::File = syn::parse2(names_macro)
+        .map_err(|e| GenerateError::new(format!("the generated code does not parse: {e}")))?;
+    file.items.extend(names_macro.items);
     Ok(prettyplease::unparse(&file))
+}
+
+/// The variants of the generated enum `name` (searched in modules too),
+/// each with the string serde reads and writes for it: its
+/// `#[serde(rename = "...")]`, or else its identifier.
+fn generated_variants(items: &[syn::Item], name: &str) -> Vec<(String, syn::Ident)> {
+    for item in items {
+        match item {
+            syn::Item::Enum(item) if item.ident == name => {
+                return item
+                    .variants
+                    .iter()
+                    .map(|variant| {
+                        let wire = serde_rename(&variant.attrs)
+                            .unwrap_or_else(|| variant.ident.to_string());
+                        (wire, variant.ident.clone())
+                    })
+                    .collect();
+            }
+            syn::Item::Mod(module) => {
+                if let Some((_, inner)) = &module.content {
+                    let found = generated_variants(inner, name);
+                    if !found.is_empty() {
+                        return found;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Vec::new()
+}
+
+/// The value of `#[serde(rename = "...")]` among `attrs`.
+fn serde_rename(attrs: &[syn::Attribute]) -> Option<String> {
+    let mut rename = None;
+    for attr in attrs.iter().filter(|a| a.path().is_ident("serde")) {
+        // Other serde attributes (and their values) are skipped.
+        let _ = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("rename") {
+                let value: syn::LitStr = meta.value()?.parse()?;
+                rename = Some(value.value());
+            } else if let Ok(value) = meta.value() {
+                let _: syn::Expr = value.parse()?;
+            }
+            Ok(())
+        });
+    }
+    rename
 }
 
 /// Runs progenitor, turning its panics into errors: progenitor panics on
@@ -194,11 +247,18 @@ fn variant_ident(name: &str) -> Result<syn::Ident, GenerateError> {
     Ok(format_ident!("{}", ident))
 }
 
-/// `known_task_names!(callback)` calls `callback! { Ident = "WireName", ... }`
-/// with every known name, so that the facade's `TaskName` enum follows the
-/// spec with no list of its own.
-fn known_task_names_macro(names: &[String]) -> Result<TokenStream, GenerateError> {
+/// `known_task_names!(callback)` calls
+/// `callback! { Ident = "WireName" => RawIdent, ... }` with every known
+/// name, so that the facade's `TaskName` enum follows the spec with no list
+/// of its own. `RawIdent` is the generated `KnownTaskName` variant of the
+/// same name (found by the string serde reads for it), so that the facade
+/// can map a decoded name without comparing strings.
+fn known_task_names_macro(
+    names: &[String],
+    raw_variants: &[(String, syn::Ident)],
+) -> Result<TokenStream, GenerateError> {
     let mut idents = Vec::with_capacity(names.len());
+    let mut raw_idents = Vec::with_capacity(names.len());
     for name in names {
         let ident = variant_ident(name)?;
         if idents.contains(&ident) {
@@ -206,15 +266,26 @@ fn known_task_names_macro(names: &[String]) -> Result<TokenStream, GenerateError
                 "KnownTaskName `{name}` makes the same Rust identifier as another name"
             )));
         }
+        let raw = raw_variants
+            .iter()
+            .find(|(wire, _)| wire == name)
+            .map(|(_, raw)| raw.clone())
+            .ok_or_else(|| {
+                GenerateError::new(format!(
+                    "the generated KnownTaskName enum has no variant for `{name}`"
+                ))
+            })?;
         idents.push(ident);
+        raw_idents.push(raw);
     }
     Ok(quote! {
         /// Calls the macro `$callback` with every name of the spec's
-        /// `KnownTaskName`, in the spec's order, as `Ident = "WireName",`.
+        /// `KnownTaskName`, in the spec's order, as
+        /// `Ident = "WireName" => GeneratedVariant,`.
         #[macro_export]
         macro_rules! known_task_names {
             ($callback:ident) => {
-                $callback! { #( #idents = #names, )* }
+                $callback! { #( #idents = #names => #raw_idents, )* }
             };
         }
     })

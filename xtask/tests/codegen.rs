@@ -80,3 +80,49 @@ fn codegen_of_a_spec_the_generator_rejects_is_a_readable_error() {
         run.output()
     );
 }
+
+#[test]
+fn known_task_names_pairs_each_name_with_its_generated_variant() {
+    let run = xtask(["codegen"]);
+    assert_eq!(run.code, 0, "{}", run.output());
+    // The facade maps a decoded known name to its own variant through
+    // this pairing, without comparing strings.
+    for expected in [
+        r#"BackupDatabase = "BackupDatabase" => BackupDatabase,"#,
+        r#"OptimizeDatabase = "OptimizeDatabase" => OptimizeDatabase,"#,
+    ] {
+        assert!(run.stdout.contains(expected), "{expected} missing");
+    }
+}
+
+#[test]
+fn a_task_name_that_is_no_identifier_is_paired_with_the_variant_serde_renames() {
+    let spec = std::fs::read_to_string(common::committed_spec()).expect("the spec");
+    let edited = spec.replacen(
+        "        - AutomaticUpdates\n",
+        "        - AutomaticUpdates\n        - clean-up.things\n",
+        1,
+    );
+    assert_ne!(spec, edited, "the KnownTaskName list moved");
+    let dir = TempDir::new("codegen-renamed");
+    let path = dir.path("butler.yaml");
+    std::fs::write(&path, edited).expect("written");
+
+    let run = xtask(["codegen".as_ref(), "--spec".as_ref(), path.as_os_str()]);
+    assert_eq!(run.code, 0, "{}", run.output());
+    assert_no_panic(&run);
+    // The generator names the variant itself and renames it for serde; the
+    // pairing must use the generator's name, whatever it is.
+    let renamed = r#"#[serde(rename = "clean-up.things")]"#;
+    let at = run.stdout.find(renamed).unwrap_or_else(|| {
+        panic!("no variant renamed to clean-up.things:\n{}", run.stdout)
+    });
+    let variant: String = run.stdout[at + renamed.len()..]
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    assert!(!variant.is_empty(), "no variant after the rename");
+    let pairing = format!(r#"cleanupthings = "clean-up.things" => {variant},"#);
+    assert!(run.stdout.contains(&pairing), "{pairing} missing");
+}

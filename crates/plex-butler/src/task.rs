@@ -110,15 +110,13 @@ pub(crate) fn tasks_from_raw(list: raw::ButlerTasksResponse) -> Result<Vec<Task>
 }
 
 fn task_from_raw(position: usize, task: raw::ButlerTask) -> Result<Task, TaskDecodeError> {
-    let wire_name = task.name.to_string();
     let fail = |problem: String| TaskDecodeError {
         position,
-        name: crate::error::excerpt(wire_name.as_bytes()),
+        name: crate::error::excerpt(task.name.to_string().as_bytes()),
         problem,
         excerpt: crate::error::excerpt(&serde_json::to_vec(&task).unwrap_or_default()),
     };
-    let name: Result<TaskName, _> = wire_name.parse();
-    let name = name.map_err(|_| fail("the name is empty".to_owned()))?;
+    let name = TaskName::from_raw(&task.name).map_err(|_| fail("the name is empty".to_owned()))?;
     let enabled = flag(&task.enabled).map_err(|p| fail(format!("`enabled` {p}")))?;
     let schedule_randomized =
         flag(&task.schedule_randomized).map_err(|p| fail(format!("`scheduleRandomized` {p}")))?;

@@ -8,12 +8,12 @@ use std::str::FromStr;
 
 use crate::Error;
 
-/// Emits [`TaskName`] from the list of `Variant = "WireName"` pairs that
-/// `plex_butler_raw::known_task_names!` passes in. The list comes from the
+/// Emits [`TaskName`] from the list of `Variant = "WireName" => RawVariant`
+/// triples that `plex_butler_raw::known_task_names!` passes in. The list comes from the
 /// spec's `KnownTaskName` enum, so a name added there becomes a variant here
 /// with no other edit.
 macro_rules! define_task_name {
-    ($($variant:ident = $wire:literal,)*) => {
+    ($($variant:ident = $wire:literal => $raw:ident,)*) => {
         /// The name of a Butler task.
         ///
         /// One variant per name the spec's `KnownTaskName` lists, spelled as
@@ -70,6 +70,13 @@ macro_rules! define_task_name {
                 match self {
                     $(Self::$variant => $wire,)*
                     Self::Other(name) => name,
+                }
+            }
+
+            /// The variant of a name the raw client decoded as known.
+            fn from_known(known: plex_butler_raw::types::KnownTaskName) -> Self {
+                match known {
+                    $(plex_butler_raw::types::KnownTaskName::$raw => Self::$variant,)*
                 }
             }
 
@@ -331,6 +338,18 @@ impl schemars::JsonSchema for TaskName {
     }
 }
 
+impl TaskName {
+    /// The name of a listed task as the raw client decoded it: a known
+    /// name maps to its variant without a look at the string (the list is
+    /// decoded on every call); any other goes through [`FromStr`].
+    pub(crate) fn from_raw(name: &plex_butler_raw::types::TaskName) -> Result<Self, Error> {
+        match name {
+            plex_butler_raw::types::TaskName::KnownTaskName(known) => Ok(Self::from_known(*known)),
+            plex_butler_raw::types::TaskName::String(name) => name.parse(),
+        }
+    }
+}
+
 /// Conversion for the raw client ([`crate::Client::raw`]), whose operations
 /// take the generated name type.
 impl From<&TaskName> for plex_butler_raw::types::TaskName {
@@ -350,6 +369,41 @@ impl From<TaskName> for plex_butler_raw::types::TaskName {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_decoded_known_name_maps_to_the_variant_of_that_name() {
+        use plex_butler_raw::types as raw;
+        for known in KNOWN {
+            // As the raw client decodes a listed name.
+            let decoded: raw::TaskName =
+                serde_json::from_value(serde_json::json!(known.as_str())).expect("decodes");
+            assert!(
+                matches!(decoded, raw::TaskName::KnownTaskName(_)),
+                "{known} decoded as {decoded:?}"
+            );
+            let name = TaskName::from_raw(&decoded).expect("a name");
+            assert_eq!(name.as_str(), known.as_str());
+            assert!(!matches!(name, TaskName::Other(_)), "{known} became Other");
+        }
+    }
+
+    #[test]
+    fn a_decoded_unknown_name_is_other_and_an_empty_one_an_error() {
+        use plex_butler_raw::types as raw;
+        let decoded = raw::TaskName::String("SomeFutureTask".to_owned());
+        assert_eq!(
+            TaskName::from_raw(&decoded).expect("a name"),
+            TaskName::Other("SomeFutureTask".to_owned())
+        );
+        // A known name in other case, as a server might list it.
+        let decoded = raw::TaskName::String("backupdatabase".to_owned());
+        assert!(matches!(
+            TaskName::from_raw(&decoded),
+            Ok(TaskName::BackupDatabase)
+        ));
+        let empty = raw::TaskName::String(" ".to_owned());
+        assert!(TaskName::from_raw(&empty).is_err());
+    }
 
     #[test]
     fn edit_distance_counts_single_edits() {
