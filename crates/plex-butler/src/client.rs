@@ -4,15 +4,16 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
-use futures_util::StreamExt as _;
+use futures_util::future::Either;
+use futures_util::{FutureExt as _, StreamExt as _};
 use plex_butler_raw::types as raw_types;
 use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
-use tokio::time::Instant;
 use tracing::Instrument as _;
 
 use crate::activity::activities_from_raw;
+use crate::deadline::within;
 use crate::error::{excerpt, redact, sniff_content_type};
 use crate::identity::default_client_identifier;
 use crate::task::tasks_from_raw;
@@ -333,7 +334,16 @@ fn normalize_base_url(input: &str) -> Result<String, Error> {
 /// # Runtime
 ///
 /// The calls need a Tokio runtime with its time driver
-/// (`#[tokio::main]` has it): timeouts and waits between retries use it.
+/// (`#[tokio::main]` has it): the waits between retries use it.
+///
+/// The timeout of each attempt is kept by one thread for the whole process,
+/// named `plex-butler-deadlines`, started by the first call that has to
+/// wait for an answer. It sleeps until the earliest deadline of the calls
+/// in flight (and, once none has been in flight for a while, until the
+/// next call) and wakes the calls whose time is up, on whatever runtime
+/// they run. A timer of the runtime per attempt would do the same, but it
+/// costs a wake-up of the runtime's timer thread on every call. Should the
+/// thread fail to start, the runtime's timers are used instead.
 #[derive(Clone)]
 pub struct Client {
     shared: Arc<Shared>,
@@ -854,9 +864,14 @@ impl Client {
         match result {
             Ok(response) => {
                 progress.saw(response.status().as_u16());
-                let content_type = content_type(response.headers());
+                // Kept as the header (a reference count), turned into text
+                // only for an error.
+                let content_type = response.headers().get(header::CONTENT_TYPE).cloned();
                 check(response.into_inner()).map_err(|e| Error::Decode {
-                    content_type,
+                    content_type: content_type
+                        .as_ref()
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned),
                     excerpt: e.excerpt().to_owned(),
                     source: Box::new(e),
                 })
@@ -894,12 +909,13 @@ impl Client {
         Fut: Future<Output = Result<T, Error>>,
     {
         let started = Instant::now();
-        let mut schedule = self.shared.retry.schedule();
+        // Made at the first failure: most calls succeed at once.
+        let mut schedule = None;
+        let mut now = started;
         loop {
             progress.status.store(0, Ordering::Relaxed);
             progress.attempts.fetch_add(1, Ordering::Relaxed);
             // A huge timeout ("never") must not overflow the clock.
-            let now = Instant::now();
             let deadline = now
                 .checked_add(self.shared.timeout)
                 .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365));
@@ -914,27 +930,32 @@ impl Client {
                 Error::Server { retry_after, .. } => *retry_after,
                 _ => None,
             };
-            let Some(wait) = schedule.next_wait(started.elapsed(), retry_after) else {
+            let plan = schedule.get_or_insert_with(|| self.shared.retry.schedule());
+            let Some(wait) = plan.next_wait(started.elapsed(), retry_after) else {
                 return Err(error);
             };
             tracing::debug!(
-                attempt = schedule.attempts(),
+                attempt = plan.attempts(),
                 wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
                 error = %error,
                 "retrying"
             );
             tokio::time::sleep(wait).await;
+            now = Instant::now();
         }
     }
 
-    /// Runs one call inside its tracing span, recording how it ended.
-    async fn traced<T>(
-        &self,
-        call: &Call,
-        task: Option<&TaskName>,
-        progress: &Progress,
-        body: impl Future<Output = Result<T, Error>>,
-    ) -> Result<T, Error> {
+    /// Runs one call inside its tracing span, recording how it ended. With
+    /// no subscriber interested, the call runs as it is: not an `async fn`,
+    /// so that the call's future is not stored twice (as an argument and
+    /// where it is awaited).
+    fn traced<'a, T: 'a>(
+        &'a self,
+        call: &'static Call,
+        task: Option<&'a TaskName>,
+        progress: &'a Progress,
+        body: impl Future<Output = Result<T, Error>> + 'a,
+    ) -> impl Future<Output = Result<T, Error>> + 'a {
         let span = tracing::info_span!(
             "plex_butler",
             operation = call.operation,
@@ -946,31 +967,36 @@ impl Client {
             duration_ms = tracing::field::Empty,
             error = tracing::field::Empty,
         );
-        if let Some(task) = task {
-            span.record("task", tracing::field::display(task));
+        if span.is_disabled() {
+            return Either::Left(body);
         }
-        let started = Instant::now();
-        let result = body.instrument(span.clone()).await;
+        Either::Right(async move {
+            if let Some(task) = task {
+                span.record("task", tracing::field::display(task));
+            }
+            let started = Instant::now();
+            let result = body.instrument(span.clone()).await;
 
-        let status = match &result {
-            Ok(_) => progress.status(),
-            Err(error) => error.status().map(u32::from).or_else(|| progress.status()),
-        };
-        if let Some(status) = status {
-            span.record("status", status);
-        }
-        span.record("attempts", progress.attempts.load(Ordering::Relaxed));
-        let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        span.record("duration_ms", elapsed);
-        if let Err(error) = &result {
-            span.record("error", tracing::field::display(error));
-        }
-        let _entered = span.enter();
-        match &result {
-            Ok(_) => tracing::debug!("call done"),
-            Err(_) => tracing::debug!("call failed"),
-        }
-        result
+            let status = match &result {
+                Ok(_) => progress.status(),
+                Err(error) => error.status().map(u32::from).or_else(|| progress.status()),
+            };
+            if let Some(status) = status {
+                span.record("status", status);
+            }
+            span.record("attempts", progress.attempts.load(Ordering::Relaxed));
+            let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            span.record("duration_ms", elapsed);
+            if let Err(error) = &result {
+                span.record("error", tracing::field::display(error));
+            }
+            let _entered = span.enter();
+            match &result {
+                Ok(_) => tracing::debug!("call done"),
+                Err(_) => tracing::debug!("call failed"),
+            }
+            result
+        })
     }
 
     /// Maps a raw error to the crate's, reading a short part of the body
@@ -1054,15 +1080,20 @@ impl Client {
         error
     }
 
-    /// Runs a raw call under the attempt's deadline.
-    async fn timed<T>(&self, deadline: Instant, call: impl Future<Output = T>) -> Result<T, Error> {
-        tokio::time::timeout_at(deadline, call)
-            .await
-            .map_err(|_| Error::Timeout {
+    /// Runs a raw call under the attempt's deadline. Not an `async fn`:
+    /// the call's future is stored once, inside the deadline's.
+    fn timed<F: Future>(
+        &self,
+        deadline: Instant,
+        call: F,
+    ) -> impl Future<Output = Result<F::Output, Error>> {
+        within(deadline, call).map(move |result| {
+            result.map_err(|_| Error::Timeout {
                 url: self.shared.base_url.clone(),
                 timeout: Some(self.shared.timeout),
                 source: None,
             })
+        })
     }
 
     fn transport_error(&self, error: reqwest::Error) -> Error {
@@ -1164,7 +1195,7 @@ where
 {
     let mut read = Vec::new();
     while read.len() < limit {
-        match tokio::time::timeout_at(deadline, body.next()).await {
+        match within(deadline, body.next()).await {
             Ok(Some(Ok(chunk))) => {
                 let chunk = chunk.as_ref();
                 let room = limit - read.len();

@@ -137,6 +137,7 @@ mod activity;
 #[cfg(feature = "blocking")]
 pub mod blocking;
 mod client;
+mod deadline;
 mod error;
 mod identity;
 mod retry;

@@ -19,9 +19,7 @@
 //! - `progress` 100 does not mean done; the activity leaving the list does.
 
 use std::fmt;
-use std::time::Duration;
-
-use tokio::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::{Activity, Client, Error, StartOutcome, TaskName};
 
@@ -216,7 +214,7 @@ impl Client {
         };
         let mut running: Vec<Activity> = Vec::new();
         loop {
-            let looked = tokio::time::timeout_at(deadline, self.activities()).await;
+            let looked = crate::deadline::within(deadline, self.activities()).await;
             let Ok(activities) = looked else {
                 if report.polls > 0 && running.is_empty() {
                     // The time ran out inside the grace, during a look:
