@@ -114,9 +114,10 @@ fn a_task_name_that_is_no_identifier_is_paired_with_the_variant_serde_renames() 
     // The generator names the variant itself and renames it for serde; the
     // pairing must use the generator's name, whatever it is.
     let renamed = r#"#[serde(rename = "clean-up.things")]"#;
-    let at = run.stdout.find(renamed).unwrap_or_else(|| {
-        panic!("no variant renamed to clean-up.things:\n{}", run.stdout)
-    });
+    let at = run
+        .stdout
+        .find(renamed)
+        .unwrap_or_else(|| panic!("no variant renamed to clean-up.things:\n{}", run.stdout));
     let variant: String = run.stdout[at + renamed.len()..]
         .trim_start()
         .chars()
