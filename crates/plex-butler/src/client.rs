@@ -970,13 +970,13 @@ impl Client {
         if span.is_disabled() {
             return Either::Left(body);
         }
-        Either::Right(async move {
-            if let Some(task) = task {
-                span.record("task", tracing::field::display(task));
-            }
-            let started = Instant::now();
-            let result = body.instrument(span.clone()).await;
-
+        if let Some(task) = task {
+            span.record("task", tracing::field::display(task));
+        }
+        let started = Instant::now();
+        // A combinator rather than an `async` block, which would hold the
+        // call twice (captured, and where it is awaited).
+        Either::Right(body.instrument(span.clone()).map(move |result| {
             let status = match &result {
                 Ok(_) => progress.status(),
                 Err(error) => error.status().map(u32::from).or_else(|| progress.status()),
@@ -996,7 +996,7 @@ impl Client {
                 Err(_) => tracing::debug!("call failed"),
             }
             result
-        })
+        }))
     }
 
     /// Maps a raw error to the crate's, reading a short part of the body

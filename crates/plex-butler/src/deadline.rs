@@ -43,8 +43,8 @@ const LINGER: Duration = Duration::from_secs(2);
 pub(crate) struct Expired;
 
 /// Runs `future` until it finishes or `deadline` passes, whichever comes
-/// first. Like `tokio::time::timeout_at`, the future is polled first, so a
-/// future that is ready at once never registers a deadline.
+/// first. Like `tokio::time::timeout_at`, a future that is ready when
+/// polled wins over a deadline that has passed.
 pub(crate) fn within<F: Future>(deadline: Instant, future: F) -> Within<F> {
     Within {
         future,
@@ -83,6 +83,12 @@ impl<F: Future> Future for Within<F> {
 
     fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
+        // Armed before the first poll of the call: that poll hands the
+        // request to the connection's task, which runs only once this task
+        // yields, so work done after it would delay the request itself.
+        if let Watcher::Thread(watch) = this.watch {
+            watch.arm(cx);
+        }
         if let Poll::Ready(output) = this.future.poll(cx) {
             return Poll::Ready(Ok(output));
         }
@@ -102,28 +108,29 @@ struct Watch {
 }
 
 impl Watch {
+    /// Registers the deadline, once.
+    fn arm(&mut self, cx: &Context<'_>) {
+        if self.registered.is_some() {
+            return;
+        }
+        let signal = Arc::new(Signal::default());
+        signal.waker.register(cx.waker());
+        let key = self.watchdog.register(self.deadline, Arc::clone(&signal));
+        self.registered = Some((key, signal));
+    }
+
+    /// Ready once the deadline has passed; keeps the waker current.
     fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        match &self.registered {
-            Some((_, signal)) => {
-                signal.waker.register(cx.waker());
-                // Checked after registering, so a firing in between is
-                // not missed.
-                if signal.fired.load(Ordering::Acquire) {
-                    Poll::Ready(())
-                } else {
-                    Poll::Pending
-                }
-            }
-            None => {
-                if Instant::now() >= self.deadline {
-                    return Poll::Ready(());
-                }
-                let signal = Arc::new(Signal::default());
-                signal.waker.register(cx.waker());
-                let key = self.watchdog.register(self.deadline, Arc::clone(&signal));
-                self.registered = Some((key, signal));
-                Poll::Pending
-            }
+        self.arm(cx);
+        let Some((_, signal)) = &self.registered else {
+            return Poll::Pending;
+        };
+        signal.waker.register(cx.waker());
+        // Checked after registering, so a firing in between is not missed.
+        if signal.fired.load(Ordering::Acquire) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
         }
     }
 }
