@@ -463,6 +463,46 @@ async fn a_server_that_never_answers_is_a_timeout_for_the_blocking_client_too() 
     assert_within(took, Duration::from_millis(300), "blocking start_all");
 }
 
+#[test]
+fn a_client_times_out_on_every_runtime_it_is_used_on_even_after_the_first_is_gone() {
+    // Attempt deadlines are kept by a thread of the process, not by a
+    // runtime: a client made and used on one runtime, then used on
+    // another after the first has shut down, must still time out.
+    let servers = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("server runtime");
+    let server = servers.block_on(Server::start([Reply::Silence, Reply::Silence]));
+    let timeout = Duration::from_millis(300);
+    let runtime = || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+    };
+
+    let first = runtime();
+    let client = first.block_on(async { client(&server.url(), timeout, RetryPolicy::none()) });
+    // Bounded by the runtime's own timer, so that a deadline that never
+    // fires fails the test instead of hanging it.
+    let bound = timeout + 2 * MARGIN;
+    let (result, took) = first
+        .block_on(async { tokio::time::timeout(bound, timed(client.tasks())).await })
+        .expect("the first runtime's call ends");
+    assert!(matches!(result, Err(Error::Timeout { .. })), "{result:?}");
+    assert_within(took, timeout, "first runtime");
+    drop(first);
+
+    let second = runtime();
+    let (result, took) = second
+        .block_on(async { tokio::time::timeout(bound, timed(client.tasks())).await })
+        .expect("the second runtime's call ends");
+    assert!(matches!(result, Err(Error::Timeout { .. })), "{result:?}");
+    assert_within(took, timeout, "second runtime");
+    drop(server);
+}
+
 mod redirects {
     //! The token must never travel to another origin.
 
