@@ -337,11 +337,10 @@ fn normalize_base_url(input: &str) -> Result<String, Error> {
 /// (`#[tokio::main]` has it): the waits between retries use it.
 ///
 /// The timeout of each attempt is kept by one thread for the whole process,
-/// named `plex-butler-deadlines`, started by the first call that has to
-/// wait for an answer. It sleeps until the earliest deadline of the calls
-/// in flight (and, once none has been in flight for a while, until the
-/// next call) and wakes the calls whose time is up, on whatever runtime
-/// they run. A timer of the runtime per attempt would do the same, but it
+/// named `plex-butler-deadlines`, started by the first call. It sleeps
+/// until the earliest deadline of the calls in flight (and, once none has
+/// been in flight for a while, until the next call) and wakes the calls
+/// whose time is up, on whatever runtime they run. A timer of the runtime per attempt would do the same, but it
 /// costs a wake-up of the runtime's timer thread on every call. Should the
 /// thread fail to start, the runtime's timers are used instead.
 #[derive(Clone)]

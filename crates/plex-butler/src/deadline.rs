@@ -16,7 +16,9 @@
 //! later than the thread's planned wake-up (the common case: the same
 //! timeout, started later) does not wake it. When the tables stay empty,
 //! the thread looks at them every [`IDLE_TICK`] for [`LINGER`], then
-//! sleeps until the next registration wakes it.
+//! sleeps until the next registration wakes it. (With no entry left but
+//! recent registrations, it looks again by the latest registered deadline
+//! if that comes sooner, so that short timeouts do not wake it either.)
 //!
 //! The thread serves every client and every runtime of the process: a
 //! waker wakes its task on whatever runtime it belongs to. Should the
@@ -172,6 +174,11 @@ struct Table {
     /// Registrations so far: the thread tells an idle table from a busy
     /// one whose entries come and go between its looks.
     registrations: u64,
+    /// The deadline of the latest registration. With no entry left, the
+    /// thread looks next no later than this: the next call's deadline
+    /// (same timeout, started later) then comes after that look and does
+    /// not need to wake it, even for timeouts shorter than [`IDLE_TICK`].
+    latest: Option<Instant>,
 }
 
 /// How many tables.
@@ -216,7 +223,8 @@ fn my_table() -> usize {
     thread_local! {
         static TABLE: usize = NEXT.fetch_add(1, Ordering::Relaxed) % TABLES;
     }
-    TABLE.with(|table| *table)
+    // During the thread's teardown its own table is gone: share the first.
+    TABLE.try_with(|table| *table).unwrap_or(0)
 }
 
 impl Watchdog {
@@ -249,6 +257,7 @@ impl Watchdog {
             }
         };
         table.registrations = table.registrations.wrapping_add(1);
+        table.latest = Some(deadline);
         drop(table);
         // Read after the entry is in: a look that missed the entry began
         // by setting `planned` to NEVER, which this read then sees (or a
@@ -278,12 +287,14 @@ impl Watchdog {
     fn run(&self) {
         let mut seen = [0u64; TABLES];
         let mut idle_since: Option<Instant> = None;
+        let mut expired: Vec<Arc<Signal>> = Vec::new();
         loop {
             // Registrations from here on wake the thread again, unless
             // this look finds them.
             self.planned.store(NEVER, Ordering::SeqCst);
             let now = Instant::now();
             let mut next: Option<Instant> = None;
+            let mut latest: Option<Instant> = None;
             let mut busy = false;
             for (index, seen) in seen.iter_mut().enumerate() {
                 let table = self.lock(index);
@@ -293,13 +304,25 @@ impl Watchdog {
                     }
                     if entry.deadline <= now {
                         entry.signal.fired.store(true, Ordering::Release);
-                        entry.signal.waker.wake();
+                        expired.push(Arc::clone(&entry.signal));
                     } else {
                         next = Some(next.map_or(entry.deadline, |n| n.min(entry.deadline)));
                     }
                 }
-                busy |= table.registrations != *seen;
+                if table.registrations != *seen {
+                    busy = true;
+                    latest = latest.max(table.latest);
+                }
                 *seen = table.registrations;
+            }
+            // Woken with no table locked: a woken task goes on to remove
+            // its entry, and a waker is code of the task's runtime. One
+            // that panics must not end the thread, or no deadline would
+            // fire again.
+            for signal in expired.drain(..) {
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    signal.waker.wake();
+                }));
             }
             busy |= next.is_some();
             if busy {
@@ -308,7 +331,14 @@ impl Watchdog {
             let idle_for = now.duration_since(*idle_since.get_or_insert(now));
             let wake = match next {
                 Some(deadline) => Some(deadline),
-                None if idle_for < LINGER => Some(now + IDLE_TICK),
+                None if idle_for < LINGER => {
+                    let tick = now + IDLE_TICK;
+                    Some(
+                        latest
+                            .filter(|at| *at > now)
+                            .map_or(tick, |at| at.min(tick)),
+                    )
+                }
                 None => None,
             };
             if let Some(wake) = wake {
@@ -337,9 +367,30 @@ mod tests {
             .expect("runtime")
     }
 
+    /// Runs `future` on a runtime of its own, failing (not hanging) when it
+    /// takes longer than 10 s: a deadline that never fires must fail the
+    /// test. The bound uses the runtime's own timer, not the thread.
+    fn bounded<F: Future>(future: F) -> F::Output {
+        runtime()
+            .block_on(async { tokio::time::timeout(Duration::from_secs(10), future).await })
+            .expect("hung: a deadline did not fire")
+    }
+
+    /// Pending until `ready_at`, without ever waking its task: only the
+    /// deadline's wake-up polls it again.
+    fn ready_at(ready_at: Instant) -> impl Future<Output = ()> {
+        std::future::poll_fn(move |_| {
+            if Instant::now() >= ready_at {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+    }
+
     #[test]
     fn a_ready_future_never_expires() {
-        let result = runtime().block_on(within(Instant::now(), async { 7 }));
+        let result = bounded(within(Instant::now(), async { 7 }));
         assert_eq!(result, Ok(7));
     }
 
@@ -347,7 +398,7 @@ mod tests {
     fn a_future_that_never_ends_expires_at_its_deadline() {
         let started = Instant::now();
         let deadline = started + Duration::from_millis(50);
-        let result = runtime().block_on(within(deadline, std::future::pending::<()>()));
+        let result = bounded(within(deadline, std::future::pending::<()>()));
         assert_eq!(result, Err(Expired));
         let took = started.elapsed();
         assert!(took >= Duration::from_millis(50), "expired early: {took:?}");
@@ -357,7 +408,7 @@ mod tests {
     #[test]
     fn a_future_that_ends_first_wins() {
         let deadline = Instant::now() + Duration::from_secs(30);
-        let result = runtime().block_on(within(deadline, async {
+        let result = bounded(within(deadline, async {
             tokio::time::sleep(Duration::from_millis(10)).await;
             "done"
         }));
@@ -365,23 +416,33 @@ mod tests {
     }
 
     #[test]
-    fn a_past_deadline_expires_a_pending_future_at_once() {
-        let deadline = Instant::now();
-        let result = runtime().block_on(within(deadline, std::future::pending::<()>()));
-        assert_eq!(result, Err(Expired));
+    fn a_future_ready_when_the_deadline_wakes_it_wins_over_the_deadline() {
+        // Ready from 30 ms on, but polled again only when the deadline
+        // (40 ms) wakes the task: both hold at that poll, and the answer
+        // that came wins, as with Tokio's timeout.
+        let started = Instant::now();
+        let result = bounded(within(
+            started + Duration::from_millis(40),
+            ready_at(started + Duration::from_millis(30)),
+        ));
+        assert_eq!(result, Ok(()));
+        assert!(started.elapsed() >= Duration::from_millis(40));
     }
 
     #[test]
-    fn an_earlier_deadline_than_the_planned_look_is_kept() {
-        // A long deadline first makes the thread plan its next look far
-        // ahead; a short one registered later must still fire on time.
-        let rt = runtime();
-        rt.block_on(async {
+    fn deadlines_earlier_than_the_planned_look_wake_the_thread() {
+        // An hour-long deadline, pending, and time for the thread to see
+        // it: its next look is then an hour away. Shorter deadlines
+        // registered after, and one already past, must still fire: the
+        // registration wakes the thread (else: an hour, and `bounded`
+        // fails).
+        bounded(async {
             let long = tokio::spawn(within(
                 Instant::now() + Duration::from_secs(3600),
                 std::future::pending::<()>(),
             ));
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            tokio::time::sleep(IDLE_TICK * 3).await;
+
             let started = Instant::now();
             let short = within(
                 started + Duration::from_millis(40),
@@ -389,15 +450,52 @@ mod tests {
             )
             .await;
             assert_eq!(short, Err(Expired));
-            assert!(started.elapsed() < Duration::from_secs(5));
+            assert!(started.elapsed() >= Duration::from_millis(40));
+
+            let past = within(Instant::now(), std::future::pending::<()>()).await;
+            assert_eq!(past, Err(Expired));
             long.abort();
         });
     }
 
     #[test]
+    fn a_deadline_after_a_long_idle_time_still_fires() {
+        // Past LINGER with nothing to watch, the thread sleeps until a
+        // registration wakes it (other tests may keep it busy meanwhile;
+        // the deadline must fire either way).
+        std::thread::sleep(LINGER + IDLE_TICK * 5);
+        let started = Instant::now();
+        let result = bounded(within(
+            started + Duration::from_millis(40),
+            std::future::pending::<()>(),
+        ));
+        assert_eq!(result, Err(Expired));
+    }
+
+    #[test]
+    fn the_tokio_fallback_expires_too() {
+        let result = bounded(async {
+            let deadline = Instant::now() + Duration::from_millis(30);
+            Within {
+                future: std::future::pending::<()>(),
+                watch: Watcher::Tokio(Box::pin(tokio::time::sleep_until(deadline.into()))),
+            }
+            .await
+        });
+        assert_eq!(result, Err(Expired));
+        let ready = bounded(async {
+            Within {
+                future: async { 3 },
+                watch: Watcher::Tokio(Box::pin(tokio::time::sleep_until(Instant::now().into()))),
+            }
+            .await
+        });
+        assert_eq!(ready, Ok(3));
+    }
+
+    #[test]
     fn dropped_watches_leave_the_table() {
-        let rt = runtime();
-        rt.block_on(async {
+        bounded(async {
             for _ in 0..1000 {
                 let deadline = Instant::now() + Duration::from_secs(3600);
                 // Pending once, then dropped.
@@ -428,7 +526,7 @@ mod tests {
             .map(|i| {
                 std::thread::spawn(move || {
                     let deadline = Instant::now() + Duration::from_millis(20 + 10 * i);
-                    runtime().block_on(within(deadline, std::future::pending::<()>()))
+                    bounded(within(deadline, std::future::pending::<()>()))
                 })
             })
             .collect();
