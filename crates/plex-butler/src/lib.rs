@@ -129,8 +129,14 @@
 //!
 //! - `rustls` (default): TLS for `https://` servers through rustls.
 //! - `native-tls`: TLS through the platform's library instead.
-//! - `blocking`: [`blocking::Client`], the same calls without async.
-
+#![cfg_attr(
+    feature = "blocking",
+    doc = " - `blocking`: [`blocking::Client`], the same calls without async."
+)]
+#![cfg_attr(
+    not(feature = "blocking"),
+    doc = " - `blocking`: `blocking::Client`, the same calls without async."
+)]
 #![warn(missing_docs)]
 
 mod activity;
