@@ -364,11 +364,7 @@ async fn client_identifier_is_generated_once_and_kept_private() {
         assert_eq!(code(&run(cmd).await), 0);
     }
     let text = std::fs::read_to_string(&config).expect("config written");
-    let kept = text
-        .lines()
-        .filter(|l| l.starts_with("client_identifier ="))
-        .count();
-    assert_eq!(kept, 1, "{text}");
+    assert_eq!(identifier_lines(&text), 1, "{text}");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -600,11 +596,7 @@ async fn first_runs_at_the_same_moment_keep_one_client_identifier() {
         assert_eq!(code(&out), 0, "{}", stderr(&out));
     }
     let text = std::fs::read_to_string(&config).expect("config written");
-    let kept = text
-        .lines()
-        .filter(|l| l.starts_with("client_identifier ="))
-        .count();
-    assert_eq!(kept, 1, "{text}");
+    assert_eq!(identifier_lines(&text), 1, "{text}");
     // And the file still parses for the next run.
     let mut cmd = world.cmd();
     cmd.arg("list");
@@ -680,4 +672,12 @@ async fn colour_follows_the_flag_and_no_color_and_quiet_prints_nothing_but_error
     let out = run(cmd).await;
     assert_eq!(code(&out), 4);
     assert!(stderr(&out).contains("unknown task"), "{}", stderr(&out));
+}
+
+/// How many `client_identifier` lines a config file holds.
+fn identifier_lines(config: &str) -> usize {
+    config
+        .lines()
+        .filter(|l| l.starts_with("client_identifier ="))
+        .count()
 }

@@ -110,23 +110,20 @@ struct Watch {
 }
 
 impl Watch {
-    /// Registers the deadline, once.
-    fn arm(&mut self, cx: &Context<'_>) {
-        if self.registered.is_some() {
-            return;
-        }
-        let signal = Arc::new(Signal::default());
-        signal.waker.register(cx.waker());
-        let key = self.watchdog.register(self.deadline, Arc::clone(&signal));
-        self.registered = Some((key, signal));
+    /// Registers the deadline, once; the signal the thread fires.
+    fn arm(&mut self, cx: &Context<'_>) -> &Signal {
+        let (_, signal) = self.registered.get_or_insert_with(|| {
+            let signal = Arc::new(Signal::default());
+            signal.waker.register(cx.waker());
+            let key = self.watchdog.register(self.deadline, Arc::clone(&signal));
+            (key, signal)
+        });
+        signal
     }
 
     /// Ready once the deadline has passed; keeps the waker current.
     fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        self.arm(cx);
-        let Some((_, signal)) = &self.registered else {
-            return Poll::Pending;
-        };
+        let signal = self.arm(cx);
         signal.waker.register(cx.waker());
         // Checked after registering, so a firing in between is not missed.
         if signal.fired.load(Ordering::Acquire) {
