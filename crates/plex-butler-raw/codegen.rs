@@ -122,7 +122,12 @@ fn generate_client(spec: &openapiv3::OpenAPI) -> Result<TokenStream, GenerateErr
     let result = panic::catch_unwind(AssertUnwindSafe(|| {
         let mut generator = progenitor::Generator::new(
             progenitor::GenerationSettings::default()
-                .with_interface(progenitor::InterfaceStyle::Positional)
+                // Builder calls (`client.start_task().task(name).send()`):
+                // a parameter the spec adds is a setter more, so code
+                // written against the previous spec still compiles. The
+                // positional style makes every added optional parameter a
+                // new argument of the method, breaking every caller.
+                .with_interface(progenitor::InterfaceStyle::Builder)
                 .with_tag(progenitor::TagStyle::Merged)
                 // The facade hands the raw client the headers that go on
                 // every request (token, client identity, Accept); the pre
@@ -131,6 +136,17 @@ fn generate_client(spec: &openapiv3::OpenAPI) -> Result<TokenStream, GenerateErr
                 .with_inner_type(quote!(reqwest::header::HeaderMap))
                 .with_pre_hook(quote!(
                     |headers: &reqwest::header::HeaderMap, request: &mut reqwest::Request| {
+                        // The generated code sends the spec's `info.version`
+                        // as `api-version`, which Plex does not read; the
+                        // server reads the version a client speaks from
+                        // `X-Plex-Pms-Api-Version`. One header, the one the
+                        // server reads.
+                        if let Some(version) = request.headers_mut().remove("api-version") {
+                            request.headers_mut().insert(
+                                reqwest::header::HeaderName::from_static("x-plex-pms-api-version"),
+                                version,
+                            );
+                        }
                         for (name, value) in headers {
                             request.headers_mut().insert(name.clone(), value.clone());
                         }

@@ -24,7 +24,7 @@
 //! ```no_run
 //! # async fn run() -> Result<(), plex_butler_raw::Error<plex_butler_raw::ByteStream>> {
 //! let client = plex_butler_raw::Client::new("http://127.0.0.1:32400", Default::default());
-//! let tasks = client.get_butler_tasks().await?.into_inner();
+//! let tasks = client.get_butler_tasks().send().await?.into_inner();
 //! println!("{} tasks", tasks.butler_tasks.butler_task.len());
 //! # Ok(())
 //! # }

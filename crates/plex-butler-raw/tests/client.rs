@@ -90,10 +90,20 @@ async fn each_operation_sends_its_method_and_path() {
         let (url, seen) = serve(200, "text/html", String::new()).await;
         let c = client(&url);
         let status = match i {
-            0 => c.start_all_tasks().await.map(|r| r.status()),
-            1 => c.stop_all_tasks().await.map(|r| r.status()),
-            2 => c.start_task(&backup).await.map(|r| r.status()),
-            _ => c.stop_task(&backup).await.map(|r| r.status()),
+            0 => c.start_all_tasks().send().await.map(|r| r.status()),
+            1 => c.stop_all_tasks().send().await.map(|r| r.status()),
+            2 => c
+                .start_task()
+                .task(backup.clone())
+                .send()
+                .await
+                .map(|r| r.status()),
+            _ => c
+                .stop_task()
+                .task(backup.clone())
+                .send()
+                .await
+                .map(|r| r.status()),
         }
         .expect("200 is a success");
         assert_eq!(status.as_u16(), 200);
@@ -102,7 +112,7 @@ async fn each_operation_sends_its_method_and_path() {
     }
 
     let (url, seen) = serve(200, "application/json", r#"{"ButlerTasks":{}}"#.into()).await;
-    client(&url).get_butler_tasks().await.expect("list");
+    client(&url).get_butler_tasks().send().await.expect("list");
     let req = only(&seen);
     assert_eq!(
         (req.method.as_str(), req.target.as_str()),
@@ -113,7 +123,7 @@ async fn each_operation_sends_its_method_and_path() {
 #[tokio::test]
 async fn inner_headers_go_on_every_request() {
     let (url, seen) = serve(200, "text/html", String::new()).await;
-    client(&url).stop_all_tasks().await.expect("200");
+    client(&url).stop_all_tasks().send().await.expect("200");
     let head = only(&seen).head.to_ascii_lowercase();
     assert!(
         head.contains("x-plex-client-identifier: raw-test\r\n"),
@@ -127,7 +137,9 @@ async fn already_running_is_a_success_with_status_202() {
     let (url, _seen) = serve(202, "text/html", String::new()).await;
     let task = TaskName::KnownTaskName(KnownTaskName::OptimizeDatabase);
     let response = client(&url)
-        .start_task(&task)
+        .start_task()
+        .task(task.clone())
+        .send()
         .await
         .expect("202 is a success");
     assert_eq!(response.status().as_u16(), 202);
@@ -137,7 +149,7 @@ async fn already_running_is_a_success_with_status_202() {
 async fn unknown_task_is_an_error_response_with_status_404() {
     let (url, _seen) = serve(404, "text/html", "<html>404</html>".into()).await;
     let task = TaskName::String("NoSuchTask".into());
-    let Err(err) = client(&url).start_task(&task).await else {
+    let Err(err) = client(&url).start_task().task(task.clone()).send().await else {
         panic!("404 must be an error");
     };
     assert!(
@@ -159,7 +171,9 @@ async fn task_names_stay_one_percent_encoded_path_segment() {
     for (name, expected) in cases {
         let (url, seen) = serve(200, "text/html", String::new()).await;
         client(&url)
-            .start_task(&TaskName::String(name.into()))
+            .start_task()
+            .task(TaskName::String(name.into()))
+            .send()
             .await
             .expect("200");
         assert_eq!(only(&seen).target, expected, "name {name:?}");
@@ -203,6 +217,7 @@ async fn list_decodes_the_real_servers_shape() {
     let (url, _seen) = serve(200, "application/json", body).await;
     let list = client(&url)
         .get_butler_tasks()
+        .send()
         .await
         .expect("decodes")
         .into_inner();
@@ -236,6 +251,7 @@ async fn list_decodes_typed_json_flags_and_unknown_names() {
     let (url, _seen) = serve(200, "application/json", body.into()).await;
     let tasks = client(&url)
         .get_butler_tasks()
+        .send()
         .await
         .expect("decodes")
         .into_inner()
@@ -297,6 +313,7 @@ async fn activities_decode_in_the_real_servers_shape_with_lenient_numbers() {
     let (url, seen) = serve(200, "application/json", body.into()).await;
     let list = client(&url)
         .get_activities()
+        .send()
         .await
         .expect("decodes")
         .into_inner()
@@ -335,6 +352,7 @@ async fn an_idle_server_lists_no_activities() {
     .await;
     let list = client(&url)
         .get_activities()
+        .send()
         .await
         .expect("decodes")
         .into_inner();
@@ -345,7 +363,9 @@ async fn an_idle_server_lists_no_activities() {
 async fn cancel_sends_the_id_as_one_path_segment_and_400_is_an_error() {
     let (url, seen) = serve(200, "text/html", String::new()).await;
     let response = client(&url)
-        .cancel_activity("4221855c-8f07/x y")
+        .cancel_activity()
+        .activity_id("4221855c-8f07/x y")
+        .send()
         .await
         .expect("200 is a success");
     assert_eq!(response.status().as_u16(), 200);
@@ -357,7 +377,7 @@ async fn cancel_sends_the_id_as_one_path_segment_and_400_is_an_error() {
 
     for status in [400, 404] {
         let (url, _seen) = serve(status, "text/html", "<html></html>".into()).await;
-        let Err(err) = client(&url).cancel_activity("a").await else {
+        let Err(err) = client(&url).cancel_activity().activity_id("a").send().await else {
             panic!("{status} must be an error");
         };
         assert!(

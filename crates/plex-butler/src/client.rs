@@ -16,6 +16,7 @@ use crate::activity::activities_from_raw;
 use crate::deadline::within;
 use crate::error::{excerpt, redact, sniff_content_type};
 use crate::identity::default_client_identifier;
+use crate::statuses;
 use crate::task::tasks_from_raw;
 use crate::{
     Activity, CancelOutcome, Error, RetryPolicy, StartOutcome, StopOutcome, Task, TaskName,
@@ -626,7 +627,7 @@ impl Client {
         self.traced(&START_ALL, None, progress, async {
             self.with_retries(&START_ALL, progress, |deadline| async move {
                 let result = self
-                    .timed(deadline, self.shared.raw.start_all_tasks())
+                    .timed(deadline, self.shared.raw.start_all_tasks().send())
                     .await?;
                 self.no_content(result, deadline, progress).await
             })
@@ -649,7 +650,7 @@ impl Client {
         self.traced(&STOP_ALL, None, progress, async {
             self.with_retries(&STOP_ALL, progress, |deadline| async move {
                 let result = self
-                    .timed(deadline, self.shared.raw.stop_all_tasks())
+                    .timed(deadline, self.shared.raw.stop_all_tasks().send())
                     .await?;
                 self.no_content(result, deadline, progress).await
             })
@@ -716,7 +717,7 @@ impl Client {
         progress: &Progress,
     ) -> Result<Vec<Activity>, Error> {
         let result = self
-            .timed(deadline, self.shared.raw.get_activities())
+            .timed(deadline, self.shared.raw.get_activities().send())
             .await?;
         self.decoded(
             result,
@@ -735,16 +736,20 @@ impl Client {
         progress: &Progress,
     ) -> Result<CancelOutcome, Error> {
         let result = self
-            .timed(deadline, self.shared.raw.cancel_activity(uuid))
+            .timed(
+                deadline,
+                self.shared.raw.cancel_activity().activity_id(uuid).send(),
+            )
             .await?;
+        use statuses::cancel_activity::{NOT_CANCELLABLE, NOT_FOUND};
         match self
-            .status_of(result, &[400, 404], deadline, progress)
+            .status_of(result, &[NOT_CANCELLABLE, NOT_FOUND], deadline, progress)
             .await?
         {
-            400 => Err(Error::NotCancellable {
+            NOT_CANCELLABLE => Err(Error::NotCancellable {
                 activity: excerpt(uuid.as_bytes()),
             }),
-            404 => Ok(CancelOutcome::NotFound),
+            NOT_FOUND => Ok(CancelOutcome::NotFound),
             _ => Ok(CancelOutcome::Cancelled),
         }
     }
@@ -755,7 +760,7 @@ impl Client {
         progress: &Progress,
     ) -> Result<Vec<Task>, Error> {
         let result = self
-            .timed(deadline, self.shared.raw.get_butler_tasks())
+            .timed(deadline, self.shared.raw.get_butler_tasks().send())
             .await?;
         self.decoded(result, tasks_from_raw, "the list", deadline, progress)
             .await
@@ -769,13 +774,20 @@ impl Client {
         progress: &Progress,
     ) -> Result<Option<StartOutcome>, Error> {
         let result = self
-            .timed(deadline, self.shared.raw.start_task(name))
+            .timed(
+                deadline,
+                self.shared.raw.start_task().task(name.clone()).send(),
+            )
             .await?;
+        use statuses::start_task::{ALREADY_RUNNING, NO_SUCH_TASK};
         // A success the spec does not list (204, ...) still started it.
         Ok(
-            match self.status_of(result, &[404], deadline, progress).await? {
-                404 => None,
-                202 => Some(StartOutcome::AlreadyRunning),
+            match self
+                .status_of(result, &[NO_SUCH_TASK], deadline, progress)
+                .await?
+            {
+                NO_SUCH_TASK => None,
+                ALREADY_RUNNING => Some(StartOutcome::AlreadyRunning),
                 _ => Some(StartOutcome::Started),
             },
         )
@@ -788,11 +800,18 @@ impl Client {
         progress: &Progress,
     ) -> Result<StopReply, Error> {
         let result = self
-            .timed(deadline, self.shared.raw.stop_task(name))
+            .timed(
+                deadline,
+                self.shared.raw.stop_task().task(name.clone()).send(),
+            )
             .await?;
+        use statuses::stop_task::NOT_FOUND;
         Ok(
-            match self.status_of(result, &[404], deadline, progress).await? {
-                404 => StopReply::NotFound,
+            match self
+                .status_of(result, &[NOT_FOUND], deadline, progress)
+                .await?
+            {
+                NOT_FOUND => StopReply::NotFound,
                 _ => StopReply::Stopped,
             },
         )
@@ -1117,7 +1136,7 @@ impl Client {
 
     fn status_error(&self, status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
         match status {
-            401 | 403 => Error::Unauthorized {
+            401 | 403 | 498 => Error::Unauthorized {
                 status,
                 token_sent: self.shared.token_sent,
                 server_message: server_words(body),

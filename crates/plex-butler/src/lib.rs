@@ -147,6 +147,7 @@ mod deadline;
 mod error;
 mod identity;
 mod retry;
+mod statuses;
 mod task;
 mod task_name;
 mod wait;

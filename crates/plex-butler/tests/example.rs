@@ -69,7 +69,13 @@ async fn raw_client_is_reachable_with_the_same_headers() {
         .build()
         .expect("client");
     let name = plex_butler::raw::types::TaskName::from(TaskName::BackupDatabase);
-    let response = client.raw().start_task(&name).await.expect("raw start");
+    let response = client
+        .raw()
+        .start_task()
+        .task(name.clone())
+        .send()
+        .await
+        .expect("raw start");
 
     assert_eq!(response.status().as_u16(), 202);
     drop(response);

@@ -45,7 +45,14 @@ async fn every_request_carries_token_identity_and_accept_json() {
         assert_eq!(request.header("x-plex-version"), Some("1.2.3"), "{at}");
         assert_eq!(request.header("x-plex-device-name"), Some("den"), "{at}");
         assert_eq!(request.header("x-plex-platform"), Some("Linux"), "{at}");
-        assert_eq!(request.header("api-version"), Some("1.1.1"), "{at}");
+        // The spec's `info.version`, under the name Plex reads; the
+        // generator's own `api-version` is not sent.
+        assert_eq!(
+            request.header("x-plex-pms-api-version"),
+            Some(<plex_butler::raw::Client as plex_butler::raw::ClientInfo<_>>::api_version()),
+            "{at}"
+        );
+        assert_eq!(request.header("api-version"), None, "{at}");
         assert!(!request.path.contains(TOKEN), "token in the URL: {at}");
         assert!(!request.path.contains('?'), "a query string: {at}");
         let tokens = request

@@ -193,6 +193,7 @@ impl Clients {
                 .raw
                 .raw()
                 .get_butler_tasks()
+                .send()
                 .await
                 .map(|response| Listing::Raw(response.into_inner()))
                 .map_err(|e| format!("raw: {e}")),
@@ -264,9 +265,9 @@ impl Clients {
             Layer::Raw => {
                 let name = self.raw_names.get(worker).ok_or_else(missing)?;
                 let raw = self.raw.raw();
-                let started = raw.start_task(name).await;
+                let started = raw.start_task().task(name.clone()).send().await;
                 drain_raw(started, "raw start").await?;
-                let stopped = raw.stop_task(name).await;
+                let stopped = raw.stop_task().task(name.clone()).send().await;
                 drain_raw(stopped, "raw stop").await
             }
             Layer::Facade => {
