@@ -1,14 +1,52 @@
 //! `cargo xtask spec check`: is the spec fit to generate from, fully wrapped
-//! by the facade, and described?
+//! by the facade, and described; and does it keep the house rules?
+//!
+//! - `KnownTaskName` never loses a name: not against the spec at the base
+//!   revision, nor against the sources the names come from (listed once,
+//!   in [`TASK_NAME_SOURCES`]). Adding a name needs no edit elsewhere.
+//! - The facade's status table (`statuses.rs` in the facade's sources) and
+//!   the spec agree: every status the facade reads as an outcome of its own
+//!   is one the spec lists for that operation, and every status the spec
+//!   lists is mapped or in the operation's `ERRORS`. So a change of meaning
+//!   that still builds (202 "already running" becoming 409) fails here.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 use std::process::ExitCode;
 
+use heck::ToSnakeCase;
+
 use crate::Failure;
 use crate::codegen;
 use crate::doc::{self, Node};
+use crate::rust_api;
 use crate::workspace::{self, Location};
+
+/// Where `KnownTaskName`'s names come from: every name a source lists must
+/// be in the spec. Paths are relative to the workspace root.
+pub const TASK_NAME_SOURCES: &[(&str, Source)] = &[
+    ("openapi/task-name-sources/legacy.txt", Source::Lines),
+    ("fixtures/pms-1.43.2/butler.xml", Source::ButlerXml),
+    (
+        "xtask/tests/fixtures/upstream/plex-pms-openapi-1.1.1.yaml",
+        Source::TaskParameterEnum,
+    ),
+];
+
+/// How a source of task names is read.
+#[derive(Debug, Clone, Copy)]
+pub enum Source {
+    /// One name a line; blank lines and `#` comments skipped (the legacy
+    /// documentation's list).
+    Lines,
+    /// A server's `GET /butler` answer as XML: the `name` of each
+    /// `ButlerTask`.
+    ButlerXml,
+    /// An OpenAPI spec: the `enum` of every `task` parameter (Plex's
+    /// official spec lists the names there).
+    TaskParameterEnum,
+}
 
 /// One thing wrong with the spec: where, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,14 +63,28 @@ impl fmt::Display for Problem {
     }
 }
 
-pub fn run(spec: &Location, facade_src: &Location) -> Result<ExitCode, Failure> {
+pub fn run(
+    spec: &Location,
+    facade_src: &Location,
+    base: Option<String>,
+) -> Result<ExitCode, Failure> {
     let text = workspace::read(spec)?;
-    let report = check(&text, facade_src);
+    let mut report = check(&text, facade_src);
+    if let Ok(parsed) = doc::parse(&text) {
+        let names = task_names(&parsed);
+        check_task_name_sources(&names, &mut report.problems);
+        match history(spec, base)? {
+            History::Base { shown, names: old } => {
+                check_no_name_lost(&names, &old, &shown, &mut report.problems)
+            }
+            History::Skipped(why) => println!("note: {why}"),
+        }
+    }
     if report.problems.is_empty() {
         println!(
-            "{}: ok: OpenAPI {}, {} operations, each with a unique operationId and \
-             wrapped by the facade ({}); the generator accepts it; every schema and \
-             property is described.",
+            "{}: ok: OpenAPI {}, {} operations, each with a unique operationId, \
+             wrapped by the facade ({}) and its statuses mapped; the generator accepts \
+             it; every schema and property is described; no task name lost.",
             spec.shown,
             report.version.as_deref().unwrap_or("?"),
             report.operations,
@@ -123,10 +175,17 @@ pub fn check(text: &str, facade_src: &Location) -> Report {
         });
     }
     check_operation_ids(&operations, &mut report.problems);
-    if version_ok {
-        check_generation(text, &mut report.problems);
+    let api = if version_ok {
+        check_generation(text, &mut report.problems)
+    } else {
+        None
+    };
+    // Without a generated client there are no method names to look for;
+    // the generator's problem is reported already.
+    if let Some(api) = api {
+        check_wrapped(&operations, &api, facade_src, &mut report.problems);
     }
-    check_wrapped(&operations, facade_src, &mut report.problems);
+    check_statuses(&spec, &operations, facade_src, &mut report.problems);
     check_descriptions(&spec, &operations, &mut report.problems);
     report
 }
@@ -180,20 +239,26 @@ fn check_operation_ids(operations: &[Operation], problems: &mut Vec<Problem>) {
 }
 
 /// Runs the generator as the build does (which names the operations it
-/// cannot handle).
-fn check_generation(text: &str, problems: &mut Vec<Problem>) {
-    if let Err(error) = codegen::generate(text) {
-        problems.push(Problem {
-            place: "the spec".to_string(),
-            reason: format!("the generator cannot handle it: {error}"),
-        });
+/// cannot handle), and reads what it generated.
+fn check_generation(text: &str, problems: &mut Vec<Problem>) -> Option<rust_api::Api> {
+    let read = codegen::generate(text)
+        .map_err(|e| format!("the generator cannot handle it: {e}"))
+        .and_then(|code| rust_api::read(&code));
+    match read {
+        Ok(api) => Some(api),
+        Err(reason) => {
+            problems.push(Problem {
+                place: "the spec".to_string(),
+                reason,
+            });
+            None
+        }
     }
 }
 
-/// The name progenitor gives the raw client's method for an operationId:
-/// the id in snake case, made a valid identifier.
+/// An operationId in snake case, made a valid identifier: the name of the
+/// facade's status module for the operation (and of progenitor's method).
 pub fn method_name(operation_id: &str) -> String {
-    use heck::ToSnakeCase;
     let cleaned: String = operation_id
         .replace('\'', "")
         .chars()
@@ -225,7 +290,15 @@ const RUST_KEYWORDS: [&str; 51] = [
     "override", "priv", "typeof", "unsized", "virtual", "yield", "try",
 ];
 
-fn check_wrapped(operations: &[Operation], facade_src: &Location, problems: &mut Vec<Problem>) {
+/// Every operation's raw method (named as progenitor named it, read from
+/// the generated code) is called somewhere in the facade: `.start_task(`,
+/// as both `raw.start_task(name)` and `raw.start_task().task(name)` read.
+fn check_wrapped(
+    operations: &[Operation],
+    api: &rust_api::Api,
+    facade_src: &Location,
+    problems: &mut Vec<Problem>,
+) {
     let source = match read_rust_sources(&facade_src.path) {
         Ok(source) => source,
         Err(reason) => {
@@ -240,8 +313,17 @@ fn check_wrapped(operations: &[Operation], facade_src: &Location, problems: &mut
         }
     };
     for operation in operations {
-        let Some(id) = &operation.id else { continue };
-        let call = format!(".{}(", method_name(id));
+        let route = doc::route_key(&operation.path);
+        let Some(name) = api.methods.iter().find_map(|(name, method)| {
+            method
+                .request
+                .as_ref()
+                .filter(|(m, p)| *m == operation.method && doc::route_key(p) == route)
+                .map(|_| name)
+        }) else {
+            continue;
+        };
+        let call = format!(".{name}(");
         if !source.contains(&call) {
             problems.push(Problem {
                 place: operation.label(),
@@ -421,16 +503,432 @@ fn walk_properties(spec: &Node, schema: &Node, place: &str, problems: &mut Vec<P
     }
 }
 
+/// The spec's `KnownTaskName` values.
+fn task_names(spec: &Node) -> Vec<String> {
+    spec.pointer("/components/schemas/KnownTaskName/enum")
+        .and_then(Node::as_seq)
+        .map(|values| {
+            values
+                .iter()
+                .filter_map(Node::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Every source's names are in the spec.
+fn check_task_name_sources(names: &[String], problems: &mut Vec<Problem>) {
+    let root = workspace::root();
+    for (path, kind) in TASK_NAME_SOURCES {
+        match read_source(&root.join(path), *kind) {
+            Err(reason) => problems.push(Problem {
+                place: format!("task name source {path}"),
+                reason: format!(
+                    "{reason}: cannot tell whether KnownTaskName keeps its names (restore the \
+                     file, or change the list of sources, TASK_NAME_SOURCES in xtask/src/check.rs)"
+                ),
+            }),
+            Ok(listed) => {
+                let missing: Vec<&String> = listed.iter().filter(|n| !names.contains(n)).collect();
+                if !missing.is_empty() {
+                    problems.push(Problem {
+                        place: "components.schemas.KnownTaskName".to_string(),
+                        reason: format!(
+                            "lacks {}, which {path} lists: add {} to the enum (it is the sorted \
+                             union of every source's names, and never loses one)",
+                            quoted(&missing),
+                            if missing.len() == 1 { "it" } else { "them" }
+                        ),
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// `` `A`, `B` ``.
+fn quoted(names: &[&String]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The task names a source lists.
+pub fn read_source(path: &Path, kind: Source) -> Result<Vec<String>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut names = Vec::new();
+    match kind {
+        Source::Lines => {
+            for line in text.lines() {
+                let line = line.trim();
+                if !line.is_empty() && !line.starts_with('#') {
+                    names.push(line.to_string());
+                }
+            }
+        }
+        Source::ButlerXml => {
+            let mut reader = quick_xml::Reader::from_str(&text);
+            loop {
+                match reader.read_event() {
+                    Ok(quick_xml::events::Event::Eof) => break,
+                    Ok(
+                        quick_xml::events::Event::Start(element)
+                        | quick_xml::events::Event::Empty(element),
+                    ) if element.name().as_ref() == "ButlerTask" => {
+                        for attribute in element.attributes().flatten() {
+                            if attribute.key.as_ref() == "name" {
+                                let value = attribute
+                                    .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                                names.push(value.into_owned());
+                            }
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => return Err(format!("{} is not XML: {e}", path.display())),
+                }
+            }
+        }
+        Source::TaskParameterEnum => {
+            let spec = doc::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            let mut found = Vec::new();
+            collect_task_enums(&spec, &mut found);
+            for name in found {
+                if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+        }
+    }
+    if names.is_empty() {
+        return Err(format!("{} lists no task name", path.display()));
+    }
+    Ok(names)
+}
+
+/// The `enum` values of every parameter named `task`, anywhere in `node`.
+fn collect_task_enums(node: &Node, found: &mut Vec<String>) {
+    match node {
+        Node::Map(map) => {
+            if map.get("name").and_then(Node::as_str) == Some("task")
+                && map.get("in").is_some()
+                && let Some(values) = node.pointer("/schema/enum").and_then(Node::as_seq)
+            {
+                found.extend(values.iter().filter_map(Node::as_str).map(str::to_string));
+            }
+            for (_, value) in map.iter() {
+                collect_task_enums(value, found);
+            }
+        }
+        Node::Seq(items) => {
+            for item in items {
+                collect_task_enums(item, found);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The spec at the base revision, to compare task names with.
+enum History {
+    Base {
+        shown: String,
+        names: Vec<String>,
+    },
+    /// Not compared, and why (printed as a note).
+    Skipped(String),
+}
+
+/// The base revision's task names: at `--base`, or by default (for the
+/// workspace's spec only: another file has no history of its own) the
+/// revision `spec diff` compares with. No base by default is a note, not a
+/// failure (a fresh clone with no `main`).
+fn history(spec: &Location, base: Option<String>) -> Result<History, Failure> {
+    let base = match base {
+        Some(rev) => workspace::Base {
+            rev,
+            how: String::new(),
+        },
+        None => {
+            let ours = workspace::root().join(workspace::SPEC);
+            let same = match (spec.path.canonicalize(), ours.canonicalize()) {
+                (Ok(a), Ok(b)) => a == b,
+                _ => false,
+            };
+            if !same {
+                return Ok(History::Skipped(format!(
+                    "task names not compared with a base revision: {} is not {} (pass \
+                     `--base REV` to compare it with {} at REV)",
+                    spec.shown,
+                    workspace::SPEC,
+                    workspace::SPEC
+                )));
+            }
+            match workspace::default_base() {
+                Ok(base) => base,
+                Err(Failure(why)) => {
+                    return Ok(History::Skipped(format!(
+                        "task names not compared with a base revision: {why}"
+                    )));
+                }
+            }
+        }
+    };
+    let text = workspace::spec_at(&base.rev)?;
+    let old = doc::parse(&text)
+        .map_err(|e| Failure(format!("{} at {}: {e}", workspace::SPEC, base.rev)))?;
+    Ok(History::Base {
+        shown: format!(
+            "{} at {}{}",
+            workspace::SPEC,
+            workspace::short_rev(&base.rev),
+            base.how
+        ),
+        names: task_names(&old),
+    })
+}
+
+fn check_no_name_lost(names: &[String], old: &[String], shown: &str, problems: &mut Vec<Problem>) {
+    let lost: Vec<&String> = old.iter().filter(|n| !names.contains(n)).collect();
+    if !lost.is_empty() {
+        problems.push(Problem {
+            place: "components.schemas.KnownTaskName".to_string(),
+            reason: format!(
+                "lost {} against {shown}: put {} back (a known name is never removed: code \
+                 naming it must keep compiling, and older servers still run the task)",
+                quoted(&lost),
+                if lost.len() == 1 { "it" } else { "them" }
+            ),
+        });
+    }
+}
+
+/// One module of the facade's status table.
+#[derive(Debug, Default)]
+struct StatusModule {
+    /// `(NAME, status)` for each status read as an outcome of its own.
+    mapped: Vec<(String, u16)>,
+    /// The statuses read as errors on purpose.
+    errors: Vec<u16>,
+}
+
+/// The facade's status table and the spec agree, operation by operation.
+fn check_statuses(
+    spec: &Node,
+    operations: &[Operation],
+    facade_src: &Location,
+    problems: &mut Vec<Problem>,
+) {
+    let shown = format!("{}/statuses.rs", facade_src.shown.trim_end_matches('/'));
+    let table = match read_status_table(&facade_src.path.join("statuses.rs")) {
+        Ok(table) => table,
+        Err(reason) => {
+            problems.push(Problem {
+                place: "the facade".to_string(),
+                reason: format!(
+                    "{shown}: {reason}; it holds a module per operation, named by its \
+                     operationId in snake case, with a `pub(crate) const NAME: u16` per status \
+                     the facade reads as an outcome and `pub(crate) const ERRORS: &[u16]` for \
+                     the statuses it reads as errors"
+                ),
+            });
+            return;
+        }
+    };
+    let mut modules_used = Vec::new();
+    for operation in operations {
+        let Some(id) = &operation.id else { continue };
+        let module_name = method_name(id);
+        modules_used.push(module_name.clone());
+        let statuses = spec_statuses(spec, operation);
+        let listed = statuses
+            .iter()
+            .map(u16::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let Some(module) = table.get(&module_name) else {
+            problems.push(Problem {
+                place: operation.label(),
+                reason: format!(
+                    "{shown} has no module `{module_name}`: add `pub(crate) mod {module_name}` \
+                     with a const for each status the facade reads as an outcome and `ERRORS` \
+                     for the others (the spec lists {listed})"
+                ),
+            });
+            continue;
+        };
+        for (name, status) in &module.mapped {
+            if !statuses.contains(status) {
+                problems.push(Problem {
+                    place: operation.label(),
+                    reason: format!(
+                        "{shown}: `{module_name}::{name} = {status}`, but the spec lists no \
+                         {status} for this operation (it lists {listed}): the facade reads an \
+                         answer the server no longer gives. Find which status now means \
+                         {name} in the spec, then change the constant to it (and the facade \
+                         code reading it, with its tests), or remove both"
+                    ),
+                });
+            }
+        }
+        for status in &module.errors {
+            if !statuses.contains(status) {
+                problems.push(Problem {
+                    place: operation.label(),
+                    reason: format!(
+                        "{shown}: `{module_name}::ERRORS` has {status}, which the spec does \
+                         not list for this operation (it lists {listed}): remove it"
+                    ),
+                });
+            }
+        }
+        for status in &statuses {
+            let mapped = module.mapped.iter().any(|(_, s)| s == status);
+            if !mapped && !module.errors.contains(status) {
+                problems.push(Problem {
+                    place: operation.label(),
+                    reason: format!(
+                        "the spec lists status {status}, which {shown} neither maps nor lists \
+                         in `{module_name}::ERRORS`: decide what it means for the facade, then \
+                         add a const to `{module_name}` and read it in the call, or add \
+                         {status} to `{module_name}::ERRORS`"
+                    ),
+                });
+            }
+        }
+    }
+    for name in table.keys() {
+        if !modules_used.contains(name) {
+            problems.push(Problem {
+                place: "the facade".to_string(),
+                reason: format!(
+                    "{shown}: module `{name}` is named after no operationId of the spec: \
+                     rename it after its operation's operationId (in snake case) or remove it"
+                ),
+            });
+        }
+    }
+}
+
+/// The numeric statuses an operation's responses list (not `default`).
+fn spec_statuses(spec: &Node, operation: &Operation) -> Vec<u16> {
+    let pointer = format!(
+        "/paths/{}/{}/responses",
+        doc::escape_pointer_segment(&operation.path),
+        operation.method
+    );
+    let mut statuses: Vec<u16> = spec
+        .pointer(&pointer)
+        .and_then(Node::as_map)
+        .map(|responses| responses.keys().filter_map(|k| k.parse().ok()).collect())
+        .unwrap_or_default();
+    statuses.sort_unstable();
+    statuses
+}
+
+/// Reads `statuses.rs`: its modules, their `u16` consts and `ERRORS`.
+fn read_status_table(path: &Path) -> Result<BTreeMap<String, StatusModule>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read it: {e}"))?;
+    let file = syn::parse_file(&text).map_err(|e| format!("not valid Rust: {e}"))?;
+    let mut table = BTreeMap::new();
+    for item in &file.items {
+        let syn::Item::Mod(module) = item else {
+            continue;
+        };
+        let Some((_, items)) = &module.content else {
+            continue;
+        };
+        let mut entry = StatusModule::default();
+        for item in items {
+            let syn::Item::Const(constant) = item else {
+                continue;
+            };
+            let name = constant.ident.to_string();
+            let place = format!("`{}::{name}`", module.ident);
+            if name == "ERRORS" {
+                entry.errors = status_list(&constant.expr)
+                    .ok_or_else(|| format!("{place} is not a list of status numbers (`&[401]`)"))?;
+            } else {
+                let status = status_number(&constant.expr)
+                    .ok_or_else(|| format!("{place} is not a status number"))?;
+                entry.mapped.push((name, status));
+            }
+        }
+        table.insert(module.ident.to_string(), entry);
+    }
+    Ok(table)
+}
+
+fn status_number(expr: &syn::Expr) -> Option<u16> {
+    match expr {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(int),
+            ..
+        }) => int.base10_parse().ok(),
+        _ => None,
+    }
+}
+
+/// `&[401, 403]`.
+fn status_list(expr: &syn::Expr) -> Option<Vec<u16>> {
+    let syn::Expr::Reference(reference) = expr else {
+        return None;
+    };
+    let syn::Expr::Array(array) = reference.expr.as_ref() else {
+        return None;
+    };
+    array.elems.iter().map(status_number).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn method_names_are_the_operation_ids_in_snake_case() {
+    fn status_modules_are_the_operation_ids_in_snake_case() {
         assert_eq!(method_name("getButlerTasks"), "get_butler_tasks");
-        assert_eq!(method_name("butlerPostSlash"), "butler_post_slash");
         assert_eq!(method_name("startTask"), "start_task");
         assert_eq!(method_name("get-HTTP-thing"), "get_http_thing");
         assert_eq!(method_name("type"), "type_");
+    }
+
+    #[test]
+    fn the_status_table_is_read_module_by_module() {
+        let dir = std::env::temp_dir().join(format!("xtask-statuses-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        let path = dir.join("statuses.rs");
+        std::fs::write(
+            &path,
+            "pub(crate) mod start_task {\n\
+             pub(crate) const STARTED: u16 = 200;\n\
+             pub(crate) const ALREADY_RUNNING: u16 = 202;\n\
+             pub(crate) const ERRORS: &[u16] = &[401, 403];\n}\n",
+        )
+        .expect("writes");
+        let table = read_status_table(&path);
+        let _ = std::fs::remove_dir_all(&dir);
+        let table = table.expect("reads");
+        let module = &table["start_task"];
+        assert_eq!(
+            module.mapped,
+            vec![
+                ("STARTED".to_string(), 200),
+                ("ALREADY_RUNNING".to_string(), 202)
+            ]
+        );
+        assert_eq!(module.errors, vec![401, 403]);
+    }
+
+    #[test]
+    fn the_task_name_sources_each_list_names() {
+        let root = workspace::root();
+        for (path, kind) in TASK_NAME_SOURCES {
+            let names = read_source(&root.join(path), *kind).expect("the source reads");
+            assert!(names.len() >= 14, "{path}: {names:?}");
+        }
     }
 }

@@ -30,22 +30,24 @@
 //! changes (new clients against older servers) are not breaking for
 //! existing clients; what `drift` cannot classify is marked for review.
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Once;
 
-use crate::Failure;
 use crate::doc::{self, Node};
-use crate::workspace;
+use crate::verify::{self, Build};
+use crate::{Failure, codegen, rust_api, workspace};
 
 /// What to compare.
 pub enum Sides {
     /// Two files.
     Files { old: PathBuf, new: PathBuf },
-    /// The spec at a git revision (default: the merge-base with `main`)
-    /// and in the working tree.
+    /// The spec at a git revision (default: the merge-base with `main`, or
+    /// else `origin/main`) and in the working tree.
     Revision { base: Option<String> },
 }
 
@@ -55,7 +57,10 @@ pub enum Format {
     Text,
 }
 
-pub fn run(sides: Sides, format: Format, fail_on_breaking: bool) -> Result<ExitCode, Failure> {
+/// `spec diff`: prints the judgement; exit 0 when nothing breaks, 1 when
+/// something does (or needs a reviewer's decision), and `Err` (exit 2) when
+/// it cannot judge.
+pub fn run(sides: Sides, format: Format, build: bool) -> Result<ExitCode, Failure> {
     let (old_text, new_text, old_name, new_name) = match sides {
         Sides::Files { old, new } => {
             let old = workspace::input_or_default(Some(old), workspace::SPEC);
@@ -68,50 +73,142 @@ pub fn run(sides: Sides, format: Format, fail_on_breaking: bool) -> Result<ExitC
             )
         }
         Sides::Revision { base } => {
-            let (rev, how) = match base {
-                Some(rev) => (rev, String::new()),
-                None => {
-                    let rev = workspace::default_base()?;
-                    let how = if rev == "HEAD" {
-                        " (HEAD, on main)"
-                    } else {
-                        " (merge-base with main)"
-                    };
-                    (rev, how.to_string())
-                }
+            let base = match base {
+                Some(rev) => workspace::Base {
+                    rev,
+                    how: String::new(),
+                },
+                None => workspace::default_base()?,
             };
-            let old_text = workspace::git(&["show", &format!("{rev}:{}", workspace::SPEC)])
-                .map_err(|e| {
-                    Failure(format!(
-                        "cannot read {} at revision {rev}: {}",
-                        workspace::SPEC,
-                        e.0
-                    ))
-                })?;
+            let old_text = workspace::spec_at(&base.rev)?;
             let new = workspace::input_or_default(None, workspace::SPEC);
             let new_text = workspace::read(&new)?;
             (
                 old_text,
                 new_text,
                 format!(
-                    "`{}` at {}{how}",
+                    "`{}` at {}{}",
                     workspace::SPEC,
-                    workspace::short_rev(&rev)
+                    workspace::short_rev(&base.rev),
+                    base.how
                 ),
                 format!("`{}` in the working tree", workspace::SPEC),
             )
         }
     };
-    let old = doc::parse(&old_text).map_err(|e| Failure(format!("{old_name}: {e}")))?;
-    let new = doc::parse(&new_text).map_err(|e| Failure(format!("{new_name}: {e}")))?;
-    let report = compare(&old, &new).map_err(|e| Failure(format!("cannot compare: {e}")))?;
-    print!("{}", render(&report, format, &old_name, &new_name));
-    let fails = report.breaking() + report.to_review();
-    Ok(if fail_on_breaking && fails > 0 {
-        ExitCode::FAILURE
+    let judgement = judge_with(&old_text, &new_text, build, &old_name, &new_name)?;
+    print!(
+        "{}",
+        render_judgement(&judgement, format, &old_name, &new_name)
+    );
+    Ok(if judgement.is_breaking() {
+        ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The verdicts on a change of the spec: each change on the wire and for
+/// Rust source, and whether the facade builds against the new spec.
+#[derive(Debug, Clone)]
+pub struct Judgement {
+    pub report: Report,
+    pub build: Build,
+}
+
+impl Judgement {
+    /// Whether code or clients written for the old spec may break (or a
+    /// change needs a reviewer's decision). A facade that does not build
+    /// is always breaking, whatever the rows say.
+    pub fn is_breaking(&self) -> bool {
+        self.report.breaking() + self.report.to_review() > 0 || self.build.failed()
+    }
+}
+
+/// Judges a change of the spec from `old_text` to `new_text`: compares
+/// them on the wire and in the generated Rust, and builds the facade against
+/// the new one. `Err` when it cannot judge (a spec that does not parse or
+/// generate, a build that cannot run).
+pub fn judge(old_text: &str, new_text: &str) -> Result<Judgement, Failure> {
+    judge_with(old_text, new_text, true, "the old spec", "the new spec")
+}
+
+fn judge_with(
+    old_text: &str,
+    new_text: &str,
+    build: bool,
+    old_name: &str,
+    new_name: &str,
+) -> Result<Judgement, Failure> {
+    let old = doc::parse(old_text).map_err(|e| Failure(format!("{old_name}: {e}")))?;
+    let new = doc::parse(new_text).map_err(|e| Failure(format!("{new_name}: {e}")))?;
+    let mut report = compare(&old, &new).map_err(|e| Failure(format!("cannot compare: {e}")))?;
+    let old_api = generated_api(old_text, old_name)?;
+    let new_api = generated_api(new_text, new_name)?;
+    add_rust_rows(
+        &mut report,
+        &old,
+        &new,
+        &rust_api::compare(&old_api, &new_api),
+    );
+    let build = if old_text == new_text {
+        Build::NotRun("the spec did not change".to_string())
+    } else if !build {
+        Build::NotRun("--no-build was given".to_string())
+    } else {
+        verify::build_facade(new_text)?
+    };
+    Ok(Judgement { report, build })
+}
+
+/// The raw client's surface generated from a spec.
+fn generated_api(text: &str, name: &str) -> Result<rust_api::Api, Failure> {
+    let code = codegen::generate(text).map_err(|e| {
+        Failure(format!(
+            "{}: the generator cannot turn it into a client, so its Rust side cannot be \
+             judged: {e}",
+            name.replace('`', "")
+        ))
+    })?;
+    rust_api::read(&code).map_err(|e| Failure(format!("{}: {e}", name.replace('`', ""))))
+}
+
+/// Adds the changes of the generated Rust to the report, each in the group
+/// of its operation or schema.
+fn add_rust_rows(report: &mut Report, old: &Node, new: &Node, changes: &[rust_api::Change]) {
+    let context = Context::new(old, new);
+    let mut rows = Rows::default();
+    for change in changes {
+        let group = match &change.place {
+            rust_api::Place::Method(name, request) => request
+                .as_ref()
+                .and_then(|(method, path)| {
+                    let route = doc::route_key(path);
+                    context
+                        .operations
+                        .iter()
+                        .position(|e| e.route == route && e.method == *method)
+                })
+                .map(GroupKey::Operation)
+                .unwrap_or_else(|| GroupKey::RustItem(format!("method `Client::{name}`"))),
+            rust_api::Place::Type(name) => {
+                let pointer = format!("/components/schemas/{name}");
+                if old.pointer(&pointer).is_some() || new.pointer(&pointer).is_some() {
+                    GroupKey::Component("schemas".to_string(), name.clone())
+                } else {
+                    GroupKey::RustItem(format!("generated type `{name}`"))
+                }
+            }
+        };
+        rows.add_about(
+            group,
+            About::Rust,
+            change.class,
+            change.change.clone(),
+            change.why,
+        );
+    }
+    merge_groups(report, &context, rows);
 }
 
 /// Whether a change breaks existing clients.
@@ -123,10 +220,21 @@ pub enum Class {
     NotBreaking,
 }
 
+/// Which verdict a row gives: on the wire (does a client built on the old
+/// spec work against a server that follows the new one?) or for Rust
+/// source (does code written against the old generated client still
+/// compile and run?).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum About {
+    Wire,
+    Rust,
+}
+
 /// One change.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Row {
     pub change: String,
+    pub about: About,
     pub class: Class,
     pub why: String,
 }
@@ -141,11 +249,14 @@ enum GroupKey {
     PathItem(String),
     /// A named component: section (`schemas`) and name.
     Component(String, String),
+    /// A generated Rust item of no operation or schema (its title).
+    RustItem(String),
 }
 
 /// The changes about one operation, path or named schema.
 #[derive(Clone, Debug)]
 pub struct Group {
+    key: GroupKey,
     pub title: String,
     /// The operations a named schema is used by.
     pub used_by: Option<Vec<String>>,
@@ -165,6 +276,13 @@ impl Report {
 
     pub fn breaking(&self) -> usize {
         self.rows().filter(|r| r.class == Class::Breaking).count()
+    }
+
+    /// The breaking changes about one verdict.
+    pub fn breaking_about(&self, about: About) -> usize {
+        self.rows()
+            .filter(|r| r.class == Class::Breaking && r.about == about)
+            .count()
     }
 
     pub fn to_review(&self) -> usize {
@@ -404,6 +522,7 @@ impl<'a> Context<'a> {
                 None,
             ),
             GroupKey::PathItem(path) => (format!("`{path}` (all its operations)"), None),
+            GroupKey::RustItem(title) => (title.clone(), None),
             GroupKey::Component(section, name) => {
                 let kind = match section.as_str() {
                     "schemas" => "schema",
@@ -538,10 +657,23 @@ struct Rows {
 }
 
 impl Rows {
+    /// Adds a change on the wire.
     fn add(&mut self, group: GroupKey, class: Class, change: String, why: &str) {
+        self.add_about(group, About::Wire, class, change, why);
+    }
+
+    fn add_about(
+        &mut self,
+        group: GroupKey,
+        about: About,
+        class: Class,
+        change: String,
+        why: &str,
+    ) {
         let rows = self.by_group.entry(group).or_default();
         let row = Row {
             change,
+            about,
             class,
             why: why.to_string(),
         };
@@ -569,17 +701,31 @@ pub fn compare(old: &Node, new: &Node) -> Result<Report, String> {
     align_media_types(&context, &mut old_json, &mut new_json, &mut rows);
     add_drift_rows(&context, &old_json, &new_json, &covered, &mut rows);
 
-    let mut groups = Vec::new();
-    for (key, mut group_rows) in rows.by_group {
+    let mut report = Report::default();
+    merge_groups(&mut report, &context, rows);
+    Ok(report)
+}
+
+/// Adds rows to the report's groups (a group per operation, schema or
+/// item, in their order), breaking rows first in each.
+fn merge_groups(report: &mut Report, context: &Context<'_>, rows: Rows) {
+    let mut by_group: BTreeMap<GroupKey, Vec<Row>> = std::mem::take(&mut report.groups)
+        .into_iter()
+        .map(|g| (g.key, g.rows))
+        .collect();
+    for (key, group_rows) in rows.by_group {
+        by_group.entry(key).or_default().extend(group_rows);
+    }
+    for (key, mut group_rows) in by_group {
         group_rows.sort_by_key(|r| r.class);
         let (title, used_by) = context.group_title(&key);
-        groups.push(Group {
+        report.groups.push(Group {
+            key,
             title,
             used_by,
             rows: group_rows,
         });
     }
-    Ok(Report { groups })
 }
 
 fn compare_document(context: &Context<'_>, rows: &mut Rows) {
@@ -634,13 +780,14 @@ fn compare_operations(context: &Context<'_>, rows: &mut Rows) {
             };
             rows.add(
                 group.clone(),
-                Class::Breaking,
+                Class::NotBreaking,
                 format!(
                     "operationId changed from {} to {}",
                     shown(&entry.old_id),
                     shown(&entry.new_id)
                 ),
-                "the raw client's method is renamed: code calling it no longer compiles",
+                "the same request on the wire; the raw client's method is renamed (see the \
+                 Rust rows)",
             );
         }
         if old_path != new_path {
@@ -648,7 +795,8 @@ fn compare_operations(context: &Context<'_>, rows: &mut Rows) {
                 group.clone(),
                 Class::NotBreaking,
                 format!("path parameter renamed: `{old_path}` is now `{new_path}`"),
-                "the same request on the wire; the raw client's arguments are positional",
+                "the same request on the wire; the raw client's setter is renamed (see the \
+                 Rust rows)",
             );
         }
         let pointer = |path: &str| {
@@ -722,9 +870,9 @@ fn compare_named_schemas(context: &Context<'_>, rows: &mut Rows) {
         if !new_names.contains(name) {
             rows.add(
                 GroupKey::Component("schemas".to_string(), name.clone()),
-                Class::Breaking,
+                Class::NotBreaking,
                 "schema removed".to_string(),
-                "the generated type disappears: code using it no longer compiles",
+                "where it was used is compared on its own; its Rust type in the Rust rows",
             );
         }
     }
@@ -734,7 +882,7 @@ fn compare_named_schemas(context: &Context<'_>, rows: &mut Rows) {
                 GroupKey::Component("schemas".to_string(), name.clone()),
                 Class::NotBreaking,
                 "schema added".to_string(),
-                "a new generated type",
+                "where it is used is compared on its own",
             );
         }
     }
@@ -1278,41 +1426,92 @@ fn run_drift(
     old: &serde_json::Value,
     new: &serde_json::Value,
 ) -> Result<Vec<drift::Change>, String> {
-    let previous_hook = panic::take_hook();
-    panic::set_hook(Box::new(|_| {}));
-    let result = panic::catch_unwind(AssertUnwindSafe(|| drift::compare(old, new)));
-    panic::set_hook(previous_hook);
+    let result = quietly(|| drift::compare(old, new));
     match result {
         Ok(Ok(changes)) => Ok(changes),
         Ok(Err(e)) => Err(format!("{e:#}")),
-        Err(payload) => Err(payload
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| "it stopped on a case it does not handle".to_string())),
+        Err(message) => Err(message),
     }
 }
 
-/// The report, as markdown to paste into a review or as plain text.
-/// `old_name` and `new_name` say what was compared (markdown: code spans
-/// allowed).
-pub fn render(report: &Report, format: Format, old_name: &str, new_name: &str) -> String {
+thread_local! {
+    /// Whether a panic on this thread is expected and turned into an error.
+    static QUIET: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f`, turning a panic into its message, with nothing printed. The
+/// process-wide panic hook is wrapped once, to keep quiet on the thread
+/// that asks: swapping the hook around each call would race with other
+/// threads (parallel tests) and could leave a silent hook behind.
+fn quietly<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    static WRAP_HOOK: Once = Once::new();
+    WRAP_HOOK.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    QUIET.with(|q| q.set(true));
+    let result = panic::catch_unwind(AssertUnwindSafe(f));
+    QUIET.with(|q| q.set(false));
+    result.map_err(|payload| {
+        payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "it stopped on a case it does not handle".to_string())
+    })
+}
+
+/// The judgement, as markdown to paste into a review or as plain text:
+/// the changes, the verdict, and the facade's build. `old_name` and
+/// `new_name` say what was compared (markdown: code spans allowed).
+pub fn render_judgement(
+    judgement: &Judgement,
+    format: Format,
+    old_name: &str,
+    new_name: &str,
+) -> String {
+    let report = &judgement.report;
     let mut out = String::new();
     let totals = format!(
-        "{} breaking, {} not breaking, {} to review",
-        report.breaking(),
+        "{} breaking on the wire, {} breaking for Rust source, {} not breaking, {} to review",
+        report.breaking_about(About::Wire),
+        report.breaking_about(About::Rust),
         report.not_breaking(),
         report.to_review()
     );
-    match format {
-        Format::Markdown => {
-            let _ = writeln!(out, "## Spec changes\n");
-            if report.is_empty() {
-                let _ = writeln!(out, "{old_name} → {new_name}: no changes to the API.");
-                return out;
-            }
-            let _ = writeln!(out, "{old_name} → {new_name}: {totals}.");
-            for group in &report.groups {
+    let verdict = if !judgement.is_breaking() {
+        "not breaking"
+    } else if report.to_review() > 0 && report.breaking() == 0 && !judgement.build.failed() {
+        "TO REVIEW (a change could not be classified)"
+    } else {
+        "BREAKING"
+    };
+    let build = verify::describe(&judgement.build, &new_name.replace('`', ""));
+    let (old_name, new_name) = match format {
+        Format::Markdown => (old_name.to_string(), new_name.to_string()),
+        Format::Text => (old_name.replace('`', ""), new_name.replace('`', "")),
+    };
+    let arrow = match format {
+        Format::Markdown => "→",
+        Format::Text => "->",
+    };
+    if format == Format::Markdown {
+        let _ = writeln!(out, "## Spec changes\n");
+    }
+    if report.is_empty() {
+        let _ = writeln!(out, "{old_name} {arrow} {new_name}: no changes to the API.");
+    } else {
+        let _ = writeln!(out, "{old_name} {arrow} {new_name}: {totals}.");
+    }
+    let _ = writeln!(out, "Verdict: {verdict}.");
+    let _ = write!(out, "{build}");
+    for group in &report.groups {
+        match format {
+            Format::Markdown => {
                 let _ = writeln!(out, "\n### {}\n", group.title);
                 if let Some(used_by) = &group.used_by {
                     if used_by.is_empty() {
@@ -1321,32 +1520,27 @@ pub fn render(report: &Report, format: Format, old_name: &str, new_name: &str) -
                         let _ = writeln!(out, "Used by {}.\n", used_by.join(", "));
                     }
                 }
-                let _ = writeln!(out, "| Change | Breaking | Why |");
-                let _ = writeln!(out, "|---|---|---|");
+                let _ = writeln!(out, "| Change | Wire | Rust | Why |");
+                let _ = writeln!(out, "|---|---|---|---|");
                 for row in &group.rows {
                     let class = match row.class {
-                        Class::Breaking => "**yes**",
+                        Class::Breaking => "**breaking**",
                         Class::Review => "**review**",
                         Class::NotBreaking => "no",
                     };
+                    let (wire, rust) = match row.about {
+                        About::Wire => (class, ""),
+                        About::Rust => ("", class),
+                    };
                     let _ = writeln!(
                         out,
-                        "| {} | {class} | {} |",
+                        "| {} | {wire} | {rust} | {} |",
                         cell(&row.change),
                         cell(&row.why)
                     );
                 }
             }
-        }
-        Format::Text => {
-            let old_name = old_name.replace('`', "");
-            let new_name = new_name.replace('`', "");
-            if report.is_empty() {
-                let _ = writeln!(out, "{old_name} -> {new_name}: no changes to the API.");
-                return out;
-            }
-            let _ = writeln!(out, "{old_name} -> {new_name}: {totals}.");
-            for group in &report.groups {
+            Format::Text => {
                 let _ = writeln!(out, "\n{}", group.title.replace('`', ""));
                 if let Some(used_by) = &group.used_by {
                     if used_by.is_empty() {
@@ -1361,9 +1555,14 @@ pub fn render(report: &Report, format: Format, old_name: &str, new_name: &str) -
                         Class::Review => "REVIEW",
                         Class::NotBreaking => "ok",
                     };
+                    let about = match row.about {
+                        About::Wire => "wire",
+                        About::Rust => "Rust",
+                    };
                     let _ = writeln!(
                         out,
-                        "  {class:<8}  {}: {}",
+                        "  {:<13}  {}: {}",
+                        format!("{class} {about}"),
                         row.change.replace('`', ""),
                         row.why.replace('`', "")
                     );

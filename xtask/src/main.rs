@@ -1,15 +1,25 @@
 //! `cargo xtask`: the workspace's developer tools.
 //!
-//! - `spec check`: is the spec fit to generate from, and fully wrapped?
-//! - `spec diff`: what changed in the spec, and does it break clients?
+//! - `spec check`: is the spec fit to generate from, fully wrapped, and
+//!   does it keep the house rules (task names, the facade's statuses)?
+//! - `spec diff`: what changed in the spec, and does it break clients on
+//!   the wire or Rust code written against the crates? (It builds the
+//!   facade against the new spec, with `spec verify`.)
+//! - `spec verify`: does the facade build against a spec?
 //! - `spec import`: fold Plex's official spec into ours.
 //! - `codegen`: the generated raw client, for reading.
 //! - `public-api`: the facade's public API against its committed snapshot.
 //! - `package-check`: the crates as packaged for a registry, built and used.
 //!
-//! Exit codes: 0 ok; 1 a check failed, the spec breaks clients (with
-//! `--fail-on-breaking`), generated code differs, or the command could not
-//! do its work (unreadable or unfit input); 2 a usage error.
+//! Exit codes: 0 ok; 1 a check failed, the spec change breaks clients or
+//! code (`spec diff`), the facade does not build (`spec verify`), or
+//! generated code differs; 2 a usage error. When a command cannot do its
+//! work (unreadable or unfit input, a build that cannot run), `spec diff`,
+//! `spec verify` and `spec import` exit with 2, so that "could not judge"
+//! is never read as "breaking" nor as "fine"; the other commands exit with
+//! 1.
+//!
+//! The workspace is the one around the current directory.
 
 mod check;
 mod codegen_cmd;
@@ -19,6 +29,8 @@ mod doc;
 mod import;
 mod package_check;
 mod public_api;
+mod rust_api;
+mod verify;
 mod workspace;
 mod yaml;
 
@@ -67,8 +79,12 @@ enum SpecCommand {
     /// used as it is.
     Check(CheckArgs),
     /// The semantic difference between the spec at a git revision and the
-    /// working tree, each change classed as breaking or not.
+    /// working tree (or two files), each change judged on the wire and for
+    /// Rust source, and the facade built against the new spec.
     Diff(DiffArgs),
+    /// Build the facade against a spec (in target/spec-verify/, a copy of
+    /// the workspace), naming the facade code that no longer compiles.
+    Verify(VerifyArgs),
     /// Fold the Butler operations of Plex's official OpenAPI spec into ours.
     Import(ImportArgs),
 }
@@ -78,15 +94,30 @@ struct CheckArgs {
     /// The spec to check [default: openapi/butler.yaml]
     file: Option<PathBuf>,
     /// The facade's source directory, where every operation must be called
-    /// [default: crates/plex-butler/src]
+    /// and its statuses mapped (statuses.rs) [default: crates/plex-butler/src]
     #[arg(long, value_name = "DIR")]
     facade_src: Option<PathBuf>,
+    /// The git revision whose openapi/butler.yaml the spec must keep every
+    /// task name of [default: for openapi/butler.yaml, the merge-base with
+    /// main (or origin/main), HEAD on main; for another file, none]
+    #[arg(long, value_name = "REV")]
+    base: Option<String>,
 }
 
 #[derive(Args)]
+#[command(after_help = "\
+Exit codes: 0 no breaking change; 1 a change breaks clients on the wire or \
+code written against the crates, or needs a reviewer's decision, or the \
+facade does not build against the new spec; 2 the tool could not judge (a bad \
+base revision, a spec that cannot be read, parsed or generated from, a build \
+that could not run).
+
+The exit code always says the verdict, so that a CI step cannot forget to ask \
+for it and a tool failure is never taken for \"no breaking change\"; a \
+reviewer reading the report ignores it.")]
 struct DiffArgs {
     /// The git revision to compare the working tree's spec with [default:
-    /// the merge-base with main, or HEAD on main]
+    /// the merge-base with main, else with origin/main; HEAD on main]
     #[arg(long, value_name = "REV", conflicts_with_all = ["old", "new"])]
     base: Option<String>,
     /// The old spec, a file (with --new; instead of the spec at a revision)
@@ -98,10 +129,20 @@ struct DiffArgs {
     /// How to print the changes.
     #[arg(long, value_enum, default_value_t = Format::Markdown)]
     format: Format,
-    /// Exit with 1 when a change breaks existing clients (or cannot be
-    /// classified).
+    /// Judge from the spec and the generated client only, without building
+    /// the facade: quicker, but a facade that no longer compiles goes
+    /// unseen.
     #[arg(long)]
-    fail_on_breaking: bool,
+    no_build: bool,
+}
+
+#[derive(Args)]
+#[command(after_help = "\
+Exit codes: 0 the facade builds; 1 it does not (the errors name the facade \
+code to change); 2 the build could not run.")]
+struct VerifyArgs {
+    /// The spec to build the facade against [default: openapi/butler.yaml]
+    file: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -148,7 +189,8 @@ struct PublicApiArgs {
     snapshot: Option<PathBuf>,
 }
 
-/// Why a command failed: printed as `error: ...`, exit code 1.
+/// Why a command could not do its work: printed as `error: ...`; exit code
+/// 2 for the commands that judge, 1 for the others.
 #[derive(Debug)]
 pub struct Failure(pub String);
 
@@ -177,12 +219,24 @@ fn main() -> ExitCode {
             };
         }
     };
+    // Commands that judge exit with 2 when they cannot: see the module doc.
+    let cannot_code = match &cli.command {
+        Command::Spec {
+            command: SpecCommand::Diff(_) | SpecCommand::Verify(_) | SpecCommand::Import(_),
+        } => 2,
+        _ => 1,
+    };
+    if let Err(Failure(message)) = workspace::locate() {
+        eprintln!("error: {message}");
+        return ExitCode::from(cannot_code);
+    }
     let result = match cli.command {
         Command::Spec {
             command: SpecCommand::Check(args),
         } => check::run(
             &workspace::input_or_default(args.file, workspace::SPEC),
             &workspace::input_or_default(args.facade_src, workspace::FACADE_SRC),
+            args.base,
         ),
         Command::Spec {
             command: SpecCommand::Diff(args),
@@ -195,14 +249,19 @@ fn main() -> ExitCode {
                 Format::Markdown => diff::Format::Markdown,
                 Format::Text => diff::Format::Text,
             };
-            diff::run(sides, format, args.fail_on_breaking)
+            diff::run(sides, format, !args.no_build)
         }
+        Command::Spec {
+            command: SpecCommand::Verify(args),
+        } => verify::run(&workspace::input_or_default(args.file, workspace::SPEC)),
         Command::Spec {
             command: SpecCommand::Import(args),
         } => import::run(
             &workspace::input_or_default(Some(args.file), workspace::SPEC),
             &workspace::input_or_default(args.out, workspace::SPEC),
             args.dry_run,
+                build: !args.no_build,
+            },
         ),
         Command::Codegen(args) => codegen_cmd::run(
             &workspace::input_or_default(args.spec, workspace::SPEC),
@@ -216,7 +275,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(Failure(message)) => {
             eprintln!("error: {message}");
-            ExitCode::FAILURE
+            ExitCode::from(cannot_code)
         }
     }
 }

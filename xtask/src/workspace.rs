@@ -1,7 +1,13 @@
-//! Where things are in the workspace, and the git questions `spec diff` asks.
+//! Where things are in the workspace, and the git questions `spec diff` and
+//! `spec check` ask.
+//!
+//! The workspace is found from the current directory, as cargo finds it:
+//! never from where the xtask binary was built, which a shared
+//! `CARGO_TARGET_DIR` would point at another checkout.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
 use crate::Failure;
 
@@ -10,6 +16,48 @@ pub const SPEC: &str = "openapi/butler.yaml";
 /// The facade's source directory, relative to the workspace root.
 pub const FACADE_SRC: &str = "crates/plex-butler/src";
 
+/// The root found by [`locate`].
+static ROOT: OnceLock<PathBuf> = OnceLock::new();
+
+/// Finds the workspace root from the current directory and remembers it
+/// for [`root`]. Fails, saying where to run, outside a workspace.
+pub fn locate() -> Result<PathBuf, Failure> {
+    let here = std::env::current_dir()
+        .map_err(|e| Failure(format!("cannot read the current directory: {e}")))?;
+    let root = find_root(&here).ok_or_else(|| {
+        Failure(format!(
+            "{} is not inside a cargo workspace: run `cargo xtask` in the plex-butler \
+             repository (or a directory below it)",
+            here.display()
+        ))
+    })?;
+    Ok(ROOT.get_or_init(|| root).clone())
+}
+
+/// The workspace root: the nearest directory at or above `start` whose
+/// `Cargo.toml` has a `[workspace]` table.
+pub fn find_root(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .find(|dir| {
+            std::fs::read_to_string(dir.join("Cargo.toml"))
+                .is_ok_and(|manifest| manifest.lines().any(|l| l.trim() == "[workspace]"))
+        })
+        .map(Path::to_path_buf)
+}
+
+/// The workspace root found by [`locate`] (which `main` calls first); in
+/// unit tests, the one above the current directory.
+pub fn root() -> PathBuf {
+    ROOT.get_or_init(|| {
+        std::env::current_dir()
+            .ok()
+            .and_then(|here| find_root(&here))
+            .unwrap_or_else(|| PathBuf::from("."))
+    })
+    .clone()
+}
+
 /// A file or directory the user named, or a default in the workspace.
 #[derive(Debug, Clone)]
 pub struct Location {
@@ -17,15 +65,6 @@ pub struct Location {
     /// How messages name it: as the user wrote it, or relative to the
     /// workspace root for a default.
     pub shown: String,
-}
-
-/// The workspace root: the parent of this crate's directory.
-pub fn root() -> PathBuf {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."))
 }
 
 /// The path the user gave (relative to where they are), or `default`
@@ -71,15 +110,59 @@ pub fn git(args: &[&str]) -> Result<String, Failure> {
     })
 }
 
-/// The revision `spec diff` compares with by default: `HEAD` on `main`,
-/// otherwise the merge-base of `HEAD` and `main`.
-pub fn default_base() -> Result<String, Failure> {
+/// A revision to compare with, and how it was chosen (for headings).
+#[derive(Debug, Clone)]
+pub struct Base {
+    pub rev: String,
+    /// ` (merge-base with origin/main)` and the like; empty when given.
+    pub how: String,
+}
+
+/// The revision compared with when none is given: `HEAD` on `main`;
+/// otherwise the merge-base of `HEAD` with the local `main`, or else with
+/// `origin/main` (a CI clone often has no local `main`). Fails, saying what
+/// to pass, when there is neither.
+pub fn default_base() -> Result<Base, Failure> {
     let branch = git(&["rev-parse", "--abbrev-ref", "HEAD"])?;
     if branch.trim() == "main" {
-        return Ok("HEAD".to_string());
+        return Ok(Base {
+            rev: "HEAD".to_string(),
+            how: " (HEAD, on main)".to_string(),
+        });
     }
-    let base = git(&["merge-base", "HEAD", "main"])?;
-    Ok(base.trim().to_string())
+    for candidate in ["main", "origin/main"] {
+        let exists = git(&[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("{candidate}^{{commit}}"),
+        ]);
+        if exists.is_err() {
+            continue;
+        }
+        if let Ok(base) = git(&["merge-base", "HEAD", candidate]) {
+            return Ok(Base {
+                rev: base.trim().to_string(),
+                how: format!(" (merge-base with {candidate})"),
+            });
+        }
+    }
+    Err(Failure(
+        "no base revision to compare with: there is no `main` nor `origin/main` sharing \
+         history with HEAD; pass one with `--base REV` (e.g. `--base origin/main`, or \
+         `--base HEAD~1` for the last commit)"
+            .to_string(),
+    ))
+}
+
+/// The spec's text at a revision.
+pub fn spec_at(rev: &str) -> Result<String, Failure> {
+    git(&["show", &format!("{rev}:{SPEC}")]).map_err(|e| {
+        Failure(format!(
+            "cannot read {SPEC} at revision {rev} (is it a commit of this repository?): {}",
+            e.0
+        ))
+    })
 }
 
 /// A short name for a revision, for headings.
@@ -87,4 +170,30 @@ pub fn short_rev(rev: &str) -> String {
     git(&["rev-parse", "--short", rev])
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|_| rev.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_root_is_the_nearest_directory_with_a_workspace_table() {
+        let dir = std::env::temp_dir().join(format!("xtask-root-{}", std::process::id()));
+        let nested = dir.join("member/src/deep");
+        std::fs::create_dir_all(&nested).expect("a temporary tree");
+        std::fs::write(
+            dir.join("Cargo.toml"),
+            "[workspace]\nmembers = [\"member\"]\n",
+        )
+        .expect("writes");
+        std::fs::write(dir.join("member/Cargo.toml"), "[package]\nname = \"m\"\n").expect("writes");
+        let found = find_root(&nested);
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(found, Some(dir));
+    }
+
+    #[test]
+    fn no_root_is_found_outside_any_workspace() {
+        assert_eq!(find_root(Path::new("/")), None);
+    }
 }
