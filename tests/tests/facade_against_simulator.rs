@@ -277,3 +277,64 @@ async fn a_wait_shorter_than_its_grace_with_nothing_running_ends_without_error()
     assert!(report.polls >= 1);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn names_pass_as_plain_strings_and_an_empty_one_is_refused_before_sending() {
+    let sim = sim().await;
+    let client = client(&sim);
+    assert_eq!(
+        client.start("backupdatabase").await.expect("start"),
+        StartOutcome::Started
+    );
+    assert_eq!(
+        client
+            .stop(String::from("BackupDatabase"))
+            .await
+            .expect("stop"),
+        StopOutcome::Stopped
+    );
+    let error = client.start("").await.expect_err("empty");
+    assert!(matches!(error, Error::InvalidTaskName { .. }), "{error:?}");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_expired_token_is_unauthorized_498_said_as_expired_and_not_retried() {
+    let sim = Simulator::builder()
+        .token(TOKEN)
+        .token_expired(true)
+        .start()
+        .await
+        .expect("simulator starts");
+    let client = client(&sim);
+    let started = Instant::now();
+    let error = client.tasks().await.expect_err("498");
+    assert!(
+        matches!(error, Error::Unauthorized { status: 498, .. }),
+        "{error:?}"
+    );
+    assert!(error.is_token_expired());
+    assert_eq!(error.status(), Some(498));
+    assert!(
+        error.to_string().contains("the token has expired"),
+        "{error}"
+    );
+    assert!(!error.to_string().contains(TOKEN));
+    // Not retried: a new token is needed, not another try.
+    assert!(!error.is_retryable(), "{error:?}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+
+    sim.set_token_expired(false);
+    assert_eq!(client.tasks().await.expect("list again").len(), 23);
+    let wrong = Client::builder(sim.url())
+        .token("not-the-token")
+        .build()
+        .expect("client");
+    sim.set_token_expired(true);
+    let error = wrong.tasks().await.expect_err("401");
+    assert!(
+        !error.is_token_expired(),
+        "a wrong token stays a 401: {error:?}"
+    );
+    sim.shutdown().await;
+}

@@ -109,7 +109,13 @@ impl From<Error> for Failure {
             Error::InvalidConfig { .. } => exit::USAGE,
             _ => exit::OTHER,
         };
-        Failure::new(code, error.to_string())
+        let mut message = error.to_string();
+        if error.is_token_expired() {
+            message.push_str(
+                "; then pass it with PLEX_TOKEN, --token-file or `token` in the config file",
+            );
+        }
+        Failure::new(code, message)
     }
 }
 
@@ -508,6 +514,20 @@ async fn resolve_names(client: &Client, typed: &[String]) -> Result<Vec<TaskName
         });
         match found {
             Some(name) => names.push(name.clone()),
+            // A name this client knows from its spec, that the server does
+            // not list: most likely an older server, and no other name is
+            // what the user meant.
+            None if task.is_known() => {
+                return Err(Failure::new(
+                    exit::UNKNOWN_TASK,
+                    format!(
+                        "the server at {} does not list '{}'; it may be older than this client. \
+                         Run `plex-butler list` to see the server's tasks.",
+                        client.base_url(),
+                        task.as_str()
+                    ),
+                ));
+            }
             None => {
                 let hint = match TaskName::suggest_among(wire, &listed) {
                     Some(close) => format!(" Did you mean '{close}'?"),

@@ -18,7 +18,7 @@ mod common;
 
 use assert_cmd::Command;
 use common::stderr;
-use plex_butler_sim::{FaultPlan, Preset, Simulator, Trigger};
+use plex_butler_sim::{FaultPlan, Preset, Simulator, TaskSpec, Trigger};
 
 /// Distinctive, so that a leak cannot hide.
 const TOKEN: &str = "cli-failure-T0KEN-e4f1a2";
@@ -274,6 +274,16 @@ async fn server_failures_exit_with_their_documented_codes_and_never_print_the_to
     let out = run(cmd).await;
     assert_fails(&out, 3, "check the token", "wrong token");
 
+    // A token whose days are over (newer servers): exit 3, saying so and
+    // how to get going again.
+    sim.set_token_expired(true);
+    let mut cmd = plex_butler(home.path());
+    cmd.args(["--server", sim.url(), "list"]);
+    let out = run(cmd).await;
+    assert_fails(&out, 3, "the token has expired (498)", "expired token");
+    assert_fails(&out, 3, "PLEX_TOKEN", "expired token");
+    sim.set_token_expired(false);
+
     let mut cmd = plex_butler(home.path());
     cmd.args(["-vvv", "--server", sim.url(), "stop", "Frobnicate"]);
     let out = run(cmd).await;
@@ -392,4 +402,50 @@ async fn a_server_that_echoes_the_token_does_not_get_it_printed() {
             assert_fails(&out, code, words, &format!("echo with {status}"));
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_the_spec_knows_but_an_older_server_lacks_is_called_that_not_a_typo() {
+    // The legacy preset lists 14 tasks; GenerateBlurHashes came later.
+    let old = Simulator::builder()
+        .token(TOKEN)
+        .preset(Preset::Legacy)
+        .start()
+        .await
+        .expect("simulator starts");
+    let home = tempfile::tempdir().expect("temp dir");
+    let mut cmd = plex_butler(home.path());
+    cmd.args(["--server", old.url(), "start", "generateblurhashes"]);
+    let out = run(cmd).await;
+    let said = format!(
+        "the server at {} does not list 'GenerateBlurHashes'; it may be older than this client",
+        old.url()
+    );
+    assert_fails(&out, 4, &said, "known to the spec only");
+    assert!(!stderr(&out).contains("Did you mean"), "{}", stderr(&out));
+    old.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_newer_than_the_spec_is_listed_started_and_stopped_by_its_name() {
+    let sim = Simulator::builder()
+        .token(TOKEN)
+        .task(TaskSpec::new("RefreshSections"))
+        .start()
+        .await
+        .expect("simulator starts");
+    let home = tempfile::tempdir().expect("temp dir");
+    for (args, words) in [
+        (vec!["list"], "RefreshSections"),
+        (vec!["start", "refreshsections"], "RefreshSections"),
+        (vec!["stop", "RefreshSections"], "RefreshSections"),
+    ] {
+        let mut cmd = plex_butler(home.path());
+        cmd.args(["--server", sim.url()]).args(&args);
+        let out = run(cmd).await;
+        let said = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        assert!(said.contains(words), "{args:?}: {said}");
+    }
+    sim.shutdown().await;
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use chrono::FixedOffset;
 use clap::{CommandFactory as _, Parser};
-use plex_butler_sim::{FaultPlan, Preset, Simulator, Trigger, parse_duration};
+use plex_butler_sim::{FaultPlan, Preset, Simulator, TaskSpec, Trigger, parse_duration};
 use tracing_subscriber::EnvFilter;
 
 /// A simulated Plex Media Server that speaks the Butler (task manager) API
@@ -37,6 +37,11 @@ struct Args {
     #[arg(long, value_name = "NAME", default_value = "pms-1.43.2")]
     preset: Preset,
 
+    /// Adds a task of this name to the preset's (repeatable): a task of a
+    /// newer server, due daily, enabled.
+    #[arg(long = "task", value_name = "NAME")]
+    tasks: Vec<String>,
+
     /// Seeds schedule times, activity ids and fault shares.
     #[arg(long, value_name = "N", default_value_t = 0)]
     seed: u64,
@@ -60,6 +65,11 @@ struct Args {
     /// Let DELETE /activities/{uuid} cancel running tasks.
     #[arg(long)]
     cancellable_activities: bool,
+
+    /// Answer 498 (token expired, as newer servers do) to every request
+    /// with the right token; a wrong one still gets 401.
+    #[arg(long)]
+    token_expired: bool,
 
     /// Fault: wait this long before every answer.
     #[arg(long, value_name = "DUR", value_parser = parse_duration, help_heading = "Faults")]
@@ -176,7 +186,11 @@ async fn main() -> ExitCode {
         .window(args.window.0, args.window.1)
         .utc_offset(args.utc_offset)
         .cancellable_activities(args.cancellable_activities)
+        .token_expired(args.token_expired)
         .faults(args.faults());
+    for name in &args.tasks {
+        builder = builder.task(TaskSpec::new(name.clone()));
+    }
     builder = match (&args.token, args.no_auth) {
         (_, true) => builder.no_auth(),
         (Some(token), false) => builder.token(token.clone()),

@@ -92,6 +92,8 @@ pub(crate) struct Shared {
     pub pages: Pages,
     /// How far the clock moves before each `GET /activities`, if at all.
     pub activities_step: Option<Duration>,
+    /// Whether a right token is answered 498, "token expired".
+    pub token_expired: AtomicBool,
 }
 
 impl Shared {
@@ -185,8 +187,17 @@ fn respond(status: StatusCode, content_type: HeaderValue, body: Bytes) -> Respon
     response
 }
 
+/// What newer servers answer for a token whose days are over.
+const TOKEN_EXPIRED: StatusCode = match StatusCode::from_u16(498) {
+    Ok(status) => status,
+    Err(_) => StatusCode::UNAUTHORIZED,
+};
+
 fn page(status: StatusCode) -> Response<SimBody> {
-    let reason = status.canonical_reason().unwrap_or("Error");
+    let reason = match status.as_u16() {
+        498 => "Token Expired",
+        _ => status.canonical_reason().unwrap_or("Error"),
+    };
     let body = render::error_page(status.as_u16(), reason);
     respond(status, HTML, Bytes::from(body))
 }
@@ -369,6 +380,9 @@ fn answer(shared: &Shared, req: &Request<Incoming>) -> Response<SimBody> {
     {
         return page(StatusCode::UNAUTHORIZED);
     }
+    if !matches!(routed, Ok(Route::Identity)) && shared.token_expired.load(Ordering::Relaxed) {
+        return page(TOKEN_EXPIRED);
+    }
     let route = match routed {
         Ok(route) => route,
         Err(status) => return page(status),
@@ -488,6 +502,19 @@ async fn handle(
     Ok(spoil(answer(shared, req), &verdict))
 }
 
+/// The `X-Plex-Pms-Api-Version` a request carries, `-` for none, as text
+/// safe for a log line.
+fn api_version(req: &Request<Incoming>) -> String {
+    match req.headers().get("x-plex-pms-api-version") {
+        None => "-".to_owned(),
+        Some(value) => String::from_utf8_lossy(value.as_bytes())
+            .chars()
+            .take(32)
+            .map(|c| if c.is_control() { '?' } else { c })
+            .collect(),
+    }
+}
+
 /// Answers and logs one request. The log line names the method, the path
 /// (any token in the query blanked out), the status and the time taken.
 async fn serve_request(
@@ -503,6 +530,9 @@ async fn serve_request(
     tracing::info!(
         method = %req.method(),
         path = %redacted_target(req.uri().path(), req.uri().query()),
+        // The API version the client says it speaks; servers that get none
+        // assume the oldest.
+        api_version = %api_version(&req),
         status,
         micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
         "request"

@@ -81,6 +81,7 @@ pub struct SimulatorBuilder {
     faults: FaultPlan,
     cancellable_activities: bool,
     activities_step: Option<Duration>,
+    token_expired: bool,
 }
 
 impl fmt::Debug for SimulatorBuilder {
@@ -104,6 +105,7 @@ impl fmt::Debug for SimulatorBuilder {
             .field("faults", &self.faults)
             .field("cancellable_activities", &self.cancellable_activities)
             .field("activities_step", &self.activities_step)
+            .field("token_expired", &self.token_expired)
             .finish()
     }
 }
@@ -124,6 +126,7 @@ impl Default for SimulatorBuilder {
             faults: FaultPlan::none(),
             cancellable_activities: false,
             activities_step: None,
+            token_expired: false,
         }
     }
 }
@@ -261,6 +264,17 @@ impl SimulatorBuilder {
         self
     }
 
+    /// Answers 498 ("token expired", as newer servers do once a token's
+    /// seven days are over) to every request that carries the right token
+    /// (default: no). A wrong or missing token still gets 401; `/identity`
+    /// still answers. Change it while serving with
+    /// [`Simulator::set_token_expired`].
+    #[must_use]
+    pub fn token_expired(mut self, expired: bool) -> Self {
+        self.token_expired = expired;
+        self
+    }
+
     fn check(&self) -> Result<(), Error> {
         let invalid = |what: String| Err(Error::InvalidConfig(what));
         let (start, end) = self.window;
@@ -343,6 +357,7 @@ impl SimulatorBuilder {
             faults: Mutex::new(Faults::new(self.faults, self.seed)),
             pages,
             activities_step: self.activities_step,
+            token_expired: AtomicBool::new(self.token_expired),
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
         let server = tokio::spawn(server::serve(listener, shared.clone(), shutdown_rx));
@@ -457,6 +472,12 @@ impl Simulator {
         self.shared.faults().replace(plan);
         self.shared.faults_on.store(on, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// Whether the token counts as expired (498) from the next request on;
+    /// see [`SimulatorBuilder::token_expired`].
+    pub fn set_token_expired(&self, expired: bool) {
+        self.shared.token_expired.store(expired, Ordering::Relaxed);
     }
 
     /// The fault plan in force.

@@ -224,3 +224,88 @@ async fn the_binary_applies_fault_flags() {
     assert_eq!(second.status(), 200);
     stop(child).await;
 }
+
+#[tokio::test]
+async fn task_flags_add_tasks_token_expired_answers_498_and_the_log_names_the_api_version() {
+    let (mut child, url) = start(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--token",
+        SECRET,
+        "--preset",
+        "legacy",
+        "--task",
+        "RefreshSections",
+        "--task",
+        "Fresh Task",
+        "--token-expired",
+    ])
+    .await;
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client");
+    let get = |path: &str, token: &str| {
+        client
+            .get(format!("{url}{path}"))
+            .header("X-Plex-Token", token)
+            .header("X-Plex-Pms-Api-Version", "1.2.3")
+            .header("Accept", "application/json")
+            .send()
+    };
+    assert_eq!(get("/butler", SECRET).await.expect("sent").status(), 498);
+    assert_eq!(get("/butler", "wrong").await.expect("sent").status(), 401);
+    assert_eq!(get("/identity", "").await.expect("sent").status(), 200);
+    terminate(&child);
+    let _ = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
+    let log = stderr_of(&mut child).await;
+    assert!(log.contains("api_version=1.2.3"), "{log}");
+
+    let (child, url) = start(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--token",
+        SECRET,
+        "--preset",
+        "legacy",
+        "--task",
+        "RefreshSections",
+        "--task",
+        "Fresh Task",
+    ])
+    .await;
+    let listed: serde_json::Value = client
+        .get(format!("{url}/butler"))
+        .header("X-Plex-Token", SECRET)
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("JSON");
+    let names: Vec<&str> = listed["ButlerTasks"]["ButlerTask"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert_eq!(names.len(), 16, "{names:?}");
+    assert_eq!(names[14..], ["RefreshSections", "Fresh Task"]);
+    stop(child).await;
+
+    // A name twice is refused with a clear message, not a panic.
+    let out = sim(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--no-auth",
+        "--task",
+        "BackupDatabase",
+    ])
+    .output()
+    .await
+    .expect("runs");
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("used twice"), "{said}");
+}

@@ -5,6 +5,10 @@ use std::time::Duration;
 
 use crate::{Activity, TaskName};
 
+/// The status of servers whose tokens expire (newer servers' tokens last
+/// seven days): "Token expired", an unofficial code several clients read.
+const TOKEN_EXPIRED: u16 = 498;
+
 /// Everything that can go wrong, each variant saying what to do next.
 ///
 /// Messages never contain the token: it is sent only as a header, and no
@@ -68,10 +72,11 @@ pub enum Error {
     },
 
     /// The server refused the request (401 or 403): the token is missing,
-    /// wrong or expired.
+    /// wrong or expired; or the token has expired (498, from servers whose
+    /// tokens expire: [`Error::is_token_expired`]).
     #[error("{}", unauthorized_message(*.status, *.token_sent, .server_message.as_deref()))]
     Unauthorized {
-        /// 401 or 403.
+        /// 401, 403 or 498.
         status: u16,
         /// Whether a token was sent.
         token_sent: bool,
@@ -185,6 +190,19 @@ impl Error {
         }
     }
 
+    /// Whether the server said the token has expired (498): newer servers
+    /// issue tokens that expire after a few days, and a job that kept an
+    /// old one needs a new one, not a retry.
+    pub fn is_token_expired(&self) -> bool {
+        matches!(
+            self,
+            Self::Unauthorized {
+                status: TOKEN_EXPIRED,
+                ..
+            }
+        )
+    }
+
     /// The HTTP status the server answered, for errors that come from one.
     pub fn status(&self) -> Option<u16> {
         match self {
@@ -209,6 +227,11 @@ pub(crate) fn is_retryable_status(status: u16) -> bool {
 }
 
 fn unauthorized_message(status: u16, token_sent: bool, server: Option<&str>) -> String {
+    if status == TOKEN_EXPIRED {
+        return "the token has expired (498): get a new token (sign in to Plex again) \
+                and use it in place of the old one"
+            .to_owned();
+    }
     let mut message = format!("the server refused access ({status}");
     if let Some(server) = server {
         let _ = write!(message, ": {server}");

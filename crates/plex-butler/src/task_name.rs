@@ -231,9 +231,10 @@ fn edit_distance(a: &str, b: &str) -> usize {
     previous[b.len()]
 }
 
+/// The wire name; width, fill and alignment apply (`{:<32}` pads it).
 impl fmt::Display for TaskName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 
@@ -248,16 +249,48 @@ impl FromStr for TaskName {
                 reason: "a task name cannot be empty",
             });
         }
+        Ok(Self::resolve(name))
+    }
+}
+
+impl TaskName {
+    /// The known variant spelled `name` exactly, or else its unique ASCII
+    /// case-insensitive match, or else [`TaskName::Other`].
+    fn resolve(name: &str) -> Self {
         if let Some(known) = Self::known_exact(name) {
-            return Ok(known);
+            return known;
         }
         let mut matches = KNOWN
             .iter()
             .filter(|known| known.as_str().eq_ignore_ascii_case(name));
         match (matches.next(), matches.next()) {
-            (Some(only), None) => Ok(only.clone()),
-            _ => Ok(Self::Other(name.to_owned())),
+            (Some(only), None) => only.clone(),
+            _ => Self::Other(name.to_owned()),
         }
+    }
+}
+
+/// As [`FromStr`], for calls that take `impl Into<TaskName>`
+/// (`client.start("BackupDatabase")`), except that an empty name becomes
+/// `Other("")`: the call refuses it with [`Error::InvalidTaskName`] before
+/// sending anything.
+impl From<&str> for TaskName {
+    fn from(name: &str) -> Self {
+        Self::resolve(name.trim())
+    }
+}
+
+/// As `From<&str>`.
+impl From<String> for TaskName {
+    fn from(name: String) -> Self {
+        Self::from(name.as_str())
+    }
+}
+
+/// As `From<&str>`.
+impl From<&String> for TaskName {
+    fn from(name: &String) -> Self {
+        Self::from(name.as_str())
     }
 }
 

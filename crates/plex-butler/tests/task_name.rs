@@ -149,3 +149,35 @@ fn json_schema_describes_a_non_empty_string() {
             .is_some_and(|e| e.len() == TaskName::known().len())
     );
 }
+
+#[test]
+fn display_honours_width_alignment_and_precision() {
+    assert_eq!(
+        format!("{:<20}|", TaskName::BackupDatabase),
+        "BackupDatabase      |"
+    );
+    assert_eq!(format!("{:>6}", TaskName::Other("Xy".into())), "    Xy");
+    assert_eq!(format!("{:-^8}", TaskName::Other("ab".into())), "---ab---");
+    assert_eq!(format!("{:.6}", TaskName::BackupDatabase), "Backup");
+    assert_eq!(TaskName::BackupDatabase.to_string(), "BackupDatabase");
+}
+
+#[test]
+fn strings_convert_into_names_as_parsing_does() {
+    fn named(name: impl Into<TaskName>) -> TaskName {
+        name.into()
+    }
+    assert!(matches!(named("BackupDatabase"), TaskName::BackupDatabase));
+    assert!(matches!(
+        named(" optimizedatabase "),
+        TaskName::OptimizeDatabase
+    ));
+    let owned = String::from("SomeFutureTask");
+    assert!(matches!(named(&owned), TaskName::Other(ref n) if n == "SomeFutureTask"));
+    assert!(matches!(named(owned), TaskName::Other(ref n) if n == "SomeFutureTask"));
+    for typed in ["Backupdatabase", "BACKUPDATABASE", " BackupDatabase"] {
+        assert_eq!(named(typed), typed.parse::<TaskName>().expect("parses"));
+    }
+    // An empty name converts, and the calls refuse it before sending.
+    assert_eq!(named("  ").as_str(), "");
+}
