@@ -1,45 +1,81 @@
-//! `cargo xtask spec import`: folds the Butler operations of Plex's
-//! official OpenAPI spec into ours.
+//! `cargo xtask spec import`: folds Plex's OpenAPI spec (the official one,
+//! or the community's) into ours.
+//!
+//! What it covers: every area our spec holds (`/butler...` and
+//! `/activities...`). Upstream's operations there are matched to ours by
+//! method and path, path parameters by position whatever their names, never
+//! by operationId, which upstream renames between versions; the renames are
+//! reported, and ours stay.
 //!
 //! What comes from upstream: its task names (the union with ours, sorted; a
 //! name is never dropped, so older servers stay supported), its version
-//! (`info.version`), and what it has that we lack: a Butler operation, a
-//! status, a parameter, a request body, a property of an answer. What stays
-//! ours: operationIds, open task names (`TaskName`), the statuses and bodies
-//! real servers send, descriptions, and the identity headers being left to
-//! the client (they are not per-operation parameters here).
+//! (`info.version`), and what it has that we lack: an operation, a status, a
+//! parameter, a request body, a property of an answer. A new status takes
+//! the shape our operation already gives that side (successes one shape,
+//! errors one shape: the generator accepts no more) and must then be placed
+//! in the facade's status table. What stays ours: operationIds, path
+//! parameter names, open task names (`TaskName`), the statuses and bodies
+//! real servers send, descriptions, and the parameters the client manages
+//! itself (`Accept` and its stand-in `accepts`, the `X-Plex-*` identity
+//! headers, the token), which are dropped with a note.
 //!
-//! Butler operations are found by path (`/butler` and `/butler/...`, path
-//! parameters matched whatever their names), never by operationId, which
-//! upstream renames between versions.
+//! A spec split into several files is bundled first (see [`bundle`]).
 //!
 //! A new operation is named by the house name for its route when there is
 //! one and it is free (`GET /butler` is `getButlerTasks`, ...), otherwise by
 //! upstream's operationId. Either way the facade must then wrap it, which
 //! `cargo xtask spec check` reports until it does.
+//!
+//! Exit codes: 0 imported (or, with `--dry-run`, the changes shown); 2
+//! nothing imported, the input being unreadable or unfit, or the result
+//! unwritable.
 
+mod bundle;
+
+use std::collections::BTreeSet;
 use std::process::ExitCode;
 
 use crate::Failure;
 use crate::codegen;
 use crate::convert::Converter;
-use crate::diff;
+use crate::diff::{self, Format};
 use crate::doc::{self, Map, Node};
+use crate::verify::Build;
 use crate::workspace::{self, Location};
 use crate::yaml;
 
-/// The house operationIds, by route and method: the legacy SDK names.
-const HOUSE_NAMES: [(&str, &str, &str); 5] = [
+/// The house operationIds, by route and method: the legacy SDK names, and
+/// names made the same way (verb, object) for the activities.
+const HOUSE_NAMES: [(&str, &str, &str); 7] = [
     ("/butler", "get", "getButlerTasks"),
     ("/butler", "post", "startAllTasks"),
     ("/butler", "delete", "stopAllTasks"),
     ("/butler/{}", "post", "startTask"),
     ("/butler/{}", "delete", "stopTask"),
+    ("/activities", "get", "getActivities"),
+    ("/activities/{}", "delete", "cancelActivity"),
 ];
 
-pub fn run(upstream: &Location, ours: &Location, dry_run: bool) -> Result<ExitCode, Failure> {
-    let upstream_text = workspace::read(upstream)?;
+/// Where the facade says how it reads each status.
+const STATUS_TABLE: &str = "crates/plex-butler/src/statuses.rs";
+
+/// How to import.
+pub struct Options {
+    /// Show the changes, write nothing.
+    pub dry_run: bool,
+    pub format: Format,
+    /// Build the facade against the result, to name a change that breaks it.
+    pub build: bool,
+}
+
+/// `spec import`: `Err` (exit code 2) when nothing could be imported.
+pub fn run(upstream: &Location, ours: &Location, options: Options) -> Result<ExitCode, Failure> {
+    let format = options.format;
+    let upstream_text =
+        workspace::read(upstream).map_err(|Failure(e)| Failure(format!("{e}; nothing written")))?;
     let upstream_doc = doc::parse(&upstream_text)
+        .map_err(|e| e.to_string())
+        .and_then(|node| bundle::bundle(&upstream.path, &upstream.shown, node))
         .map_err(|e| Failure(format!("{}: {e}; nothing written", upstream.shown)))?;
     let ours_text = std::fs::read_to_string(&ours.path).map_err(|e| {
         Failure(format!(
@@ -60,34 +96,94 @@ pub fn run(upstream: &Location, ours: &Location, dry_run: bool) -> Result<ExitCo
         ))
     })?;
 
-    let report = diff::compare(&ours_doc, &imported.spec)
-        .map_err(|e| Failure(format!("cannot compare: {e}")))?;
-    print!(
-        "{}",
-        diff::render(
-            &report,
-            diff::Format::Markdown,
-            &format!("`{}` before", ours.shown),
-            &format!("after importing `{}`", upstream.shown),
-        )
+    let judgement = judge(&ours_text, &ours_doc, &text, &imported.spec, options.build)?;
+    let mut out = diff::render_judgement(
+        &judgement,
+        format,
+        &format!("`{}` before", ours.shown),
+        &format!("after importing `{}`", upstream.shown),
     );
-    if !imported.notes.is_empty() {
-        println!("\nNotes:");
-        for note in &imported.notes {
-            println!("- {note}");
+    out.push_str(&render_notes(&imported.notes, format));
+    out.push('\n');
+    if text == ours_text {
+        out.push_str(&format!("{} is unchanged.\n", ours.shown));
+    } else if options.dry_run {
+        out.push_str(&format!("Dry run: {} not written.\n", ours.shown));
+    } else {
+        std::fs::write(&ours.path, &text).map_err(|e| {
+            Failure(format!(
+                "cannot write {}: {e}; it may be partly written",
+                ours.shown
+            ))
+        })?;
+        out.push_str(&format!("Wrote {}.\n", ours.shown));
+    }
+    out.push_str(&plain(
+        "Next: run `cargo xtask spec check` and `cargo xtask spec diff`.\n",
+        format,
+    ));
+    print!("{out}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The verdict on going from our spec to the imported one, as `spec diff`
+/// gives it: with the facade built against the result unless `build` is
+/// off. A build that cannot run does not stop the import: the verdict then
+/// says the facade was not built, and why.
+fn judge(
+    ours_text: &str,
+    ours: &Node,
+    imported_text: &str,
+    imported: &Node,
+    build: bool,
+) -> Result<diff::Judgement, Failure> {
+    let without_build = |why: String| -> Result<diff::Judgement, Failure> {
+        let report = diff::compare(ours, imported)
+            .map_err(|e| Failure(format!("cannot compare: {e}; nothing written")))?;
+        Ok(diff::Judgement {
+            report,
+            build: Build::NotRun(why),
+        })
+    };
+    if !build {
+        return without_build("--no-build was given".to_string());
+    }
+    match diff::judge(ours_text, imported_text) {
+        Ok(judgement) => Ok(judgement),
+        Err(Failure(e)) => without_build(format!("it could not be judged in full: {e}")),
+    }
+}
+
+/// The notes, as a markdown list under a heading or as plain text.
+fn render_notes(notes: &[String], format: Format) -> String {
+    if notes.is_empty() {
+        return String::new();
+    }
+    let mut out = String::new();
+    match format {
+        Format::Markdown => {
+            out.push_str("\n## Import notes\n\n");
+            for note in notes {
+                out.push_str(&format!("- {note}\n"));
+            }
+        }
+        Format::Text => {
+            out.push_str("\nNotes:\n");
+            for note in notes {
+                out.push_str(&format!("  - {}\n", plain(note, format)));
+            }
         }
     }
-    println!();
-    if text == ours_text {
-        println!("{} is unchanged.", ours.shown);
-    } else if dry_run {
-        println!("Dry run: {} not written.", ours.shown);
-    } else {
-        std::fs::write(&ours.path, &text)
-            .map_err(|e| Failure(format!("cannot write {}: {e}", ours.shown)))?;
-        println!("Wrote {}.", ours.shown);
+    out
+}
+
+/// Text without markdown's code spans in the plain-text format, as
+/// `spec diff` prints it.
+fn plain(text: &str, format: Format) -> String {
+    match format {
+        Format::Markdown => text.to_string(),
+        Format::Text => text.replace('`', ""),
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// Our spec with upstream folded in, and what a reviewer should know.
@@ -97,27 +193,37 @@ pub struct Imported {
     pub notes: Vec<String>,
 }
 
-/// Folds the Butler operations of `upstream` (Plex's spec) into `ours`.
+/// Folds the operations of `upstream` (Plex's spec) in the areas our spec
+/// covers into `ours`.
 pub fn import(upstream: &Node, ours: &Node) -> Result<Imported, String> {
     check_upstream(upstream)?;
-    let butler_paths = butler_paths(upstream)?;
     check_ours(ours)?;
+    let covered = covered_paths(upstream, ours)?;
     let version = upstream_version(upstream)?;
     let mut importer = Importer {
         converter: Converter::new(upstream),
         spec: ours.clone(),
         notes: Vec::new(),
         version,
+        dropped: Vec::new(),
+        new_statuses: Vec::new(),
+        renames: Vec::new(),
     };
-    importer.fold_task_names(&butler_paths)?;
-    for (path, item) in &butler_paths {
+    importer.fold_task_names(&covered)?;
+    for (path, item) in &covered {
         importer.fold_path(path, item)?;
     }
-    importer.note_kept_operations(&butler_paths);
+    importer.note_kept_operations(&covered);
+    importer.note_dropped_parameters();
+    importer.note_new_statuses();
     importer.set_version();
+    // Renames first: they are what a reader comparing the two specs by
+    // name needs before the rest.
+    let mut notes = importer.renames;
+    notes.extend(importer.notes);
     Ok(Imported {
         spec: importer.spec,
-        notes: importer.notes,
+        notes,
     })
 }
 
@@ -150,21 +256,43 @@ fn check_upstream(upstream: &Node) -> Result<(), String> {
     }
 }
 
-/// `/butler` and `/butler/...`, with their path items (refs resolved).
-fn butler_paths(upstream: &Node) -> Result<Vec<(String, Node)>, String> {
+/// The first segment of a path: `butler` for `/butler/{task}`.
+fn area(path: &str) -> &str {
+    path.trim_start_matches('/').split('/').next().unwrap_or("")
+}
+
+/// Whether a path is the Butler's (`/butler`, `/butler/...`), where path
+/// parameters are task names.
+fn is_butler(path: &str) -> bool {
+    area(path) == "butler"
+}
+
+/// Upstream's paths in the areas our spec covers (`/butler...`,
+/// `/activities...`), with their path items (refs resolved).
+fn covered_paths(upstream: &Node, ours: &Node) -> Result<Vec<(String, Node)>, String> {
+    let areas: BTreeSet<String> = ours
+        .get("paths")
+        .and_then(Node::as_map)
+        .map(|paths| paths.keys().map(|p| area(p).to_string()).collect())
+        .unwrap_or_default();
+    let shown = areas
+        .iter()
+        .map(|a| format!("`/{a}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let paths = upstream
         .get("paths")
         .and_then(Node::as_map)
-        .ok_or("no Butler paths (`/butler`, `/butler/{...}`): it has no `paths` at all")?;
+        .ok_or_else(|| format!("none of our paths ({shown}, ...): it has no `paths` at all"))?;
     let converter = Converter::new(upstream);
     let mut out = Vec::new();
     for (path, item) in paths.iter() {
-        if path == "/butler" || path.starts_with("/butler/") {
+        if areas.contains(area(path)) {
             out.push((path.to_string(), converter.resolve(item)?));
         }
     }
     if out.is_empty() {
-        return Err("no Butler paths (`/butler`, `/butler/{...}`) in it".to_string());
+        return Err(format!("none of our paths ({shown}, or below them) in it"));
     }
     Ok(out)
 }
@@ -201,12 +329,43 @@ struct Importer<'u> {
     spec: Node,
     notes: Vec<String>,
     version: String,
+    /// Parameters left to the client: why, upstream's name, and the
+    /// operation's label.
+    dropped: Vec<(Managed, String, String)>,
+    /// Statuses added to operations of ours: the operation's label, its
+    /// operationId and the status.
+    new_statuses: Vec<(String, String, String)>,
+    /// Names upstream gives otherwise (operationIds, path parameters).
+    renames: Vec<String>,
+}
+
+/// Why a parameter upstream declares is not one here: the client manages
+/// it on every request.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+enum Managed {
+    /// `Accept`, or the community spec's stand-in `accepts`.
+    Accept,
+    /// `X-Plex-Client-Identifier`, `X-Plex-Product`, ...
+    Identity,
+    /// `X-Plex-Token`, as a header or in the query.
+    Token,
+}
+
+/// Whether the client manages this (converted) parameter itself.
+fn managed_by_client(parameter: &Node) -> Option<Managed> {
+    let name = parameter.get_str("name")?.to_ascii_lowercase();
+    match parameter.get_str("in")? {
+        "header" if name == "accept" || name == "accepts" => Some(Managed::Accept),
+        "header" | "query" if name == "x-plex-token" => Some(Managed::Token),
+        "header" if name.starts_with("x-plex-") => Some(Managed::Identity),
+        _ => None,
+    }
 }
 
 impl Importer<'_> {
-    fn fold_task_names(&mut self, butler_paths: &[(String, Node)]) -> Result<(), String> {
+    fn fold_task_names(&mut self, covered: &[(String, Node)]) -> Result<(), String> {
         let mut upstream_names = Vec::new();
-        for (_, item) in butler_paths {
+        for (_, item) in covered.iter().filter(|(path, _)| is_butler(path)) {
             for parameter in all_parameters(item) {
                 let parameter = self.converter.resolve(parameter)?;
                 if parameter.get_str("in") == Some("path")
@@ -285,6 +444,9 @@ impl Importer<'_> {
 
     fn fold_path(&mut self, upstream_path: &str, item: &Node) -> Result<(), String> {
         let route = doc::route_key(upstream_path);
+        if let Some(our_path) = self.our_path(&route) {
+            self.note_path_parameter_renames(upstream_path, &our_path);
+        }
         for method in doc::METHODS {
             let Some(operation) = item.get(method) else {
                 continue;
@@ -296,12 +458,45 @@ impl Importer<'_> {
                 .is_some_and(|p| self.spec.pointer(&operation_pointer(p, method)).is_some());
             match our_path {
                 Some(our_path) if ours_has_it => {
+                    self.note_operation_id_rename(&our_path, method, &operation);
                     self.fold_operation(&our_path, method, item, &operation)?;
                 }
                 _ => self.add_operation(upstream_path, method, item, &operation)?,
             }
         }
         Ok(())
+    }
+
+    /// Notes the path parameters upstream names otherwise (by position in
+    /// the path): ours stay, as the raw client's setters carry their names.
+    fn note_path_parameter_renames(&mut self, upstream_path: &str, our_path: &str) {
+        let upstream_names = path_parameter_names(upstream_path);
+        let our_names = path_parameter_names(our_path);
+        for (theirs, ours) in upstream_names.iter().zip(&our_names) {
+            if theirs != ours {
+                self.renames.push(format!(
+                    "upstream names the path parameter `{theirs}` (`{upstream_path}`); \
+                     ours stays `{ours}` (`{our_path}`)"
+                ));
+            }
+        }
+    }
+
+    /// Notes an operationId upstream gives otherwise: ours stays, as the
+    /// raw client's method carries it.
+    fn note_operation_id_rename(&mut self, our_path: &str, method: &str, upstream_op: &Node) {
+        let ours = self
+            .spec
+            .pointer(&operation_pointer(our_path, method))
+            .and_then(|o| o.get_str("operationId"));
+        if let (Some(ours), Some(theirs)) = (ours, upstream_op.get_str("operationId"))
+            && ours != theirs
+        {
+            self.renames.push(format!(
+                "upstream calls {} {our_path} `{theirs}`; ours stays `{ours}`",
+                method.to_uppercase()
+            ));
+        }
     }
 
     /// Adds to one of our operations what upstream has and we lack.
@@ -323,16 +518,7 @@ impl Importer<'_> {
                     doc::escape_pointer_segment(status)
                 );
                 match self.spec.pointer(&response_pointer) {
-                    None => {
-                        let converted = self.response(response)?;
-                        if let Some(Node::Map(our_responses)) =
-                            self.spec.pointer_mut(&format!("{pointer}/responses"))
-                        {
-                            our_responses.insert(status, converted);
-                            self.notes
-                                .push(format!("{label}: response {status} added from upstream"));
-                        }
-                    }
+                    None => self.add_status(our_path, method, status, response)?,
                     Some(_) => self.fold_response_properties(&response_pointer, response)?,
                 }
             }
@@ -360,13 +546,22 @@ impl Importer<'_> {
             else {
                 continue;
             };
-            if place == "path"
-                || is_identity_header(&converted)
-                || ours_named.iter().any(|(n, p)| n == name && p == place)
-            {
+            if let Some(why) = managed_by_client(&converted) {
+                self.dropped.push((why, name.to_string(), label.clone()));
                 continue;
             }
-            let note = format!("{label}: {place} parameter `{name}` added from upstream");
+            if place == "path" || ours_named.iter().any(|(n, p)| n == name && p == place) {
+                continue;
+            }
+            let required = converted.get("required") == Some(&Node::Bool(true));
+            let note = if required {
+                format!(
+                    "{label}: required {place} parameter `{name}` added from upstream: \
+                     existing callers do not set it (`cargo xtask spec diff` calls it breaking)"
+                )
+            } else {
+                format!("{label}: optional {place} parameter `{name}` added from upstream")
+            };
             ours_named.push((name.to_string(), place.to_string()));
             if let Some(Node::Map(op)) = self.spec.pointer_mut(&pointer) {
                 match op.get_mut("parameters") {
@@ -392,6 +587,77 @@ impl Importer<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Adds a status upstream answers and our operation lacks. Its body
+    /// takes the shape our operation gives the other statuses of its side
+    /// (success or error), when it has one: the generator accepts one shape
+    /// per side, and ours is what servers send.
+    fn add_status(
+        &mut self,
+        our_path: &str,
+        method: &str,
+        status: &str,
+        upstream: &Node,
+    ) -> Result<(), String> {
+        let pointer = operation_pointer(our_path, method);
+        let label = self.label(our_path, method);
+        let mut converted = self.response(upstream)?;
+        let side = Side::of(status);
+        let shape = self.shape_of_side(&pointer, side);
+        let mut note = format!("{label}: response {status} added from upstream");
+        if let (Some(shape), Node::Map(response)) = (shape, &mut converted) {
+            let theirs = response.get("content").cloned();
+            if theirs.as_ref() != shape.as_ref() {
+                note.push_str(&format!(
+                    ", its body described as the operation's other {}: {} (upstream: {}), \
+                     one shape per side",
+                    side.plural(),
+                    media_types(shape.as_ref()),
+                    media_types(theirs.as_ref()),
+                ));
+            }
+            match shape {
+                Some(content) => response.insert("content", content),
+                None => {
+                    let kept: Map = response
+                        .iter()
+                        .filter(|(k, _)| *k != "content")
+                        .map(|(k, v)| (k.to_string(), v.clone()))
+                        .collect();
+                    *response = kept;
+                }
+            }
+        }
+        if let Some(Node::Map(our_responses)) =
+            self.spec.pointer_mut(&format!("{pointer}/responses"))
+        {
+            our_responses.insert(status, converted);
+            self.notes.push(note);
+            let id = self
+                .spec
+                .pointer(&pointer)
+                .and_then(|o| o.get_str("operationId"))
+                .unwrap_or("")
+                .to_string();
+            self.new_statuses.push((label, id, status.to_string()));
+        }
+        Ok(())
+    }
+
+    /// The content (`None`: no body) our operation's responses on `side`
+    /// share, refs to our components followed; `None` outside when it has
+    /// no status on that side.
+    fn shape_of_side(&self, operation_pointer: &str, side: Side) -> Option<Option<Node>> {
+        let responses = self
+            .spec
+            .pointer(&format!("{operation_pointer}/responses"))
+            .and_then(Node::as_map)?;
+        let (_, response) = responses
+            .iter()
+            .find(|(status, _)| Side::of(status) == side)?;
+        let resolved = self.resolve_ours(response);
+        Some(resolved.get("content").cloned())
     }
 
     /// Adds the properties upstream's JSON answer has and ours (the
@@ -437,9 +703,10 @@ impl Importer<'_> {
         let Some(ours) = self.spec.pointer(&pointer).cloned() else {
             return Ok(());
         };
+        let upstream_properties = self.properties(&upstream, 0)?;
         if let (Some(ours_properties), Some(upstream_properties)) = (
             ours.get("properties").and_then(Node::as_map),
-            upstream.get("properties").and_then(Node::as_map),
+            upstream_properties.as_ref(),
         ) {
             for (name, property) in upstream_properties.iter() {
                 let property_pointer =
@@ -467,6 +734,30 @@ impl Importer<'_> {
             self.fold_properties(&format!("{pointer}/items"), items, depth + 1)?;
         }
         Ok(())
+    }
+
+    /// A schema's properties, with those of its `allOf` parts (the official
+    /// spec writes containers so); `None` when it declares none.
+    fn properties(&self, schema: &Node, depth: usize) -> Result<Option<Map>, String> {
+        let schema = self.converter.resolve(schema)?;
+        let mut out: Option<Map> = schema.get("properties").and_then(Node::as_map).cloned();
+        if depth < 16 {
+            for part in schema
+                .get("allOf")
+                .and_then(Node::as_seq)
+                .unwrap_or_default()
+            {
+                if let Some(more) = self.properties(part, depth + 1)? {
+                    let all = out.get_or_insert_with(Map::new);
+                    for (name, property) in more.iter() {
+                        if !all.contains_key(name) {
+                            all.insert(name, property.clone());
+                        }
+                    }
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Gives a schema taken from upstream without a description one, and
@@ -589,13 +880,21 @@ impl Importer<'_> {
                 .and_then(Node::as_seq)
                 .unwrap_or_default(),
         );
+        let label = format!("{} {path} ({id})", method.to_uppercase());
         for parameter in upstream_parameters {
             let mut converted = self.converter.parameter(parameter)?;
-            if is_identity_header(&converted) {
+            if let Some(why) = managed_by_client(&converted) {
+                let name = converted.get_str("name").unwrap_or("").to_string();
+                self.dropped.push((why, name, label.clone()));
                 continue;
             }
             if converted.get_str("in") == Some("path") {
                 if ours_declares_path_parameters {
+                    continue;
+                }
+                // Task names are open here: `TaskName`, not upstream's enum.
+                if !is_butler(&path) {
+                    parameters.push(converted);
                     continue;
                 }
                 let mut names = Vec::new();
@@ -736,9 +1035,9 @@ impl Importer<'_> {
         }
     }
 
-    /// Notes our Butler operations that upstream does not list: kept.
-    fn note_kept_operations(&mut self, butler_paths: &[(String, Node)]) {
-        let upstream: Vec<(String, &str)> = butler_paths
+    /// Notes our operations that upstream does not list: kept.
+    fn note_kept_operations(&mut self, covered: &[(String, Node)]) {
+        let upstream: Vec<(String, &str)> = covered
             .iter()
             .flat_map(|(path, item)| {
                 doc::METHODS
@@ -750,11 +1049,9 @@ impl Importer<'_> {
             .collect();
         for operation in crate::check::operations(&self.spec) {
             let route = doc::route_key(&operation.path);
-            let butler = operation.path == "/butler" || operation.path.starts_with("/butler/");
-            if butler
-                && !upstream
-                    .iter()
-                    .any(|(r, m)| *r == route && *m == operation.method)
+            if !upstream
+                .iter()
+                .any(|(r, m)| *r == route && *m == operation.method)
             {
                 self.notes.push(format!(
                     "upstream does not list {}; kept",
@@ -762,6 +1059,72 @@ impl Importer<'_> {
                 ));
             }
         }
+    }
+
+    /// One note per kind of parameter the client manages, naming the
+    /// parameters and where upstream declares them.
+    fn note_dropped_parameters(&mut self) {
+        for why in [Managed::Accept, Managed::Identity, Managed::Token] {
+            let names: BTreeSet<&str> = self
+                .dropped
+                .iter()
+                .filter(|(w, _, _)| *w == why)
+                .map(|(_, name, _)| name.as_str())
+                .collect();
+            if names.is_empty() {
+                continue;
+            }
+            let mut operations: Vec<&str> = Vec::new();
+            for (w, _, label) in &self.dropped {
+                if *w == why && !operations.contains(&label.as_str()) {
+                    operations.push(label);
+                }
+            }
+            let names = names
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let operations = operations.join(", ");
+            let note = match why {
+                Managed::Accept => format!(
+                    "parameter {names} dropped (upstream declares it on {operations}): \
+                     the client sets the `Accept` header itself"
+                ),
+                Managed::Identity => format!(
+                    "identity headers {names} dropped (upstream declares them on {operations}): \
+                     the client sends them on every request"
+                ),
+                Managed::Token => format!(
+                    "token parameter {names} dropped (upstream declares it on {operations}): \
+                     the client sends the token, as a header, on every request"
+                ),
+            };
+            self.notes.push(note);
+        }
+    }
+
+    /// What a new status asks of the facade, in one note.
+    fn note_new_statuses(&mut self) {
+        if self.new_statuses.is_empty() {
+            return;
+        }
+        let each = self
+            .new_statuses
+            .iter()
+            .map(|(label, id, status)| {
+                format!(
+                    "{status} of {label} (module `{}`)",
+                    heck::ToSnakeCase::to_snake_case(id.as_str())
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        self.notes.push(format!(
+            "new statuses need the facade's status table (`{STATUS_TABLE}`): add each to \
+             its operation's `ERRORS` or map it to an outcome: {each}; \
+             `cargo xtask spec check` fails until then"
+        ));
     }
 
     fn set_version(&mut self) {
@@ -807,13 +1170,50 @@ fn all_parameters(item: &Node) -> Vec<&Node> {
     out
 }
 
-/// `X-Plex-Client-Identifier`, `X-Plex-Product`, ...: sent by the client on
-/// every request, not per operation.
-fn is_identity_header(parameter: &Node) -> bool {
-    parameter.get_str("in") == Some("header")
-        && parameter
-            .get_str("name")
-            .is_some_and(|n| n.to_ascii_lowercase().starts_with("x-plex-"))
+/// The names of a path template's parameters, in order: `["task"]` for
+/// `/butler/{task}`.
+fn path_parameter_names(path: &str) -> Vec<&str> {
+    path.split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+        .collect()
+}
+
+/// The two sides of an operation's answers, each of one shape for the
+/// generator: successes (2xx) and errors (the rest).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Side {
+    Success,
+    Error,
+}
+
+impl Side {
+    fn of(status: &str) -> Side {
+        if status.starts_with('2') {
+            Side::Success
+        } else {
+            Side::Error
+        }
+    }
+
+    fn plural(self) -> &'static str {
+        match self {
+            Side::Success => "successes",
+            Side::Error => "errors",
+        }
+    }
+}
+
+/// `text/html`, `application/json`: a response's media types, for notes.
+fn media_types(content: Option<&Node>) -> String {
+    match content.and_then(Node::as_map) {
+        Some(map) if !map.is_empty() => map
+            .keys()
+            .map(|k| format!("`{k}`"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        _ => "no body".to_string(),
+    }
 }
 
 /// `ButlerTask` for `/components/schemas/ButlerTask`, else the pointer.

@@ -154,8 +154,18 @@ enum Format {
 }
 
 #[derive(Args)]
+#[command(after_help = "\
+Exit codes: 0 imported (or, with --dry-run, the changes shown), whatever the \
+verdict on the change; 2 nothing imported: the input is unreadable or unfit (not \
+a Plex spec, none of our paths, a `$ref` that cannot be followed, a result the \
+generator rejects), or the result could not be written.
+
+The output ends with the next steps: `cargo xtask spec check` and `cargo xtask \
+spec diff`.")]
 struct ImportArgs {
-    /// Plex's official OpenAPI spec (3.1 or 3.0, YAML or JSON).
+    /// Plex's OpenAPI spec (3.1 or 3.0, YAML or JSON). A spec split into
+    /// several files is bundled first: `$ref`s to local files, relative to
+    /// the file that holds them, are followed.
     file: PathBuf,
     /// Our spec, which is read, merged into and written [default:
     /// openapi/butler.yaml]
@@ -164,6 +174,13 @@ struct ImportArgs {
     /// Print the changes without writing anything.
     #[arg(long)]
     dry_run: bool,
+    /// How to print the changes and notes.
+    #[arg(long, value_enum, default_value_t = Format::Markdown)]
+    format: Format,
+    /// Judge the import from the spec and the generated client only,
+    /// without building the facade against it (as `spec diff --no-build`).
+    #[arg(long)]
+    no_build: bool,
 }
 
 #[derive(Args)]
@@ -259,7 +276,12 @@ fn main() -> ExitCode {
         } => import::run(
             &workspace::input_or_default(Some(args.file), workspace::SPEC),
             &workspace::input_or_default(args.out, workspace::SPEC),
-            args.dry_run,
+            import::Options {
+                dry_run: args.dry_run,
+                format: match args.format {
+                    Format::Markdown => diff::Format::Markdown,
+                    Format::Text => diff::Format::Text,
+                },
                 build: !args.no_build,
             },
         ),
