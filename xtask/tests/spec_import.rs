@@ -6,7 +6,13 @@ use std::path::Path;
 
 use common::{TempDir, assert_no_panic, committed_spec, fixture, xtask};
 
+/// Runs `spec import`, judging without building the facade unless `extra`
+/// says otherwise (the build is the diff's, tested once below).
 fn import(upstream: &Path, out: &Path, extra: &[&str]) -> common::Run {
+    import_with(upstream, out, &[&["--no-build"], extra].concat())
+}
+
+fn import_with(upstream: &Path, out: &Path, extra: &[&str]) -> common::Run {
     let mut args = vec![
         "spec".to_string(),
         "import".to_string(),
@@ -53,7 +59,8 @@ fn keys(value: &serde_json::Value, out: &mut Vec<String>) {
 fn importing_the_official_1_1_1_spec_into_the_committed_spec_changes_no_byte() {
     let dir = TempDir::new("fixed-point");
     let spec = dir.copy(&committed_spec(), "butler.yaml");
-    let run = import(&fixture("upstream/plex-pms-openapi-1.1.1.yaml"), &spec, &[]);
+    // Built in full: an unchanged spec needs no build of the facade.
+    let run = import_with(&fixture("upstream/plex-pms-openapi-1.1.1.yaml"), &spec, &[]);
     assert_eq!(run.code, 0, "{}", run.output());
     assert_eq!(read(&spec), read(&committed_spec()), "{}", run.output());
     assert!(
@@ -62,6 +69,21 @@ fn importing_the_official_1_1_1_spec_into_the_committed_spec_changes_no_byte() {
         run.output()
     );
     assert!(run.stdout.contains("is unchanged"), "{}", run.output());
+    // The activities are covered too: matched by path, their names kept.
+    for note in [
+        "upstream calls GET /activities `activitiesGetSlash`; ours stays `getActivities`",
+        "upstream calls DELETE /activities/{activityId} `activitiesDeleteActivity`; \
+         ours stays `cancelActivity`",
+        "upstream calls POST /butler/{task} `butlerPostTask`; ours stays `startTask`",
+        "identity headers `X-Plex-Client-Identifier`,",
+    ] {
+        assert!(run.stdout.contains(note), "{note}\n{}", run.output());
+    }
+    assert!(
+        !run.stdout.contains("upstream does not list"),
+        "every operation of ours is matched: {}",
+        run.output()
+    );
 }
 
 #[test]
@@ -167,7 +189,7 @@ fn importing_a_renamed_variant_keeps_our_names_and_picks_up_what_is_new() {
     let codegen = xtask(["codegen".as_ref(), "--spec".as_ref(), spec.as_os_str()]);
     assert_eq!(codegen.code, 0, "{}", codegen.output());
     assert!(
-        codegen.stdout.contains("pub async fn get_task"),
+        codegen.stdout.contains("fn get_task"),
         "{}",
         codegen.output()
     );
@@ -223,7 +245,7 @@ fn refused(upstream: &str, expected: &str) {
     let dir = TempDir::new("refused");
     let spec = dir.copy(&committed_spec(), "butler.yaml");
     let run = import(&fixture(upstream), &spec, &[]);
-    assert_eq!(run.code, 1, "{}", run.output());
+    assert_eq!(run.code, 2, "{}", run.output());
     assert_no_panic(&run);
     assert!(
         run.stderr.contains(expected),
@@ -246,7 +268,7 @@ fn a_file_that_is_not_a_plex_spec_is_refused_and_nothing_is_written() {
 fn a_plex_spec_without_butler_paths_is_refused_and_nothing_is_written() {
     refused(
         "import/no-butler-paths.yaml",
-        "no Butler paths (`/butler`, `/butler/{...}`) in it",
+        "none of our paths (`/activities`, `/butler`, or below them) in it",
     );
 }
 
@@ -271,11 +293,356 @@ fn importing_into_a_missing_spec_is_an_error() {
         &dir.path("butler.yaml"),
         &[],
     );
-    assert_eq!(run.code, 1, "{}", run.output());
+    assert_eq!(run.code, 2, "{}", run.output());
     assert!(
         run.stderr.contains("cannot read our spec"),
         "{}",
         run.output()
     );
     assert!(!dir.path("butler.yaml").exists());
+}
+
+#[test]
+fn importing_the_community_shaped_spec_keeps_our_names_and_says_what_it_renamed() {
+    let dir = TempDir::new("community-names");
+    let spec = dir.copy(&committed_spec(), "butler.yaml");
+    let run = import(
+        &fixture("upstream/community-shaped.yaml"),
+        &spec,
+        &["--format", "text"],
+    );
+    assert_eq!(run.code, 0, "{}", run.output());
+    let after = parse(&spec);
+    for (path, method, ours, theirs) in [
+        ("/butler", "get", "getButlerTasks", "getTasks"),
+        ("/butler", "post", "startAllTasks", "startTasks"),
+        ("/butler", "delete", "stopAllTasks", "stopTasks"),
+        ("/activities", "get", "getActivities", "listActivities"),
+    ] {
+        assert_eq!(after["paths"][path][method]["operationId"], ours);
+        let note = format!(
+            "upstream calls {} {path} {theirs}; ours stays {ours}",
+            method.to_uppercase()
+        );
+        assert!(run.stdout.contains(&note), "{note}\n{}", run.output());
+    }
+    // Same names upstream and here: nothing to say.
+    assert!(!run.stdout.contains("calls POST /butler/{task} startTask"));
+    assert!(
+        !run.stdout
+            .contains("calls DELETE /activities/{activityId} cancelActivity")
+    );
+
+    assert!(after["paths"]["/butler/{task}"].is_object());
+    assert!(after["paths"].get("/butler/{taskName}").is_none());
+    assert!(
+        run.stdout.contains(
+            "upstream names the path parameter taskName (/butler/{taskName}); \
+             ours stays task (/butler/{task})"
+        ),
+        "{}",
+        run.output()
+    );
+}
+
+#[test]
+fn importing_the_community_shaped_spec_drops_the_parameters_the_client_manages() {
+    let dir = TempDir::new("community-parameters");
+    let spec = dir.copy(&committed_spec(), "butler.yaml");
+    let run = import(
+        &fixture("upstream/community-shaped.yaml"),
+        &spec,
+        &["--format", "text"],
+    );
+    assert_eq!(run.code, 0, "{}", run.output());
+    let mut all_keys = Vec::new();
+    let after = parse(&spec);
+    for path in [
+        "/butler",
+        "/butler/{task}",
+        "/activities",
+        "/activities/{activityId}",
+    ] {
+        for (method, operation) in after["paths"][path].as_object().expect("a path item") {
+            if method == "parameters" {
+                continue;
+            }
+            assert!(
+                operation.get("parameters").is_none(),
+                "{method} {path} has parameters: {operation}"
+            );
+        }
+    }
+    keys(&after, &mut all_keys);
+    assert!(!all_keys.iter().any(|k| k == "accepts"));
+    for note in [
+        "parameter accepts dropped (upstream declares it on GET /butler (getButlerTasks), \
+         POST /butler (startAllTasks)",
+        "the client sets the Accept header itself",
+        "identity headers X-Plex-Client-Identifier, X-Plex-Product dropped",
+        "token parameter X-Plex-Token dropped (upstream declares it on \
+         DELETE /activities/{activityId} (cancelActivity))",
+    ] {
+        assert!(run.stdout.contains(note), "{note}\n{}", run.output());
+    }
+}
+
+#[test]
+fn importing_the_community_shaped_spec_brings_its_400_in_with_our_error_shape() {
+    let dir = TempDir::new("community-statuses");
+    let spec = dir.copy(&committed_spec(), "butler.yaml");
+    let run = import(
+        &fixture("upstream/community-shaped.yaml"),
+        &spec,
+        &["--format", "text"],
+    );
+    assert_eq!(run.code, 0, "{}", run.output());
+    let before = parse(&committed_spec());
+    let after = parse(&spec);
+    for method in ["get", "post", "delete"] {
+        let responses = &after["paths"]["/butler"][method]["responses"];
+        assert_eq!(
+            responses["400"]["description"],
+            "The server could not read the request"
+        );
+        // Upstream's JSON error body would be a second error shape, which
+        // the generator refuses: the 400 reads like the 401.
+        assert_eq!(
+            responses["400"]["content"]["text/html"]["schema"]["$ref"],
+            "#/components/schemas/HtmlBody",
+            "{method}"
+        );
+        assert_eq!(
+            responses["401"],
+            before["paths"]["/butler"][method]["responses"]["401"]
+        );
+    }
+    // Ours already had every status of the other operations.
+    assert_eq!(
+        after["paths"]["/butler/{task}"],
+        before["paths"]["/butler/{task}"]
+    );
+    assert_eq!(
+        after["paths"]["/activities"],
+        before["paths"]["/activities"]
+    );
+    for note in [
+        "GET /butler (getButlerTasks): response 400 added from upstream, its body described \
+         as the operation's other errors: text/html (upstream: application/json)",
+        "new statuses need the facade's status table (crates/plex-butler/src/statuses.rs)",
+        "400 of GET /butler (getButlerTasks) (module get_butler_tasks)",
+        "400 of DELETE /butler (stopAllTasks) (module stop_all_tasks)",
+        "cargo xtask spec check fails until then",
+    ] {
+        assert!(run.stdout.contains(note), "{note}\n{}", run.output());
+    }
+}
+
+#[test]
+fn importing_the_community_shaped_spec_folds_its_task_name_in_and_loses_none() {
+    let dir = TempDir::new("community-tasks");
+    let spec = dir.copy(&committed_spec(), "butler.yaml");
+    let run = import(&fixture("upstream/community-shaped.yaml"), &spec, &[]);
+    assert_eq!(run.code, 0, "{}", run.output());
+    let before = parse(&committed_spec());
+    let after = parse(&spec);
+    let old_names = strings(&before["components"]["schemas"]["KnownTaskName"]["enum"]);
+    let new_names = strings(&after["components"]["schemas"]["KnownTaskName"]["enum"]);
+    for name in &old_names {
+        assert!(new_names.contains(name), "{name} was lost");
+    }
+    assert!(new_names.contains(&"RefreshSections".to_string()));
+    assert_eq!(new_names.len(), old_names.len() + 1);
+    let mut sorted = new_names.clone();
+    sorted.sort();
+    assert_eq!(new_names, sorted);
+    assert_eq!(
+        after["components"]["schemas"]["TaskName"], before["components"]["schemas"]["TaskName"],
+        "task names stay open"
+    );
+}
+
+#[test]
+fn the_community_shaped_import_is_openapi_3_0_3_that_generates_a_client() {
+    let dir = TempDir::new("community-generates");
+    let spec = dir.copy(&committed_spec(), "butler.yaml");
+    let run = import(&fixture("upstream/community-shaped.yaml"), &spec, &[]);
+    assert_eq!(run.code, 0, "{}", run.output());
+    let after = parse(&spec);
+    assert_eq!(after["openapi"], "3.0.3");
+    assert_eq!(after["info"]["version"], "1.2.2");
+    let codegen = xtask(["codegen".as_ref(), "--spec".as_ref(), spec.as_os_str()]);
+    assert_eq!(codegen.code, 0, "{}", codegen.output());
+    for method in ["fn get_butler_tasks", "fn start_task", "fn cancel_activity"] {
+        assert!(
+            codegen.stdout.contains(method),
+            "{method}\n{}",
+            codegen.output()
+        );
+    }
+}
+
+#[test]
+fn the_output_ends_with_the_next_steps_in_either_format() {
+    let dir = TempDir::new("next-steps");
+    let spec = dir.copy(&committed_spec(), "butler.yaml");
+    let upstream = fixture("upstream/community-shaped.yaml");
+
+    let markdown = import(&upstream, &spec, &["--dry-run"]);
+    assert_eq!(markdown.code, 0, "{}", markdown.output());
+    assert!(
+        markdown.stdout.contains("## Spec changes"),
+        "{}",
+        markdown.output()
+    );
+    assert!(
+        markdown.stdout.contains("## Import notes"),
+        "{}",
+        markdown.output()
+    );
+    assert!(
+        markdown
+            .stdout
+            .contains("upstream calls GET /butler `getTasks`; ours stays `getButlerTasks`"),
+        "{}",
+        markdown.output()
+    );
+    assert!(
+        markdown
+            .stdout
+            .trim_end()
+            .ends_with("Next: run `cargo xtask spec check` and `cargo xtask spec diff`."),
+        "{}",
+        markdown.output()
+    );
+
+    let text = import(&upstream, &spec, &["--dry-run", "--format", "text"]);
+    assert_eq!(text.code, 0, "{}", text.output());
+    assert!(!text.stdout.contains('`'), "{}", text.output());
+    assert!(!text.stdout.contains("## "), "{}", text.output());
+    assert!(text.stdout.contains("\nNotes:\n"), "{}", text.output());
+    assert!(
+        text.stdout
+            .trim_end()
+            .ends_with("Next: run cargo xtask spec check and cargo xtask spec diff."),
+        "{}",
+        text.output()
+    );
+    assert_eq!(
+        read(&spec),
+        read(&committed_spec()),
+        "a dry run writes nothing"
+    );
+}
+
+#[test]
+fn the_verdict_names_the_facade_build_against_the_imported_spec() {
+    let dir = TempDir::new("verdict");
+    let spec = dir.copy(&committed_spec(), "butler.yaml");
+    let run = import_with(
+        &fixture("upstream/community-shaped.yaml"),
+        &spec,
+        &["--dry-run", "--format", "text"],
+    );
+    assert_eq!(run.code, 0, "{}", run.output());
+    assert!(
+        run.stdout.contains("Verdict: BREAKING."),
+        "{}",
+        run.output()
+    );
+    assert!(
+        run.stdout.contains("The facade"),
+        "the build is described: {}",
+        run.output()
+    );
+    assert!(
+        !run.stdout.contains("--no-build was given"),
+        "{}",
+        run.output()
+    );
+}
+
+#[test]
+fn a_spec_split_into_files_imports_as_its_single_file_equivalent_does() {
+    let dir = TempDir::new("multi-file");
+    let split = dir.copy(&committed_spec(), "split.yaml");
+    let whole = dir.copy(&committed_spec(), "whole.yaml");
+    let run_split = import(&fixture("upstream/multi-file/openapi.yaml"), &split, &[]);
+    assert_eq!(run_split.code, 0, "{}", run_split.output());
+    let run_whole = import(&fixture("upstream/multi-file.yaml"), &whole, &[]);
+    assert_eq!(run_whole.code, 0, "{}", run_whole.output());
+    assert_eq!(read(&split), read(&whole));
+    assert_ne!(
+        read(&split),
+        read(&committed_spec()),
+        "the import changed something"
+    );
+
+    let after = parse(&split);
+    let names = strings(&after["components"]["schemas"]["KnownTaskName"]["enum"]);
+    assert!(names.contains(&"AaaTaskOfASplitSpec".to_string()));
+    let task = &after["components"]["schemas"]["ButlerTask"]["properties"];
+    assert_eq!(task["lastRun"]["type"], "integer");
+    assert_eq!(task["lastRun"]["nullable"], true);
+    assert!(
+        run_split.stdout.contains(
+            "upstream calls POST /butler/{task} `butlerPostTask`; ours stays `startTask`"
+        ),
+        "{}",
+        run_split.output()
+    );
+    assert!(
+        run_split.stdout.contains("parameter `accepts` dropped"),
+        "{}",
+        run_split.output()
+    );
+}
+
+#[test]
+fn a_reference_to_a_missing_file_is_refused_naming_the_reference_and_the_file() {
+    refused(
+        "import/multi-file-missing.yaml",
+        "`$ref: ./paths/nowhere.yaml#/butler` in",
+    );
+    refused("import/multi-file-missing.yaml", "cannot read ");
+    refused(
+        "import/multi-file-missing.yaml",
+        "fixtures/import/paths/nowhere.yaml",
+    );
+}
+
+#[test]
+fn a_reference_to_the_web_is_refused_with_the_way_to_bundle_first() {
+    refused(
+        "import/multi-file-web.yaml",
+        "`$ref: https://example.com/plex/paths.yaml#/butler`",
+    );
+    refused("import/multi-file-web.yaml", "npx @redocly/cli bundle");
+}
+
+#[test]
+fn references_in_a_loop_are_refused_naming_each_step() {
+    refused(
+        "import/multi-file-loop.yaml",
+        "the references `multi-file-loop-paths.yaml#/a`",
+    );
+    refused("import/multi-file-loop.yaml", "form a loop");
+    refused("import/multi-file-loop.yaml", "`#/a` (in ");
+}
+
+#[test]
+fn the_help_documents_the_exit_codes() {
+    let run = xtask(["spec", "import", "--help"]);
+    assert_eq!(run.code, 0, "{}", run.output());
+    assert!(
+        run.stdout.contains("Exit codes: 0 imported"),
+        "{}",
+        run.output()
+    );
+    assert!(
+        run.stdout.contains("2 nothing imported"),
+        "{}",
+        run.output()
+    );
+    assert!(run.stdout.contains("--format"), "{}", run.output());
 }
