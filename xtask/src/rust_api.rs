@@ -16,6 +16,9 @@ use quote::ToTokens;
 
 use crate::diff::Class;
 
+/// The HTTP method (lower case) and path of a request: `("post", "/butler/{task}")`.
+pub type Request = (String, String);
+
 /// The raw client's surface.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Api {
@@ -30,7 +33,7 @@ pub struct Api {
 pub struct Method {
     /// The HTTP method (lower case) and path the method sends, from the
     /// doc comment progenitor writes ("Sends a `POST` request to `/x`").
-    pub request: Option<(String, String)>,
+    pub request: Option<Request>,
     /// The builder's setters (one per parameter), by name.
     pub setters: BTreeMap<String, Setter>,
     /// What `send()` returns.
@@ -69,7 +72,7 @@ pub struct Change {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Place {
     /// A client method, with the request it sends (when known).
-    Method(String, Option<(String, String)>),
+    Method(String, Option<Request>),
     /// A type of `types`.
     Type(String),
 }
@@ -81,7 +84,7 @@ pub fn read(code: &str) -> Result<Api, String> {
         syn::parse_file(code).map_err(|e| format!("the generated code does not parse: {e}"))?;
     let mut api = Api::default();
     let mut builders: BTreeMap<String, (BTreeMap<String, Setter>, String)> = BTreeMap::new();
-    let mut methods: Vec<(String, String, Option<(String, String)>)> = Vec::new();
+    let mut methods: Vec<(String, String, Option<Request>)> = Vec::new();
     for item in &file.items {
         match item {
             syn::Item::Impl(block)
@@ -166,7 +169,7 @@ fn doc_of(attrs: &[syn::Attribute]) -> String {
 }
 
 /// The request a method's doc says it sends.
-fn request_of(attrs: &[syn::Attribute]) -> Option<(String, String)> {
+fn request_of(attrs: &[syn::Attribute]) -> Option<Request> {
     let doc = doc_of(attrs);
     let rest = doc.split("Sends a `").nth(1)?;
     let (method, rest) = rest.split_once('`')?;

@@ -2,7 +2,9 @@
 
 mod common;
 
-use common::{assert_no_panic, committed_spec, fixture, xtask};
+use common::{
+    TempDir, assert_no_panic, committed_spec, committed_spec_json, fixture, write_spec, xtask,
+};
 
 fn check(spec: &str, facade: &str) -> common::Run {
     let spec = if spec.contains('/') {
@@ -171,4 +173,153 @@ fn an_unreadable_spec_is_an_error_not_a_panic() {
         run.output()
     );
     assert_no_panic(&run);
+}
+
+/// Checks a spec with the workspace's own facade.
+fn check_with_the_facade(spec: &std::path::Path) -> common::Run {
+    xtask(["spec".as_ref(), "check".as_ref(), spec.as_os_str()])
+}
+
+#[test]
+fn a_status_the_facade_maps_that_the_spec_no_longer_lists_names_the_status_table() {
+    let dir = TempDir::new("check-409");
+    let mut spec = committed_spec_json();
+    let responses = spec
+        .pointer_mut("/paths/~1butler~1{task}/post/responses")
+        .and_then(serde_json::Value::as_object_mut)
+        .expect("the start's responses");
+    let already_running = responses.remove("202").expect("a 202");
+    responses.insert("409".to_string(), already_running);
+    let path = write_spec(&dir, "409.yaml", &spec);
+
+    let run = check_with_the_facade(&path);
+    assert_eq!(run.code, 1, "{}", run.output());
+    let line = run
+        .stdout
+        .lines()
+        .find(|l| l.contains("`start_task::ALREADY_RUNNING = 202`"))
+        .unwrap_or_else(|| panic!("the constant is not named\n{}", run.output()));
+    assert!(
+        line.contains("crates/plex-butler/src/statuses.rs")
+            && line.contains("POST /butler/{task} (startTask)")
+            && line.contains("change the constant"),
+        "names the file, the operation and what to do: {line}"
+    );
+    assert!(
+        run.stdout.contains(
+            "the spec lists status 409, which crates/plex-butler/src/statuses.rs neither maps \
+             nor lists in `start_task::ERRORS`"
+        ),
+        "{}",
+        run.output()
+    );
+}
+
+#[test]
+fn an_operation_with_no_status_module_names_the_module_to_add() {
+    let dir = TempDir::new("check-no-module");
+    for file in ["lib.rs", "statuses.rs"] {
+        dir.copy(&fixture(&format!("check/facade-complete/{file}")), file);
+    }
+    let statuses = std::fs::read_to_string(dir.path("statuses.rs")).expect("reads");
+    let start = statuses
+        .find("pub(crate) mod stop_all_tasks")
+        .expect("the module");
+    let end = start + statuses[start..].find("}\n").expect("its end") + 2;
+    let without = format!("{}{}", &statuses[..start], &statuses[end..]);
+    std::fs::write(dir.path("statuses.rs"), without).expect("writes");
+
+    let run = xtask([
+        "spec".as_ref(),
+        "check".as_ref(),
+        fixture("diff/base.yaml").as_os_str(),
+        "--facade-src".as_ref(),
+        dir.root().as_os_str(),
+    ]);
+    assert_eq!(run.code, 1, "{}", run.output());
+    assert!(
+        run.stdout.contains("DELETE /butler (stopAllTasks): ")
+            && run
+                .stdout
+                .contains("has no module `stop_all_tasks`: add `pub(crate) mod stop_all_tasks`"),
+        "{}",
+        run.output()
+    );
+    assert!(run.stdout.contains("1 problem found"), "{}", run.output());
+}
+
+#[test]
+fn a_facade_without_a_status_table_fails_saying_what_it_holds() {
+    let run = check("diff/base.yaml", "facade-no-statuses");
+    assert_eq!(run.code, 1, "{}", run.output());
+    assert!(
+        run.stdout.contains("statuses.rs: cannot read it")
+            && run.stdout.contains("a module per operation"),
+        "{}",
+        run.output()
+    );
+}
+
+#[test]
+fn a_task_name_a_source_lists_cannot_leave_the_spec() {
+    let dir = TempDir::new("check-source-name");
+    let text = std::fs::read_to_string(fixture("diff/base.yaml")).expect("reads");
+    let without = text.replace("        - CheckForUpdates\n", "");
+    assert_ne!(without, text);
+    std::fs::write(dir.path("spec.yaml"), without).expect("writes");
+    let run = xtask([
+        "spec".as_ref(),
+        "check".as_ref(),
+        dir.path("spec.yaml").as_os_str(),
+        "--facade-src".as_ref(),
+        fixture("check/facade-complete").as_os_str(),
+    ]);
+    assert_eq!(run.code, 1, "{}", run.output());
+    assert!(
+        run.stdout.contains(
+            "components.schemas.KnownTaskName: lacks `CheckForUpdates`, which \
+             openapi/task-name-sources/legacy.txt lists: add it"
+        ),
+        "{}",
+        run.output()
+    );
+}
+
+#[test]
+fn a_task_name_the_base_revision_has_cannot_leave_the_spec() {
+    let dir = TempDir::new("check-history");
+    let mut spec = committed_spec_json();
+    let names = spec
+        .pointer_mut("/components/schemas/KnownTaskName/enum")
+        .and_then(serde_json::Value::as_array_mut)
+        .expect("the names");
+    let lost = names.pop().expect("a name");
+    let path = write_spec(&dir, "spec.yaml", &spec);
+    let run = xtask([
+        "spec".as_ref(),
+        "check".as_ref(),
+        path.as_os_str(),
+        "--base".as_ref(),
+        "HEAD".as_ref(),
+    ]);
+    assert_eq!(run.code, 1, "{}", run.output());
+    let lost = lost.as_str().expect("a string");
+    assert!(
+        run.stdout.contains(&format!(
+            "components.schemas.KnownTaskName: lost `{lost}` against openapi/butler.yaml at "
+        )) && run.stdout.contains("put it back"),
+        "{}",
+        run.output()
+    );
+}
+
+#[test]
+fn another_file_is_not_compared_with_a_base_revision_unless_asked() {
+    let run = check("diff/base.yaml", "facade-complete");
+    assert!(
+        run.stdout
+            .contains("note: task names not compared with a base revision"),
+        "{}",
+        run.output()
+    );
 }

@@ -1,14 +1,20 @@
-//! `cargo xtask spec diff`.
+//! `cargo xtask spec diff`. These compare small specs made for the tests,
+//! which the facade does not wrap, so they do not build it
+//! (`--no-build`); `spec_corpus.rs` judges changes of the real spec with the
+//! build.
 
 mod common;
 
-use common::{assert_no_panic, fixture, xtask};
+use std::process::Command;
 
-/// Compares `diff/base.yaml` with `diff/<new>` in the given format.
+use common::{TempDir, assert_no_panic, committed_spec, fixture, xtask, xtask_in};
+
+/// Compares `diff/base.yaml` with `diff/<new>`, without the build.
 fn diff_from_base(new: &str, extra: &[&str]) -> common::Run {
     let mut args = vec![
         "spec".to_string(),
         "diff".to_string(),
+        "--no-build".to_string(),
         "--old".to_string(),
         fixture("diff/base.yaml").display().to_string(),
         "--new".to_string(),
@@ -20,7 +26,7 @@ fn diff_from_base(new: &str, extra: &[&str]) -> common::Run {
 
 #[test]
 fn identical_specs_report_no_changes() {
-    let run = diff_from_base("base.yaml", &["--fail-on-breaking"]);
+    let run = diff_from_base("base.yaml", &[]);
     assert_eq!(run.code, 0, "{}", run.output());
     assert!(
         run.stdout.contains("no changes to the API"),
@@ -30,30 +36,50 @@ fn identical_specs_report_no_changes() {
 }
 
 #[test]
-fn an_added_task_name_is_not_breaking() {
-    let run = diff_from_base("task-name-added.yaml", &["--fail-on-breaking"]);
+fn an_added_task_name_is_not_breaking_on_the_wire_nor_for_rust_source() {
+    let run = diff_from_base("task-name-added.yaml", &[]);
     assert_eq!(run.code, 0, "{}", run.output());
     assert!(
         run.stdout
-            .contains("| task name `GenerateBlurHashes` added | no |"),
+            .contains("| task name `RefreshSections` added | no |  |"),
         "{}",
         run.output()
     );
     assert!(
         run.stdout
-            .contains("0 breaking, 1 not breaking, 0 to review"),
+            .contains("| variant `KnownTaskName::RefreshSections` added |  | no |"),
+        "{}",
+        run.output()
+    );
+    assert!(
+        run.stdout.contains(
+            "0 breaking on the wire, 0 breaking for Rust source, 2 not breaking, 0 to review"
+        ),
         "drift's unclassified \"string schema changed\" is replaced: {}",
+        run.output()
+    );
+    assert!(
+        run.stdout.contains("Verdict: not breaking.")
+            && run.stdout.contains("The facade was not built against")
+            && run.stdout.contains("--no-build was given"),
+        "{}",
         run.output()
     );
 }
 
 #[test]
 fn a_removed_task_name_is_breaking() {
-    let run = diff_from_base("task-name-removed.yaml", &["--fail-on-breaking"]);
+    let run = diff_from_base("task-name-removed.yaml", &[]);
     assert_eq!(run.code, 1, "{}", run.output());
     assert!(
         run.stdout
-            .contains("| task name `CleanOldBundles` dropped | **yes** |"),
+            .contains("| task name `CleanOldBundles` dropped | **breaking** |  |"),
+        "{}",
+        run.output()
+    );
+    assert!(
+        run.stdout
+            .contains("| variant `KnownTaskName::CleanOldBundles` removed |  | **breaking** |"),
         "{}",
         run.output()
     );
@@ -67,25 +93,31 @@ fn a_removed_task_name_is_breaking() {
 
 #[test]
 fn a_removed_operation_is_breaking_and_grouped_under_it() {
-    let run = diff_from_base("operation-removed.yaml", &["--fail-on-breaking"]);
+    let run = diff_from_base("operation-removed.yaml", &[]);
     assert_eq!(run.code, 1, "{}", run.output());
     assert!(
         run.stdout.contains(
-            "### `DELETE /butler` (stopAllTasks)\n\n| Change | Breaking | Why |\n|---|---|---|\n\
-             | the operation stopAllTasks was removed | **yes** |"
+            "### `DELETE /butler` (stopAllTasks)\n\n| Change | Wire | Rust | Why |\n\
+             |---|---|---|---|\n| the operation stopAllTasks was removed | **breaking** |  |"
         ),
         "{}",
+        run.output()
+    );
+    assert!(
+        run.stdout
+            .contains("| method `Client::stop_all_tasks` removed |  | **breaking** |"),
+        "the raw method's removal is in the operation's group: {}",
         run.output()
     );
 }
 
 #[test]
 fn a_changed_status_is_breaking_for_the_status_clients_do_not_expect() {
-    let run = diff_from_base("status-changed.yaml", &["--fail-on-breaking"]);
+    let run = diff_from_base("status-changed.yaml", &[]);
     assert_eq!(run.code, 1, "{}", run.output());
     assert!(
         run.stdout
-            .contains("| operation added a new response code 409 | **yes** |"),
+            .contains("| operation added a new response code 409 | **breaking** |"),
         "{}",
         run.output()
     );
@@ -99,11 +131,11 @@ fn a_changed_status_is_breaking_for_the_status_clients_do_not_expect() {
 
 #[test]
 fn an_added_property_of_an_answer_is_not_breaking() {
-    let run = diff_from_base("property-added.yaml", &["--fail-on-breaking"]);
+    let run = diff_from_base("property-added.yaml", &[]);
     assert_eq!(run.code, 0, "{}", run.output());
     assert!(
         run.stdout.contains(
-            "| optional property `lastRun` added | no | old clients ignore it in answers |"
+            "| optional property `lastRun` added | no |  | old clients ignore it in answers |"
         ),
         "{}",
         run.output()
@@ -112,36 +144,44 @@ fn an_added_property_of_an_answer_is_not_breaking() {
 
 #[test]
 fn a_removed_property_is_breaking() {
-    let run = diff_from_base("property-removed.yaml", &["--fail-on-breaking"]);
+    let run = diff_from_base("property-removed.yaml", &[]);
     assert_eq!(run.code, 1, "{}", run.output());
     assert!(
         run.stdout
-            .contains("| property `interval` removed | **yes** |"),
+            .contains("| property `interval` removed | **breaking** |  |"),
+        "{}",
+        run.output()
+    );
+    assert!(
+        run.stdout
+            .contains("| field `ButlerTask.interval` removed |  | **breaking** |"),
         "{}",
         run.output()
     );
 }
 
 #[test]
-fn a_renamed_operation_id_is_breaking() {
+fn a_renamed_operation_id_is_the_same_on_the_wire_but_breaks_rust_source() {
     let run = diff_from_base("operation-id-renamed.yaml", &[]);
-    assert_eq!(run.code, 0, "without --fail-on-breaking: {}", run.output());
-    assert!(
-        run.stdout
-            .contains("| operationId changed from `startTask` to `butlerPostTask` | **yes** |"),
-        "{}",
-        run.output()
-    );
+    assert_eq!(run.code, 1, "{}", run.output());
+    for row in [
+        "| operationId changed from `startTask` to `butlerPostTask` | no |  |",
+        "| method `Client::start_task` removed |  | **breaking** |",
+        "| method `Client::butler_post_task` added |  | no |",
+    ] {
+        assert!(run.stdout.contains(row), "{row}\n{}", run.output());
+    }
 }
 
 #[test]
 fn a_changed_media_type_is_reported_rather_than_crashing_the_comparison() {
     let run = diff_from_base("media-type-changed.yaml", &[]);
-    assert_eq!(run.code, 0, "{}", run.output());
+    assert_eq!(run.code, 1, "{}", run.output());
     assert_no_panic(&run);
     assert!(
-        run.stdout
-            .contains("| response 200: media types changed from none to `text/html` | **yes** |"),
+        run.stdout.contains(
+            "| response 200: media types changed from none to `text/html` | **breaking** |"
+        ),
         "{}",
         run.output()
     );
@@ -150,10 +190,10 @@ fn a_changed_media_type_is_reported_rather_than_crashing_the_comparison() {
 #[test]
 fn the_text_format_lists_changes_by_operation() {
     let run = diff_from_base("status-changed.yaml", &["--format", "text"]);
-    assert_eq!(run.code, 0, "{}", run.output());
+    assert_eq!(run.code, 1, "{}", run.output());
     assert!(
         run.stdout.contains(
-            "\nPOST /butler/{task} (startTask)\n  BREAKING  operation added a new response code 409: "
+            "\nPOST /butler/{task} (startTask)\n  BREAKING wire  operation added a new response code 409: "
         ),
         "{}",
         run.output()
@@ -174,8 +214,9 @@ fn old_without_new_is_a_usage_error() {
 
 #[test]
 fn a_base_revision_is_compared_with_the_working_tree() {
-    let run = xtask(["spec", "diff", "--base", "HEAD"]);
-    assert_eq!(run.code, 0, "{}", run.output());
+    let run = xtask(["spec", "diff", "--no-build", "--base", "HEAD"]);
+    // The working tree's spec may differ from HEAD's: any verdict will do.
+    assert_ne!(run.code, 2, "{}", run.output());
     assert!(
         run.stdout
             .starts_with("## Spec changes\n\n`openapi/butler.yaml` at "),
@@ -187,10 +228,131 @@ fn a_base_revision_is_compared_with_the_working_tree() {
 #[test]
 fn an_unknown_base_revision_is_a_clear_error() {
     let run = xtask(["spec", "diff", "--base", "no-such-revision-anywhere"]);
-    assert_eq!(run.code, 1, "{}", run.output());
+    assert_eq!(run.code, 2, "the tool could not judge: {}", run.output());
     assert!(
         run.stderr
             .contains("cannot read openapi/butler.yaml at revision no-such-revision-anywhere"),
+        "{}",
+        run.output()
+    );
+}
+
+#[test]
+fn a_spec_the_generator_rejects_cannot_be_judged_and_exits_with_2() {
+    let run = xtask([
+        "spec".as_ref(),
+        "diff".as_ref(),
+        "--no-build".as_ref(),
+        "--old".as_ref(),
+        fixture("diff/base.yaml").as_os_str(),
+        "--new".as_ref(),
+        fixture("check/generator-rejects.yaml").as_os_str(),
+    ]);
+    assert_eq!(run.code, 2, "{}", run.output());
+    assert_no_panic(&run);
+    assert!(
+        run.stderr
+            .contains("the generator cannot turn it into a client"),
+        "{}",
+        run.output()
+    );
+}
+
+#[test]
+fn an_unreadable_spec_cannot_be_judged_and_exits_with_2() {
+    let run = diff_from_base("no-such-spec.yaml", &[]);
+    assert_eq!(run.code, 2, "{}", run.output());
+    assert!(
+        run.stderr.contains("error: cannot read"),
+        "{}",
+        run.output()
+    );
+}
+
+/// A small git repository that is a cargo workspace, holding the committed
+/// spec, with one commit on the branch `feature`.
+fn temporary_workspace(name: &str) -> TempDir {
+    let dir = TempDir::new(name);
+    std::fs::write(dir.path("Cargo.toml"), "[workspace]\nmembers = []\n").expect("writes");
+    std::fs::create_dir_all(dir.path("openapi")).expect("creates");
+    dir.copy(&committed_spec(), "openapi/butler.yaml");
+    for args in [
+        &["init", "--quiet", "--initial-branch", "feature"][..],
+        &["add", "."],
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.invalid",
+            "commit",
+            "--quiet",
+            "-m",
+            "spec",
+        ],
+    ] {
+        let status = Command::new("git")
+            .args(args)
+            .current_dir(dir.root())
+            .status()
+            .expect("git runs");
+        assert!(status.success(), "git {args:?}");
+    }
+    dir
+}
+
+#[test]
+fn the_workspace_is_the_one_around_the_current_directory() {
+    let dir = temporary_workspace("diff-cwd");
+    let spec = dir.path("openapi/butler.yaml");
+    let text = std::fs::read_to_string(&spec).expect("reads");
+    let changed = text.replacen(
+        "        - AutomaticUpdates\n",
+        "        - AutomaticUpdates\n        - OnlyInThisCopy\n",
+        1,
+    );
+    assert_ne!(changed, text, "the names are listed as expected");
+    std::fs::write(&spec, changed).expect("writes");
+    std::fs::create_dir_all(dir.path("openapi/deeper")).expect("creates");
+
+    let run = xtask_in(
+        &dir.path("openapi/deeper"),
+        [
+            "spec",
+            "diff",
+            "--no-build",
+            "--format",
+            "text",
+            "--base",
+            "HEAD",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.output());
+    assert!(
+        run.stdout.contains("task name OnlyInThisCopy added"),
+        "compares the spec of the workspace it runs in: {}",
+        run.output()
+    );
+}
+
+#[test]
+fn without_main_nor_origin_main_the_diff_says_which_base_to_pass_and_exits_with_2() {
+    let dir = temporary_workspace("diff-no-main");
+    let run = xtask_in(dir.root(), ["spec", "diff", "--no-build"]);
+    assert_eq!(run.code, 2, "{}", run.output());
+    assert!(
+        run.stderr.contains("no `main` nor `origin/main`") && run.stderr.contains("--base REV"),
+        "{}",
+        run.output()
+    );
+}
+
+#[test]
+fn outside_any_workspace_the_diff_says_where_to_run_and_exits_with_2() {
+    let dir = TempDir::new("diff-outside");
+    let run = xtask_in(dir.root(), ["spec", "diff", "--no-build"]);
+    assert_eq!(run.code, 2, "{}", run.output());
+    assert!(
+        run.stderr.contains("is not inside a cargo workspace"),
         "{}",
         run.output()
     );

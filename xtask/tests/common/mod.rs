@@ -24,14 +24,25 @@ impl Run {
     }
 }
 
-/// Runs `xtask` with these arguments.
+/// Runs `xtask` with these arguments, in this crate's directory (inside
+/// the workspace).
 pub fn xtask<I, S>(args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    xtask_in(Path::new(env!("CARGO_MANIFEST_DIR")), args)
+}
+
+/// Runs `xtask` with these arguments with `dir` as the current directory.
+pub fn xtask_in<I, S>(dir: &Path, args: I) -> Run
 where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
 {
     let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
         .args(args)
+        .current_dir(dir)
         .env_remove("RUST_BACKTRACE")
         .output()
         .expect("the xtask binary runs");
@@ -54,6 +65,20 @@ pub fn committed_spec() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../openapi/butler.yaml")
 }
 
+/// The committed spec as JSON, to derive changed specs from.
+pub fn committed_spec_json() -> serde_json::Value {
+    let text = std::fs::read_to_string(committed_spec()).expect("the committed spec reads");
+    serde_yaml_ng::from_str(&text).expect("the committed spec parses")
+}
+
+/// Writes a spec (JSON is YAML) and returns its path.
+pub fn write_spec(dir: &TempDir, name: &str, spec: &serde_json::Value) -> PathBuf {
+    let path = dir.path(name);
+    let text = serde_json::to_string_pretty(spec).expect("serialises");
+    std::fs::write(&path, text).expect("the spec writes");
+    path
+}
+
 /// A fresh directory for one test, removed when dropped.
 pub struct TempDir(PathBuf);
 
@@ -70,6 +95,10 @@ impl TempDir {
 
     pub fn path(&self, file: &str) -> PathBuf {
         self.0.join(file)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.0
     }
 
     /// Copies `from` into this directory as `name` and returns its path.
