@@ -21,6 +21,10 @@
 //! the toolchain CI uses (Rust 1.95, format 57); after a toolchain upgrade,
 //! update both together and regenerate the snapshot.
 //!
+//! `TaskName`'s known variants stand as one line: they come from the spec's
+//! `KnownTaskName`, which `spec check` holds (it never loses a name), so a
+//! name added to the spec changes no line here and needs no edit.
+//!
 //! What the snapshot leaves out: blanket impls (`impl<T> From<T> for T` and
 //! the like, the same for every type) and the unstable auto traits
 //! (`Freeze`, `UnsafeUnpin`), which stable code cannot name and which come
@@ -153,15 +157,37 @@ fn render(json: &Path) -> Result<String, Failure> {
             ))
         })?;
     let mut text = String::from(HEADER);
+    let mut known_names_shown = false;
     for item in api.items() {
         let line = item.to_string();
         if is_unstable_auto_trait_impl(&line) {
+            continue;
+        }
+        if is_known_task_name_variant(&line) {
+            if !known_names_shown {
+                text.push_str(KNOWN_TASK_NAMES_LINE);
+                text.push('\n');
+                known_names_shown = true;
+            }
             continue;
         }
         text.push_str(&line);
         text.push('\n');
     }
     Ok(text)
+}
+
+/// The line that stands for every variant made from the spec's names.
+const KNOWN_TASK_NAMES_LINE: &str =
+    "pub plex_butler::TaskName::<one variant per name of the spec's KnownTaskName>";
+
+/// `pub plex_butler::TaskName::BackupDatabase` and the like: the unit
+/// variants, one per name of the spec (not `Other(..)`, not methods).
+fn is_known_task_name_variant(line: &str) -> bool {
+    line.strip_prefix("pub plex_butler::TaskName::")
+        .is_some_and(|rest| {
+            !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
 }
 
 /// `impl core::marker::Freeze for ...` and the like, with or without `!`.
@@ -207,7 +233,23 @@ fn rustc_version() -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::is_unstable_auto_trait_impl;
+    use super::{is_known_task_name_variant, is_unstable_auto_trait_impl};
+
+    #[test]
+    fn only_the_unit_variants_of_task_name_stand_for_the_specs_names() {
+        assert!(is_known_task_name_variant(
+            "pub plex_butler::TaskName::BackupDatabase"
+        ));
+        assert!(!is_known_task_name_variant(
+            "pub plex_butler::TaskName::Other(alloc::string::String)"
+        ));
+        assert!(!is_known_task_name_variant(
+            "pub fn plex_butler::TaskName::as_str(&self) -> &str"
+        ));
+        assert!(!is_known_task_name_variant(
+            "pub plex_butler::Error::InvalidTaskName"
+        ));
+    }
 
     #[test]
     fn unstable_auto_trait_impls_are_recognised_with_and_without_negation() {

@@ -1,13 +1,13 @@
-//! The spec says what the real server does: OpenAPI 3.0.3, exactly the five
-//! Butler operations and the two activity operations, with the statuses a
-//! real server sends.
+//! The spec says what the real server does: OpenAPI 3.0.3, the five Butler
+//! operations and the two activity operations, with the statuses a real
+//! server sends. Each test allows the spec to grow: additions break no
+//! client, and must fail no test.
 
 use std::collections::BTreeSet;
 
 use openapiv3::{OpenAPI, ReferenceOr, StatusCode};
 
 const SPEC: &str = include_str!("../../../openapi/butler.yaml");
-const REAL_BUTLER_XML: &str = include_str!("../../../fixtures/pms-1.43.2/butler.xml");
 const REAL_ACTIVITIES_XML: &str = include_str!("../../../fixtures/pms-1.43.2/activities.xml");
 const OFFICIAL_SPEC: &str =
     include_str!("../../../xtask/tests/fixtures/upstream/plex-pms-openapi-1.1.1.yaml");
@@ -49,32 +49,39 @@ fn spec_is_openapi_3_0_3() {
     assert_eq!(spec().openapi, "3.0.3");
 }
 
+/// The operations a real server has, with the statuses it sends. The spec
+/// may grow (operations, statuses): that breaks no client.
 #[test]
-fn spec_has_exactly_the_butler_and_activity_operations_with_real_statuses() {
+fn spec_has_the_butler_and_activity_operations_with_real_statuses() {
     let ops = operations(&spec());
-    let expected: Vec<(String, String, String, BTreeSet<u16>)> = [
+    let real: [(&str, &str, &str, &[u16]); 7] = [
         (
             "DELETE",
             "/activities/{activityId}",
             "cancelActivity",
-            &[200, 400, 401, 404][..],
+            &[200, 400, 401, 404],
         ),
-        ("DELETE", "/butler", "stopAllTasks", &[200, 401][..]),
-        ("DELETE", "/butler/{task}", "stopTask", &[200, 401, 404][..]),
-        ("GET", "/activities", "getActivities", &[200, 401][..]),
-        ("GET", "/butler", "getButlerTasks", &[200, 401][..]),
-        ("POST", "/butler", "startAllTasks", &[200, 401][..]),
-        (
-            "POST",
-            "/butler/{task}",
-            "startTask",
-            &[200, 202, 401, 404][..],
-        ),
-    ]
-    .into_iter()
-    .map(|(m, p, id, s)| (m.into(), p.into(), id.into(), s.iter().copied().collect()))
-    .collect();
-    assert_eq!(ops, expected);
+        ("DELETE", "/butler", "stopAllTasks", &[200, 401]),
+        ("DELETE", "/butler/{task}", "stopTask", &[200, 401, 404]),
+        ("GET", "/activities", "getActivities", &[200, 401]),
+        ("GET", "/butler", "getButlerTasks", &[200, 401]),
+        ("POST", "/butler", "startAllTasks", &[200, 401]),
+        ("POST", "/butler/{task}", "startTask", &[200, 202, 401, 404]),
+    ];
+    for (method, path, id, statuses) in real {
+        let Some((_, _, spec_id, spec_statuses)) =
+            ops.iter().find(|(m, p, _, _)| m == method && p == path)
+        else {
+            panic!("{method} {path} is not in the spec");
+        };
+        assert_eq!(spec_id, id, "{method} {path}");
+        for status in statuses {
+            assert!(
+                spec_statuses.contains(status),
+                "{method} {path} ({id}) lacks {status}, which a real server sends"
+            );
+        }
+    }
 }
 
 #[test]
@@ -106,88 +113,10 @@ fn default_server_is_the_local_plex_port() {
     assert_eq!(vars["port"].default, "32400");
 }
 
-fn known_task_names() -> BTreeSet<String> {
-    let value: serde_json::Value = serde_yaml_ng::from_str(SPEC).expect("yaml");
-    value
-        .pointer("/components/schemas/KnownTaskName/enum")
-        .and_then(|v| v.as_array())
-        .expect("KnownTaskName enum")
-        .iter()
-        .map(|v| v.as_str().expect("string").to_string())
-        .collect()
-}
-
-fn names_in_real_capture() -> BTreeSet<String> {
-    let mut reader = quick_xml::Reader::from_str(REAL_BUTLER_XML);
-    let mut names = BTreeSet::new();
-    loop {
-        match reader.read_event().expect("fixture is XML") {
-            quick_xml::events::Event::Empty(e) | quick_xml::events::Event::Start(e)
-                if e.name().as_ref() == "ButlerTask" =>
-            {
-                let attr = e
-                    .try_get_attribute("name")
-                    .expect("attribute")
-                    .expect("every task has a name");
-                names.insert(attr.value.into_owned().to_string());
-            }
-            quick_xml::events::Event::Eof => break,
-            _ => {}
-        }
-    }
-    names
-}
-
-#[test]
-fn known_task_names_are_the_union_of_every_source() {
-    // Legacy Butler docs (14) and Plex's official spec 1.1.1 (22), as those
-    // sources list them; the real capture is read from the fixture.
-    let legacy = [
-        "BackupDatabase",
-        "BuildGracenoteCollections",
-        "CheckForUpdates",
-        "CleanOldBundles",
-        "CleanOldCacheFiles",
-        "DeepMediaAnalysis",
-        "GenerateAutoTags",
-        "GenerateChapterThumbs",
-        "GenerateMediaIndexFiles",
-        "OptimizeDatabase",
-        "RefreshLibraries",
-        "RefreshLocalMedia",
-        "RefreshPeriodicMetadata",
-        "UpgradeMediaAnalysis",
-    ];
-    let official = [
-        "AutomaticUpdates",
-        "BackupDatabase",
-        "ButlerTaskGenerateAdMarkers",
-        "ButlerTaskGenerateCreditsMarkers",
-        "ButlerTaskGenerateIntroMarkers",
-        "ButlerTaskGenerateVoiceActivity",
-        "CleanOldBundles",
-        "CleanOldCacheFiles",
-        "DeepMediaAnalysis",
-        "GarbageCollectBlobs",
-        "GarbageCollectLibraryMedia",
-        "GenerateBlurHashes",
-        "GenerateChapterThumbs",
-        "GenerateMediaIndexFiles",
-        "LoudnessAnalysis",
-        "MusicAnalysis",
-        "OptimizeDatabase",
-        "RefreshEpgGuides",
-        "RefreshLibraries",
-        "RefreshLocalMedia",
-        "RefreshPeriodicMetadata",
-        "UpgradeMediaAnalysis",
-    ];
-    let real = names_in_real_capture();
-    assert_eq!(real.len(), 23);
-    let mut union: BTreeSet<String> = real;
-    union.extend(legacy.iter().chain(official.iter()).map(|s| s.to_string()));
-    assert_eq!(known_task_names(), union);
-}
+// That `KnownTaskName` holds every name of every source (the legacy docs,
+// the official spec, the real capture) and never loses one is a house rule
+// of `cargo xtask spec check`, kept there alone; a name added to the spec
+// needs no edit here.
 
 #[test]
 fn known_task_names_are_sorted_in_the_spec() {
@@ -277,7 +206,10 @@ fn activity_has_every_property_of_the_official_spec() {
         .cloned()
         .collect();
     assert_eq!(theirs.len(), 9, "{theirs:?}");
-    assert_eq!(activity_properties(), theirs);
+    let ours = activity_properties();
+    for property in &theirs {
+        assert!(ours.contains(property), "{property} is not in the spec");
+    }
 }
 
 #[test]
