@@ -31,6 +31,7 @@ mod package_check;
 mod public_api;
 mod rust_api;
 mod verify;
+mod wire;
 mod workspace;
 mod yaml;
 

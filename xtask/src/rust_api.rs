@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use quote::ToTokens;
 
-use crate::diff::Class;
+use crate::wire::Class;
 
 /// The HTTP method (lower case) and path of a request: `("post", "/butler/{task}")`.
 pub type Request = (String, String);
