@@ -156,6 +156,26 @@ impl Butler {
         }
     }
 
+    /// Moves the maintenance window (`ButlerStartHour`/`ButlerEndHour`
+    /// changed). Runs already scheduled keep their times.
+    pub(crate) fn set_window(&mut self, start_hour: u32, end_hour: u32) {
+        self.window = self.window.with_hours(start_hour, end_hour);
+    }
+
+    /// Switches a task on or off (its `ButlerTask<Name>` setting changed):
+    /// what start-all starts from now on. A run already running or
+    /// scheduled is left alone.
+    pub(crate) fn set_enabled(&mut self, name: &str, enabled: bool) {
+        if let Some(&i) = self.by_name.get(name) {
+            self.tasks[i].spec.enabled = enabled;
+        }
+    }
+
+    /// The tasks as configured, in list order.
+    pub(crate) fn specs(&self) -> impl Iterator<Item = &TaskSpec> {
+        self.tasks.iter().map(|task| &task.spec)
+    }
+
     /// Brings every task up to `now`.
     pub(crate) fn advance(&mut self, now: DateTime<Utc>) {
         for task in &mut self.tasks {

@@ -67,8 +67,10 @@ pub struct StatusFault {
 /// The faults a simulator injects. Off by default ([`FaultPlan::none`]).
 ///
 /// Each request goes through them in this order: the latency is waited out;
-/// then the connection may be dropped (no answer at all); then the fault
-/// status may replace the answer (before the token is even checked, as a
+/// then the connection may be dropped (no answer at all); then, for a few
+/// requests after each change of settings, 400 may replace the answer (see
+/// [`bad_request_after_settings_change`](FaultPlan::bad_request_after_settings_change));
+/// then the fault status may replace the answer (before the token is even checked, as a
 /// proxy or an overloaded server would); then the answer's body may be cut
 /// short (the connection closes after half the promised `Content-Length`)
 /// or replaced with bytes that are neither XML nor JSON (status and
@@ -92,6 +94,7 @@ pub struct FaultPlan {
     drop_connection: Option<Trigger>,
     truncate_body: Option<Trigger>,
     garbage_body: Option<Trigger>,
+    bad_requests_after_settings_change: u32,
 }
 
 impl FaultPlan {
@@ -157,6 +160,22 @@ impl FaultPlan {
         self
     }
 
+    /// Answers 400 to the next `n` requests after each successful
+    /// `PUT /:/prefs` (whatever their path, before the token is checked),
+    /// as a server may do for a short while after its settings change
+    /// (seen by the plex-api.rs client, which retries them). A later change
+    /// starts the count again; 0 turns it off.
+    #[must_use]
+    pub fn bad_request_after_settings_change(mut self, n: u32) -> Self {
+        self.bad_requests_after_settings_change = n;
+        self
+    }
+
+    /// How many requests after each change of settings get 400.
+    pub fn bad_requests_after_settings_change(&self) -> u32 {
+        self.bad_requests_after_settings_change
+    }
+
     /// The added latency.
     pub fn added_latency(&self) -> Duration {
         self.latency
@@ -203,6 +222,8 @@ pub(crate) struct Verdict {
 pub(crate) struct Faults {
     plan: FaultPlan,
     used: [u32; 4],
+    /// Requests still to be answered 400 since the last change of settings.
+    after_settings_change: u32,
     rng: fastrand::Rng,
 }
 
@@ -211,6 +232,7 @@ impl Faults {
         Self {
             plan,
             used: [0; 4],
+            after_settings_change: 0,
             rng: fastrand::Rng::with_seed(seed ^ 0x5bd1_e995_5bd1_e995),
         }
     }
@@ -223,6 +245,12 @@ impl Faults {
     pub(crate) fn replace(&mut self, plan: FaultPlan) {
         self.plan = plan;
         self.used = [0; 4];
+        self.after_settings_change = 0;
+    }
+
+    /// A `PUT /:/prefs` succeeded: the next requests may get 400.
+    pub(crate) fn settings_changed(&mut self) {
+        self.after_settings_change = self.plan.bad_requests_after_settings_change;
     }
 
     fn fires(&mut self, slot: usize, trigger: Option<Trigger>) -> bool {
@@ -246,6 +274,11 @@ impl Faults {
         };
         if self.fires(0, self.plan.drop_connection) {
             verdict.drop_connection = true;
+            return verdict;
+        }
+        if self.after_settings_change > 0 {
+            self.after_settings_change -= 1;
+            verdict.status = Some((400, None));
             return verdict;
         }
         if let Some(fault) = self.plan.status
@@ -294,6 +327,19 @@ mod tests {
         let mut faults = Faults::new(FaultPlan::none().status(503, Trigger::Next(2)), 1);
         let hits: Vec<bool> = (0..4).map(|_| faults.judge().status.is_some()).collect();
         assert_eq!(hits, [true, true, false, false]);
+    }
+
+    #[test]
+    fn after_each_change_of_settings_the_next_requests_get_400() {
+        let mut faults = Faults::new(FaultPlan::none().bad_request_after_settings_change(2), 1);
+        let statuses =
+            |faults: &mut Faults| (0..3).map(|_| faults.judge().status).collect::<Vec<_>>();
+        assert_eq!(statuses(&mut faults), [None, None, None]);
+        faults.settings_changed();
+        let bad = Some((400, None));
+        assert_eq!(statuses(&mut faults), [bad, bad, None]);
+        faults.settings_changed();
+        assert_eq!(statuses(&mut faults)[0], bad);
     }
 
     #[test]

@@ -50,9 +50,19 @@ struct Args {
     #[arg(long, value_name = "DUR", value_parser = parse_duration, default_value = "20s")]
     task_duration: Duration,
 
-    /// The maintenance window in hours, ButlerStartHour-ButlerEndHour.
+    /// The maintenance window in hours: the initial ButlerStartHour and
+    /// ButlerEndHour settings.
     #[arg(long, value_name = "START-END", value_parser = parse_window, default_value = "2-5")]
     window: (u32, u32),
+
+    /// Presets a server setting of GET /:/prefs, such as
+    /// ButlerTaskRefreshLibraries=1 (repeatable; after --window).
+    #[arg(long = "setting", value_name = "ID=VALUE", value_parser = parse_setting)]
+    settings: Vec<(String, String)>,
+
+    /// How many playbacks GET /status/sessions lists.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    sessions: u32,
 
     /// The server's local time as an offset from UTC, such as +02:00.
     #[arg(long, value_name = "+HH:MM", value_parser = parse_offset, default_value = "+00:00", allow_hyphen_values = true)]
@@ -98,6 +108,15 @@ struct Args {
     )]
     fault_retry_after: Option<Duration>,
 
+    /// Fault: answer 400 to the N requests after each change of settings
+    /// (PUT /:/prefs).
+    #[arg(
+        long = "fault-400-after-put",
+        value_name = "N",
+        help_heading = "Faults"
+    )]
+    fault_400_after_put: Option<u32>,
+
     /// Fault: close the connection without answering: always, next:N or share:P.
     #[arg(long, value_name = "TRIGGER", help_heading = "Faults")]
     fault_drop: Option<Trigger>,
@@ -117,6 +136,16 @@ fn parse_window(s: &str) -> Result<(u32, u32), String> {
     let (start, end) = s.split_once('-').ok_or_else(bad)?;
     let hour = |h: &str| h.parse::<u32>().ok().filter(|h| *h <= 23).ok_or_else(bad);
     Ok((hour(start)?, hour(end)?))
+}
+
+/// Reads `ID=VALUE`; the value may be empty or hold `=`.
+fn parse_setting(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((id, value)) if !id.is_empty() => Ok((id.to_owned(), value.to_owned())),
+        _ => Err(format!(
+            "expected ID=VALUE, such as ButlerStartHour=3, not {s:?}"
+        )),
+    }
 }
 
 /// Reads `+HH:MM` or `-HH:MM` (or `Z`).
@@ -154,6 +183,9 @@ impl Args {
                 plan = plan.retry_after(after);
             }
         }
+        if let Some(n) = self.fault_400_after_put {
+            plan = plan.bad_request_after_settings_change(n);
+        }
         if let Some(when) = self.fault_drop {
             plan = plan.drop_connection(when);
         }
@@ -184,12 +216,16 @@ async fn main() -> ExitCode {
         .seed(args.seed)
         .task_duration(args.task_duration)
         .window(args.window.0, args.window.1)
+        .sessions(args.sessions)
         .utc_offset(args.utc_offset)
         .cancellable_activities(args.cancellable_activities)
         .token_expired(args.token_expired)
         .faults(args.faults());
     for name in &args.tasks {
         builder = builder.task(TaskSpec::new(name.clone()));
+    }
+    for (id, value) in &args.settings {
+        builder = builder.setting(id.clone(), value.clone());
     }
     builder = match (&args.token, args.no_auth) {
         (_, true) => builder.no_auth(),
@@ -277,6 +313,25 @@ mod tests {
         assert_eq!(parse_window("22-3"), Ok((22, 3)));
         for bad in ["2", "2-24", "a-b", "-1-3", ""] {
             assert!(parse_window(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn settings_read_as_an_id_and_a_value() {
+        assert_eq!(
+            parse_setting("ButlerStartHour=3"),
+            Ok(("ButlerStartHour".to_owned(), "3".to_owned()))
+        );
+        assert_eq!(
+            parse_setting("FriendlyName=a=b"),
+            Ok(("FriendlyName".to_owned(), "a=b".to_owned()))
+        );
+        assert_eq!(
+            parse_setting("FriendlyName="),
+            Ok(("FriendlyName".to_owned(), String::new()))
+        );
+        for bad in ["ButlerStartHour", "=3", ""] {
+            assert!(parse_setting(bad).is_err(), "{bad:?}");
         }
     }
 

@@ -4,6 +4,7 @@
 
 use std::fmt::Write as _;
 
+use crate::settings::{self, Definition};
 use crate::state::Activity;
 use crate::task::TaskSpec;
 
@@ -171,9 +172,9 @@ fn render(doc: &Document<'_>) -> Rendered {
 }
 
 /// `GET /butler`.
-pub(crate) fn butler_tasks(tasks: &[TaskSpec]) -> Rendered {
+pub(crate) fn butler_tasks<'a>(tasks: impl IntoIterator<Item = &'a TaskSpec>) -> Rendered {
     let children: Vec<Vec<(&str, Value<'_>)>> = tasks
-        .iter()
+        .into_iter()
         .map(|task| {
             let mut attrs = vec![
                 ("name", Value::Str(&task.name)),
@@ -223,6 +224,155 @@ pub(crate) fn activities(activities: &[Activity]) -> Rendered {
         children: &children,
         self_closing: false,
     })
+}
+
+/// `GET /:/prefs` and `GET /:/prefs/get`: settings as the server lists
+/// them, a boolean's `default` and `value` as `0`/`1` in XML and `false`/
+/// `true` in JSON, `enumValues` only where the setting has a fixed choice.
+pub(crate) fn settings<'d, 'v>(
+    entries: impl IntoIterator<Item = (&'d Definition, &'v settings::Value)>,
+) -> Rendered {
+    let typed = |value: &'v settings::Value| match value {
+        settings::Value::Bool(b) => Value::Bool(*b),
+        settings::Value::Int(n) => Value::Int(*n),
+        settings::Value::Text(s) => Value::Str(s),
+    };
+    let children: Vec<Vec<(&str, Value<'_>)>> = entries
+        .into_iter()
+        .map(|(def, value)| {
+            let default = match def.default {
+                settings::DefaultValue::Bool(b) => Value::Bool(b),
+                settings::DefaultValue::Int(n) => Value::Int(n),
+                settings::DefaultValue::Text(s) => Value::Str(s),
+            };
+            let mut attrs = vec![
+                ("id", Value::Str(def.id)),
+                ("label", Value::Str(def.label)),
+                ("summary", Value::Str(def.summary)),
+                ("type", Value::Str(def.type_name())),
+                ("default", default),
+                ("value", typed(value)),
+                ("hidden", Value::Bool(def.hidden)),
+                ("advanced", Value::Bool(def.advanced)),
+                ("group", Value::Str(def.group)),
+            ];
+            if let Some(choices) = def.enum_values {
+                attrs.push(("enumValues", Value::Str(choices)));
+            }
+            attrs
+        })
+        .collect();
+    let size = i64::try_from(children.len()).unwrap_or(i64::MAX);
+    render(&Document {
+        root: "MediaContainer",
+        attrs: &[("size", Value::Int(size))],
+        child: "Setting",
+        children: &children,
+        self_closing: true,
+    })
+}
+
+/// What the simulated sessions play, by rating key: open films, so the
+/// names are free to use.
+const FILMS: [(&str, &str, i64); 4] = [
+    ("101", "Big Buck Bunny", 596_000),
+    ("102", "Sintel", 888_000),
+    ("103", "Tears of Steel", 734_000),
+    ("104", "Elephants Dream", 653_000),
+];
+/// Who watches, and on what: user id and name, player id, name and app.
+const VIEWERS: [(i64, &str, &str, &str, &str); 3] = [
+    (
+        1,
+        "alice",
+        "3c9f4b2e8d1a4f06",
+        "Living Room TV",
+        "Plex for Android (TV)",
+    ),
+    (2, "bob", "7a1e0c5d9b2f4e38", "Firefox", "Plex Web"),
+    (3, "carol", "e2d4f6a8c0b1435d", "iPhone", "Plex for iOS"),
+];
+/// The elements a session's `Video` holds, in order.
+const SESSION_PARTS: [&str; 3] = ["User", "Player", "Session"];
+
+/// The attributes of the `i`th session's `Video`, then of its parts.
+fn session(i: u32) -> [Vec<(&'static str, Value<'static>)>; 4] {
+    let (key, title, duration) = FILMS[i as usize % FILMS.len()];
+    let (user_id, user, player_id, player, product) = VIEWERS[i as usize % VIEWERS.len()];
+    [
+        vec![
+            ("sessionKey", Value::Int(i64::from(i) + 1)),
+            ("ratingKey", Value::Str(key)),
+            ("type", Value::Str("movie")),
+            ("title", Value::Str(title)),
+            ("duration", Value::Int(duration)),
+            ("viewOffset", Value::Int(i64::from(i) * 61_000 % duration)),
+        ],
+        vec![("id", Value::Int(user_id)), ("title", Value::Str(user))],
+        vec![
+            ("local", Value::Bool(true)),
+            ("machineIdentifier", Value::Str(player_id)),
+            ("product", Value::Str(product)),
+            ("state", Value::Str("playing")),
+            ("title", Value::Str(player)),
+        ],
+        vec![
+            ("id", Value::Str(player_id)),
+            ("location", Value::Str("lan")),
+        ],
+    ]
+}
+
+/// `GET /status/sessions`: `count` films playing, each `Video` with its
+/// `User`, `Player` and `Session` inside, as the server nests them (in
+/// JSON: `Metadata[]` with `User`, `Player` and `Session` objects).
+pub(crate) fn sessions(count: u32) -> Rendered {
+    let items: Vec<_> = (0..count).map(session).collect();
+    let size = [("size", Value::Int(i64::from(count)))];
+
+    let mut xml = String::with_capacity(128 + 400 * items.len());
+    xml.push_str(XML_HEADER);
+    xml.push_str("<MediaContainer");
+    xml_attrs(&mut xml, &size);
+    xml.push_str(">\n");
+    for [video, parts @ ..] in &items {
+        xml.push_str("<Video");
+        xml_attrs(&mut xml, video);
+        xml.push_str(">\n");
+        for (name, attrs) in SESSION_PARTS.iter().zip(parts) {
+            xml.push('<');
+            xml.push_str(name);
+            xml_attrs(&mut xml, attrs);
+            xml.push_str(" />\n");
+        }
+        xml.push_str("</Video>\n");
+    }
+    xml.push_str("</MediaContainer>\n");
+
+    let mut json = String::with_capacity(64 + 300 * items.len());
+    json.push_str("{\"MediaContainer\":{");
+    json_members(&mut json, &size);
+    if !items.is_empty() {
+        json.push_str(",\"Metadata\":[");
+        for (i, [video, parts @ ..]) in items.iter().enumerate() {
+            if i > 0 {
+                json.push(',');
+            }
+            json.push('{');
+            json_members(&mut json, video);
+            for (name, attrs) in SESSION_PARTS.iter().zip(parts) {
+                json.push(',');
+                escape_json(&mut json, name);
+                json.push_str(":{");
+                json_members(&mut json, attrs);
+                json.push('}');
+            }
+            json.push('}');
+        }
+        json.push(']');
+    }
+    json.push_str("}}");
+    Rendered { xml, json }
 }
 
 /// `GET /identity`.

@@ -1,17 +1,16 @@
 //! The HTTP side: accepting connections, routing, authentication, faults.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::future::Future as _;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use hyper::body::{Body, Bytes, Frame, Incoming, SizeHint};
-use hyper::header::{self, HeaderMap, HeaderValue};
+use hyper::header::{self, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
@@ -25,15 +24,12 @@ use crate::butler::{Butler, CancelOutcome, StartOutcome, StopOutcome};
 use crate::clock::Clock;
 use crate::fault::{Faults, Verdict};
 use crate::render::{self, Rendered};
+use crate::request::{
+    MAX_HEAD_LEN, Route, api_version, given_token, head_len, is_client_parameter, is_read,
+    query_pairs, redacted_target, route, wants_json,
+};
+use crate::settings::{SettingError, Settings};
 
-/// Longest path (percent-encoded) the server reads; longer gets 414.
-const MAX_PATH_LEN: usize = 2048;
-/// Longest task name or activity id (decoded) the server reads; longer gets
-/// 414.
-pub(crate) const MAX_NAME_LEN: usize = 256;
-/// Longest request head (request line and headers) the server reads; a
-/// larger head gets 431.
-const MAX_HEAD_LEN: usize = 64 * 1024;
 /// How long a shutdown waits for requests in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
@@ -66,24 +62,46 @@ impl fmt::Debug for Token {
     }
 }
 
-/// The answers that never change, rendered once.
-#[derive(Debug)]
+/// A page in both forms: XML, JSON.
+pub(crate) type Page = (Bytes, Bytes);
+
+/// The answers that change only with the settings, rendered ahead: reading
+/// `GET /butler` takes a read lock and two reference counts, no rendering.
+#[derive(Debug, Default)]
 pub(crate) struct Pages {
-    pub butler: (Bytes, Bytes),
-    pub root: (Bytes, Bytes),
-    pub identity: (Bytes, Bytes),
+    /// Rendered again when a task's switch changes.
+    pub butler: RwLock<Page>,
+    /// Rendered again when `FriendlyName` changes.
+    pub root: RwLock<Page>,
+    pub identity: Page,
 }
 
 impl Pages {
-    pub(crate) fn pair(rendered: Rendered) -> (Bytes, Bytes) {
+    pub(crate) fn pair(rendered: Rendered) -> Page {
         (Bytes::from(rendered.xml), Bytes::from(rendered.json))
     }
+}
+
+/// The name `GET /` gives when `FriendlyName` is blank (a real server
+/// gives its computer's name).
+pub(crate) const HOST_NAME: &str = "plex-butler-sim";
+
+/// Reads a page; a writer never leaves one half-written, so a poisoned lock
+/// still holds a whole page.
+fn read(page: &RwLock<Page>) -> Page {
+    page.read().unwrap_or_else(PoisonError::into_inner).clone()
 }
 
 /// Everything the request handlers share.
 #[derive(Debug)]
 pub(crate) struct Shared {
+    /// Locked before `settings` by whoever needs both.
     pub butler: Mutex<Butler>,
+    /// The settings, which govern the Butler's window and switches.
+    pub settings: Mutex<Settings>,
+    pub machine_identifier: String,
+    /// How many playbacks `GET /status/sessions` lists.
+    pub sessions: AtomicU32,
     pub clock: Clock,
     pub token: Option<Token>,
     pub faults: Mutex<Faults>,
@@ -109,6 +127,61 @@ impl Shared {
     pub(crate) fn faults(&self) -> MutexGuard<'_, Faults> {
         self.faults.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    pub(crate) fn settings(&self) -> MutexGuard<'_, Settings> {
+        // Settings change all at once or not at all: never half-written.
+        self.settings.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Applies `PUT /:/prefs`: every change or none, then what they govern.
+    /// Holds the Butler's lock throughout, so that no request sees the new
+    /// settings with the old window, switches or pages.
+    pub(crate) fn change_settings<'a>(
+        &self,
+        changes: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<(), SettingError> {
+        let (mut butler, now) = self.butler_now();
+        // Runs that were due to start or end before the change do so under
+        // the old settings.
+        butler.advance(now);
+        let mut settings = self.settings();
+        settings.set_all(changes)?;
+        govern(
+            &mut butler,
+            &settings,
+            &self.pages,
+            &self.machine_identifier,
+        );
+        Ok(())
+    }
+}
+
+/// Makes the Butler and the pages say what the settings say: the window,
+/// each task's `enabled` (from its `ButlerTask<Name>` switch; tasks without
+/// one keep theirs), the server's name.
+pub(crate) fn govern(
+    butler: &mut Butler,
+    settings: &Settings,
+    pages: &Pages,
+    machine_identifier: &str,
+) {
+    let (start, end) = settings.window();
+    butler.set_window(start, end);
+    let switched: Vec<(String, bool)> = butler
+        .specs()
+        .filter_map(|task| Some((task.name.clone(), settings.switch(&task.name)?)))
+        .collect();
+    for (name, on) in switched {
+        butler.set_enabled(&name, on);
+    }
+    let butler_page = Pages::pair(render::butler_tasks(butler.specs()));
+    let name = match settings.friendly_name() {
+        "" => HOST_NAME,
+        name => name,
+    };
+    let root_page = Pages::pair(render::root(machine_identifier, name));
+    *pages.butler.write().unwrap_or_else(PoisonError::into_inner) = butler_page;
+    *pages.root.write().unwrap_or_else(PoisonError::into_inner) = root_page;
 }
 
 /// A fault that closes the connection without an answer.
@@ -215,152 +288,12 @@ fn not_allowed(allow: &'static str) -> Response<SimBody> {
     response
 }
 
-/// Whether the client asked for JSON.
-fn wants_json(headers: &HeaderMap) -> bool {
-    const JSON_TYPE: &[u8] = b"application/json";
-    headers.get_all(header::ACCEPT).iter().any(|value| {
-        value
-            .as_bytes()
-            .windows(JSON_TYPE.len())
-            .any(|w| w.eq_ignore_ascii_case(JSON_TYPE))
-    })
-}
-
-fn pick(json: bool, (xml_body, json_body): &(Bytes, Bytes)) -> Response<SimBody> {
+fn pick(json: bool, (xml_body, json_body): &Page) -> Response<SimBody> {
     if json {
         respond(StatusCode::OK, JSON, json_body.clone())
     } else {
         respond(StatusCode::OK, XML, xml_body.clone())
     }
-}
-
-/// A `%XX` escape that is not one.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct BadEncoding;
-
-/// Decodes `%XX` escapes; malformed escapes and non-UTF-8 results are
-/// refused.
-pub(crate) fn percent_decode(s: &str) -> Result<Cow<'_, str>, BadEncoding> {
-    if !s.contains('%') {
-        return Ok(Cow::Borrowed(s));
-    }
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = |j: usize| {
-                bytes
-                    .get(j)
-                    .and_then(|&b| char::from(b).to_digit(16))
-                    .ok_or(BadEncoding)
-            };
-            let value = hex(i + 1)? * 16 + hex(i + 2)?;
-            out.push(u8::try_from(value).map_err(|_| BadEncoding)?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out)
-        .map(Cow::Owned)
-        .map_err(|_| BadEncoding)
-}
-
-/// The token a request carries: the `X-Plex-Token` header, else the
-/// `X-Plex-Token` query parameter.
-fn given_token<'a>(req: &'a Request<Incoming>) -> Option<Cow<'a, [u8]>> {
-    if let Some(value) = req.headers().get("x-plex-token") {
-        return Some(Cow::Borrowed(value.as_bytes()));
-    }
-    req.uri().query()?.split('&').find_map(|pair| {
-        let (key, value) = pair.split_once('=')?;
-        (key == "X-Plex-Token").then(|| match percent_decode(value) {
-            Ok(Cow::Borrowed(v)) => Cow::Borrowed(v.as_bytes()),
-            Ok(Cow::Owned(v)) => Cow::Owned(v.into_bytes()),
-            // Undecodable: compare it as sent; it will not match.
-            Err(BadEncoding) => Cow::Borrowed(value.as_bytes()),
-        })
-    })
-}
-
-/// The request's path and query for the log, any token value blanked out.
-pub(crate) fn redacted_target(path: &str, query: Option<&str>) -> String {
-    let Some(query) = query else {
-        return path.to_owned();
-    };
-    let mut out = String::with_capacity(path.len() + query.len() + 1);
-    out.push_str(path);
-    out.push('?');
-    for (i, pair) in query.split('&').enumerate() {
-        if i > 0 {
-            out.push('&');
-        }
-        match pair.split_once('=') {
-            Some((key, _)) if key.eq_ignore_ascii_case("x-plex-token") => {
-                out.push_str(key);
-                out.push_str("=<redacted>");
-            }
-            _ => out.push_str(pair),
-        }
-    }
-    out
-}
-
-enum Route<'a> {
-    Root,
-    Identity,
-    Butler,
-    ButlerTask(Cow<'a, str>),
-    Activities,
-    Activity(Cow<'a, str>),
-}
-
-/// Maps a path to a route, or to the status of the answer for paths that
-/// have none.
-fn route(path: &str) -> Result<Route<'_>, StatusCode> {
-    if path.len() > MAX_PATH_LEN {
-        return Err(StatusCode::URI_TOO_LONG);
-    }
-    let path = path.strip_prefix('/').unwrap_or(path);
-    let path = path.strip_suffix('/').unwrap_or(path);
-    let decode = |s| percent_decode(s).map_err(|BadEncoding| StatusCode::BAD_REQUEST);
-    let mut segments = path.split('/');
-    let first = decode(segments.next().unwrap_or(""))?;
-    let second = segments.next().map(decode).transpose()?;
-    if segments.next().is_some() {
-        return Err(StatusCode::NOT_FOUND);
-    }
-    if second.as_ref().is_some_and(|s| s.len() > MAX_NAME_LEN) {
-        return Err(StatusCode::URI_TOO_LONG);
-    }
-    match (&*first, second) {
-        ("", None) => Ok(Route::Root),
-        ("identity", None) => Ok(Route::Identity),
-        ("butler", None) => Ok(Route::Butler),
-        ("butler", Some(task)) => Ok(Route::ButlerTask(task)),
-        ("activities", None) => Ok(Route::Activities),
-        ("activities", Some(id)) => Ok(Route::Activity(id)),
-        _ => Err(StatusCode::NOT_FOUND),
-    }
-}
-
-/// The length of a request's head as sent, near enough: the request line
-/// and every header line.
-fn head_len(req: &Request<Incoming>) -> usize {
-    let target = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
-    let line = req.method().as_str().len() + target + " HTTP/1.1\r\n".len() + 1;
-    let headers: usize = req
-        .headers()
-        .iter()
-        .map(|(name, value)| name.as_str().len() + value.len() + ": \r\n".len())
-        .sum();
-    line + headers
-}
-
-fn is_read(method: &Method) -> bool {
-    method == Method::GET || method == Method::HEAD
 }
 
 /// Answers one request (faults aside).
@@ -390,11 +323,11 @@ fn answer(shared: &Shared, req: &Request<Incoming>) -> Response<SimBody> {
     let method = req.method();
     let json = wants_json(req.headers());
     match route {
-        Route::Root if is_read(method) => pick(json, &shared.pages.root),
+        Route::Root if is_read(method) => pick(json, &read(&shared.pages.root)),
         Route::Root => not_allowed("GET, HEAD"),
         Route::Identity if is_read(method) => pick(json, &shared.pages.identity),
         Route::Identity => not_allowed("GET, HEAD"),
-        Route::Butler if is_read(method) => pick(json, &shared.pages.butler),
+        Route::Butler if is_read(method) => pick(json, &read(&shared.pages.butler)),
         Route::Butler if method == Method::POST => {
             let (mut butler, now) = shared.butler_now();
             butler.start_all(now);
@@ -431,13 +364,7 @@ fn answer(shared: &Shared, req: &Request<Incoming>) -> Response<SimBody> {
                 let (mut butler, now) = shared.butler_now();
                 butler.activities(now)
             };
-            let rendered = render::activities(&activities);
-            let body = if json { rendered.json } else { rendered.xml };
-            respond(
-                StatusCode::OK,
-                if json { JSON } else { XML },
-                Bytes::from(body),
-            )
+            fresh(json, render::activities(&activities))
         }
         Route::Activities => not_allowed("GET, HEAD"),
         Route::Activity(id) if method == Method::DELETE => {
@@ -449,6 +376,64 @@ fn answer(shared: &Shared, req: &Request<Incoming>) -> Response<SimBody> {
             }
         }
         Route::Activity(_) => not_allowed("DELETE"),
+        Route::Prefs if is_read(method) => {
+            let settings = shared.settings().clone();
+            fresh(json, render::settings(settings.entries()))
+        }
+        Route::Prefs if method == Method::PUT => put_settings(shared, req),
+        Route::Prefs => not_allowed("GET, HEAD, PUT"),
+        Route::Pref if is_read(method) => {
+            let Ok(query) = query_pairs(req.uri().query()) else {
+                return page(StatusCode::BAD_REQUEST);
+            };
+            let Some((_, id)) = query.iter().find(|(key, _)| key == "id") else {
+                return page(StatusCode::BAD_REQUEST);
+            };
+            let settings = shared.settings();
+            match settings.entry(id) {
+                Some(entry) => fresh(json, render::settings([entry])),
+                None => page(StatusCode::NOT_FOUND),
+            }
+        }
+        Route::Pref => not_allowed("GET, HEAD"),
+        Route::Sessions if is_read(method) => fresh(
+            json,
+            render::sessions(shared.sessions.load(Ordering::Relaxed)),
+        ),
+        Route::Sessions => not_allowed("GET, HEAD"),
+    }
+}
+
+/// A page rendered for this answer.
+fn fresh(json: bool, rendered: Rendered) -> Response<SimBody> {
+    if json {
+        respond(StatusCode::OK, JSON, Bytes::from(rendered.json))
+    } else {
+        respond(StatusCode::OK, XML, Bytes::from(rendered.xml))
+    }
+}
+
+/// `PUT /:/prefs?ID=VALUE&...`: 200 when every setting is known and every
+/// value fits, else 400 and nothing changes.
+fn put_settings(shared: &Shared, req: &Request<Incoming>) -> Response<SimBody> {
+    let Ok(query) = query_pairs(req.uri().query()) else {
+        return page(StatusCode::BAD_REQUEST);
+    };
+    let changes = query
+        .iter()
+        .filter(|(key, _)| !is_client_parameter(key))
+        .map(|(key, value)| (&**key, &**value));
+    match shared.change_settings(changes) {
+        Ok(()) => {
+            if shared.faults_on.load(Ordering::Relaxed) {
+                shared.faults().settings_changed();
+            }
+            done(StatusCode::OK)
+        }
+        Err(error) => {
+            tracing::debug!(%error, "settings refused");
+            page(StatusCode::BAD_REQUEST)
+        }
     }
 }
 
@@ -500,19 +485,6 @@ async fn handle(
         return Ok(response);
     }
     Ok(spoil(answer(shared, req), &verdict))
-}
-
-/// The `X-Plex-Pms-Api-Version` a request carries, `-` for none, as text
-/// safe for a log line.
-fn api_version(req: &Request<Incoming>) -> String {
-    match req.headers().get("x-plex-pms-api-version") {
-        None => "-".to_owned(),
-        Some(value) => String::from_utf8_lossy(value.as_bytes())
-            .chars()
-            .take(32)
-            .map(|c| if c.is_control() { '?' } else { c })
-            .collect(),
-    }
 }
 
 /// Answers and logs one request. The log line names the method, the path
@@ -598,36 +570,6 @@ pub(crate) async fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn percent_decoding_reads_escapes() {
-        assert_eq!(
-            percent_decode("Backup%20Database").as_deref(),
-            Ok("Backup Database")
-        );
-        assert_eq!(percent_decode("plain").as_deref(), Ok("plain"));
-        assert_eq!(percent_decode("%C3%A9").as_deref(), Ok("é"));
-    }
-
-    #[test]
-    fn percent_decoding_refuses_malformed_escapes() {
-        for bad in ["%", "%4", "%zz", "a%g0", "%ff%fe"] {
-            assert_eq!(percent_decode(bad), Err(BadEncoding), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn the_log_never_shows_a_token_from_the_query() {
-        let target = redacted_target(
-            "/butler",
-            Some("a=1&X-Plex-Token=s3cret&x-plex-token=s3cret"),
-        );
-        assert!(!target.contains("s3cret"), "{target}");
-        assert_eq!(
-            target,
-            "/butler?a=1&X-Plex-Token=<redacted>&x-plex-token=<redacted>"
-        );
-    }
 
     #[test]
     fn tokens_do_not_show_in_debug_output() {

@@ -1,8 +1,9 @@
 //! Starting, inspecting and stopping a simulated server.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -15,7 +16,9 @@ use crate::butler::{Butler, ButlerConfig};
 use crate::clock::Clock;
 use crate::fault::{FaultPlan, Faults};
 use crate::render;
-use crate::server::{self, MAX_NAME_LEN, Pages, Shared, Token};
+use crate::request::MAX_NAME_LEN;
+use crate::server::{self, Pages, Shared, Token};
+use crate::settings::{self, Settings};
 use crate::state::ButlerState;
 use crate::task::{Preset, TaskSpec};
 use crate::window::Window;
@@ -23,6 +26,9 @@ use crate::window::Window;
 /// How long a task runs unless told otherwise: long enough to be seen
 /// running, short enough for a demo.
 pub const DEFAULT_TASK_DURATION: Duration = Duration::from_secs(20);
+
+/// The most playbacks `GET /status/sessions` can be made to list.
+pub const MAX_SESSIONS: u32 = 1000;
 
 /// Why a simulator could not start, or a setting was refused.
 #[derive(Debug)]
@@ -72,12 +78,13 @@ pub struct SimulatorBuilder {
     tasks: Vec<TaskSpec>,
     clock: Clock,
     seed: u64,
-    window: (u32, u32),
+    /// Settings to preset, in the order given: a later one wins.
+    settings: Vec<(String, String)>,
+    sessions: u32,
     utc_offset: FixedOffset,
     task_duration: Duration,
     listen: SocketAddr,
     machine_identifier: Option<String>,
-    friendly_name: String,
     faults: FaultPlan,
     cancellable_activities: bool,
     activities_step: Option<Duration>,
@@ -96,12 +103,12 @@ impl fmt::Debug for SimulatorBuilder {
             .field("tasks", &self.tasks.len())
             .field("clock", &self.clock)
             .field("seed", &self.seed)
-            .field("window", &self.window)
+            .field("settings", &self.settings)
+            .field("sessions", &self.sessions)
             .field("utc_offset", &self.utc_offset)
             .field("task_duration", &self.task_duration)
             .field("listen", &self.listen)
             .field("machine_identifier", &self.machine_identifier)
-            .field("friendly_name", &self.friendly_name)
             .field("faults", &self.faults)
             .field("cancellable_activities", &self.cancellable_activities)
             .field("activities_step", &self.activities_step)
@@ -117,12 +124,12 @@ impl Default for SimulatorBuilder {
             tasks: Preset::default().tasks(),
             clock: Clock::system(),
             seed: 0,
-            window: (2, 5),
+            settings: Vec::new(),
+            sessions: 0,
             utc_offset: Utc.fix(),
             task_duration: DEFAULT_TASK_DURATION,
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             machine_identifier: None,
-            friendly_name: "plex-butler-sim".to_owned(),
             faults: FaultPlan::none(),
             cancellable_activities: false,
             activities_step: None,
@@ -187,12 +194,35 @@ impl SimulatorBuilder {
         self
     }
 
-    /// The maintenance window, `ButlerStartHour` to `ButlerEndHour`, hours
-    /// 0..=23 in the server's offset (default: 2 to 5). A start after the
-    /// end spans midnight; equal hours make an empty window.
+    /// The maintenance window, hours 0..=23 in the server's offset
+    /// (default: 2 to 5): the initial values of the settings
+    /// `ButlerStartHour` and `ButlerEndHour`, which a client may change
+    /// later. A start after the end spans midnight; equal hours make an
+    /// empty window. The same as two [`setting`](Self::setting) calls.
     #[must_use]
-    pub fn window(mut self, start_hour: u32, end_hour: u32) -> Self {
-        self.window = (start_hour, end_hour);
+    pub fn window(self, start_hour: u32, end_hour: u32) -> Self {
+        self.setting("ButlerStartHour", start_hour.to_string())
+            .setting("ButlerEndHour", end_hour.to_string())
+    }
+
+    /// Presets a setting of `GET /:/prefs`, such as
+    /// `.setting("ButlerTaskRefreshLibraries", "1")`, with a value as
+    /// `PUT /:/prefs` takes it. Checked by [`start`](Self::start), which
+    /// refuses an unknown id or an unfit value. Applied in the order given,
+    /// after the task list: a `ButlerTask<Name>` switch preset here wins
+    /// over the `enabled` flag of the task `<Name>`.
+    #[must_use]
+    pub fn setting(mut self, id: impl Into<String>, value: impl Into<String>) -> Self {
+        self.settings.push((id.into(), value.into()));
+        self
+    }
+
+    /// How many playbacks `GET /status/sessions` lists (default: 0, up to
+    /// [`MAX_SESSIONS`]); change it while serving with
+    /// [`Simulator::set_sessions`].
+    #[must_use]
+    pub fn sessions(mut self, playing: u32) -> Self {
+        self.sessions = playing;
         self
     }
 
@@ -228,11 +258,12 @@ impl SimulatorBuilder {
         self
     }
 
-    /// The server's `friendlyName` (default: `plex-butler-sim`).
+    /// The server's `friendlyName`: the initial value of the setting
+    /// `FriendlyName` (default: blank, which `GET /` shows as
+    /// `plex-butler-sim`, as a real server shows its computer's name).
     #[must_use]
-    pub fn friendly_name(mut self, name: impl Into<String>) -> Self {
-        self.friendly_name = name.into();
-        self
+    pub fn friendly_name(self, name: impl Into<String>) -> Self {
+        self.setting("FriendlyName", name)
     }
 
     /// Faults to inject from the first request on (default: none).
@@ -275,11 +306,32 @@ impl SimulatorBuilder {
         self
     }
 
+    /// The settings at start: the defaults; each task's switch as the task
+    /// list says (the real server's list and the settings' defaults agree);
+    /// then the presets in order.
+    fn initial_settings(&self) -> Result<Settings, Error> {
+        let mut initial = Settings::new();
+        let switches = self.tasks.iter().filter_map(|task| {
+            let on = if task.enabled { "1" } else { "0" };
+            Some((settings::switch_of(&task.name)?, on))
+        });
+        let presets = self
+            .settings
+            .iter()
+            .map(|(id, v)| (id.as_str(), v.as_str()));
+        initial
+            .set_all(switches.chain(presets))
+            .map_err(|error| Error::InvalidConfig(error.to_string()))?;
+        Ok(initial)
+    }
+
     fn check(&self) -> Result<(), Error> {
         let invalid = |what: String| Err(Error::InvalidConfig(what));
-        let (start, end) = self.window;
-        if start > 23 || end > 23 {
-            return invalid(format!("window hours must be 0..=23, not {start}..{end}"));
+        if self.sessions > MAX_SESSIONS {
+            return invalid(format!(
+                "at most {MAX_SESSIONS} sessions, not {}",
+                self.sessions
+            ));
         }
         if let Auth::Token(token) = &self.auth
             && token.is_empty()
@@ -319,6 +371,7 @@ impl SimulatorBuilder {
     /// accepted. Must be called within a tokio runtime.
     pub async fn start(self) -> Result<Simulator, Error> {
         self.check()?;
+        let settings = self.initial_settings()?;
         let listener = TcpListener::bind(self.listen)
             .await
             .map_err(|source| Error::Bind {
@@ -338,18 +391,23 @@ impl SimulatorBuilder {
             Auth::None => None,
         };
         let pages = Pages {
-            butler: Pages::pair(render::butler_tasks(&self.tasks)),
-            root: Pages::pair(render::root(&machine_identifier, &self.friendly_name)),
             identity: Pages::pair(render::identity(&machine_identifier)),
+            ..Pages::default()
         };
-        let butler = Butler::new(ButlerConfig {
+        let (start_hour, end_hour) = settings.window();
+        let mut butler = Butler::new(ButlerConfig {
             tasks: self.tasks,
-            window: Window::new(self.window.0, self.window.1, self.utc_offset),
+            window: Window::new(start_hour, end_hour, self.utc_offset),
             task_duration: self.task_duration,
             seed: self.seed,
             cancellable_activities: self.cancellable_activities,
         });
+        // The settings decide the switches and the pages from the start.
+        server::govern(&mut butler, &settings, &pages, &machine_identifier);
         let shared = Arc::new(Shared {
+            settings: Mutex::new(settings),
+            machine_identifier: machine_identifier.clone(),
+            sessions: AtomicU32::new(self.sessions),
             butler: Mutex::new(butler),
             clock: self.clock,
             token: token.map(Token::new),
@@ -478,6 +536,30 @@ impl Simulator {
     /// see [`SimulatorBuilder::token_expired`].
     pub fn set_token_expired(&self, expired: bool) {
         self.shared.token_expired.store(expired, Ordering::Relaxed);
+    }
+
+    /// Every setting of `GET /:/prefs` with its current value, as text
+    /// (booleans `1`/`0`), by id.
+    pub fn settings(&self) -> BTreeMap<String, String> {
+        self.shared.settings().snapshot()
+    }
+
+    /// How many playbacks `GET /status/sessions` lists from the next request
+    /// on (0 to [`MAX_SESSIONS`]): a test makes someone start or stop
+    /// watching.
+    pub fn set_sessions(&self, playing: u32) -> Result<(), Error> {
+        if playing > MAX_SESSIONS {
+            return Err(Error::InvalidConfig(format!(
+                "at most {MAX_SESSIONS} sessions, not {playing}"
+            )));
+        }
+        self.shared.sessions.store(playing, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// How many playbacks `GET /status/sessions` lists.
+    pub fn sessions(&self) -> u32 {
+        self.shared.sessions.load(Ordering::Relaxed)
     }
 
     /// The fault plan in force.

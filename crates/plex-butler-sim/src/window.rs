@@ -23,6 +23,11 @@ impl Window {
         }
     }
 
+    /// The same offset with other hours (0..=23, checked by the settings).
+    pub(crate) fn with_hours(self, start_hour: u32, end_hour: u32) -> Self {
+        Self::new(start_hour, end_hour, self.offset)
+    }
+
     /// The local calendar day of `t`.
     pub(crate) fn local_date(&self, t: DateTime<Utc>) -> NaiveDate {
         t.with_timezone(&self.offset).date_naive()
