@@ -716,27 +716,58 @@ struct StatusModule {
     errors: Vec<u16>,
 }
 
-/// The facade's status table and the spec agree, operation by operation.
+/// A disagreement between the facade's status table and the spec.
+#[derive(Debug, Clone)]
+pub struct StatusFinding {
+    pub problem: Problem,
+    /// A short statement of it, for `spec diff`'s rows.
+    pub short: String,
+    /// Whether the facade now misreads answers: it maps a status the spec
+    /// no longer lists. Otherwise the table only lacks or keeps an entry.
+    pub misreads: bool,
+}
+
 fn check_statuses(
     spec: &Node,
     operations: &[Operation],
     facade_src: &Location,
     problems: &mut Vec<Problem>,
 ) {
+    let findings = status_findings(spec, operations, facade_src);
+    problems.extend(findings.into_iter().map(|f| f.problem));
+}
+
+/// The facade's status table and the spec agree, operation by operation:
+/// the one rule `spec check` holds and `spec diff` applies to a new spec.
+pub fn status_findings(
+    spec: &Node,
+    operations: &[Operation],
+    facade_src: &Location,
+) -> Vec<StatusFinding> {
+    let mut findings = Vec::new();
+    let mut push = |place: String, short: String, misreads: bool, reason: String| {
+        findings.push(StatusFinding {
+            problem: Problem { place, reason },
+            short,
+            misreads,
+        })
+    };
     let shown = format!("{}/statuses.rs", facade_src.shown.trim_end_matches('/'));
     let table = match read_status_table(&facade_src.path.join("statuses.rs")) {
         Ok(table) => table,
         Err(reason) => {
-            problems.push(Problem {
-                place: "the facade".to_string(),
-                reason: format!(
+            push(
+                "the facade".to_string(),
+                "the status table cannot be read".to_string(),
+                false,
+                format!(
                     "{shown}: {reason}; it holds a module per operation, named by its \
                      operationId in snake case, with a `pub(crate) const NAME: u16` per status \
                      the facade reads as an outcome and `pub(crate) const ERRORS: &[u16]` for \
                      the statuses it reads as errors"
                 ),
-            });
-            return;
+            );
+            return findings;
         }
     };
     let mut modules_used = Vec::new();
@@ -751,67 +782,78 @@ fn check_statuses(
             .collect::<Vec<_>>()
             .join(", ");
         let Some(module) = table.get(&module_name) else {
-            problems.push(Problem {
-                place: operation.label(),
-                reason: format!(
+            push(
+                operation.label(),
+                format!("no module `{module_name}`"),
+                false,
+                format!(
                     "{shown} has no module `{module_name}`: add `pub(crate) mod {module_name}` \
                      with a const for each status the facade reads as an outcome and `ERRORS` \
                      for the others (the spec lists {listed})"
                 ),
-            });
+            );
             continue;
         };
         for (name, status) in &module.mapped {
             if !statuses.contains(status) {
-                problems.push(Problem {
-                    place: operation.label(),
-                    reason: format!(
+                push(
+                    operation.label(),
+                    format!("`{module_name}::{name} = {status}`, which the spec no longer lists"),
+                    true,
+                    format!(
                         "{shown}: `{module_name}::{name} = {status}`, but the spec lists no \
                          {status} for this operation (it lists {listed}): the facade reads an \
                          answer the server no longer gives. Find which status now means \
                          {name} in the spec, then change the constant to it (and the facade \
                          code reading it, with its tests), or remove both"
                     ),
-                });
+                );
             }
         }
         for status in &module.errors {
             if !statuses.contains(status) {
-                problems.push(Problem {
-                    place: operation.label(),
-                    reason: format!(
+                push(
+                    operation.label(),
+                    format!("`{module_name}::ERRORS` has {status}, which the spec no longer lists"),
+                    false,
+                    format!(
                         "{shown}: `{module_name}::ERRORS` has {status}, which the spec does \
                          not list for this operation (it lists {listed}): remove it"
                     ),
-                });
+                );
             }
         }
         for status in &statuses {
             let mapped = module.mapped.iter().any(|(_, s)| s == status);
             if !mapped && !module.errors.contains(status) {
-                problems.push(Problem {
-                    place: operation.label(),
-                    reason: format!(
+                push(
+                    operation.label(),
+                    format!("{status} is neither mapped nor in `{module_name}::ERRORS`"),
+                    false,
+                    format!(
                         "the spec lists status {status}, which {shown} neither maps nor lists \
                          in `{module_name}::ERRORS`: decide what it means for the facade, then \
                          add a const to `{module_name}` and read it in the call, or add \
                          {status} to `{module_name}::ERRORS`"
                     ),
-                });
+                );
             }
         }
     }
     for name in table.keys() {
         if !modules_used.contains(name) {
-            problems.push(Problem {
-                place: "the facade".to_string(),
-                reason: format!(
+            push(
+                "the facade".to_string(),
+                format!("module `{name}` is named after no operation"),
+                false,
+                format!(
                     "{shown}: module `{name}` is named after no operationId of the spec: \
                      rename it after its operation's operationId (in snake case) or remove it"
                 ),
-            });
+            );
         }
     }
+    findings
 }
 
 /// The numeric statuses an operation's responses list (not `default`).

@@ -14,10 +14,11 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::doc::Node;
 use crate::verify::{self, Build};
-use crate::{Failure, codegen, doc, rust_api, workspace};
+use crate::{Failure, check, codegen, doc, rust_api, workspace};
 
-pub use crate::wire::{About, Class, Report, compare};
+pub use crate::wire::{About, Class, Report, Row, compare};
 
 /// What to compare.
 pub enum Sides {
@@ -119,7 +120,7 @@ fn judge_with(
 ) -> Result<Judgement, Failure> {
     let old = doc::parse(old_text).map_err(|e| Failure(format!("{old_name}: {e}")))?;
     let new = doc::parse(new_text).map_err(|e| Failure(format!("{new_name}: {e}")))?;
-    let mut report = compare(&old, &new).map_err(|e| Failure(format!("cannot compare: {e}")))?;
+    let mut report = compare_specs(&old, &new)?;
     let old_api = generated_api(old_text, old_name)?;
     let new_api = generated_api(new_text, new_name)?;
     crate::wire::add_rust_rows(
@@ -136,6 +137,36 @@ fn judge_with(
         verify::build_facade(new_text)?
     };
     Ok(Judgement { report, build })
+}
+
+/// The specs compared on the wire, and the facade's status table held
+/// against the new one (`spec check`'s rule): what the change asks of the
+/// facade, in a group of its own. Only what the change brings is reported:
+/// a disagreement the old spec had already is `spec check`'s to report.
+pub fn compare_specs(old: &Node, new: &Node) -> Result<Report, Failure> {
+    let mut report = compare(old, new).map_err(|e| Failure(format!("cannot compare: {e}")))?;
+    let facade = workspace::input_or_default(None, workspace::FACADE_SRC);
+    let findings = |spec: &Node| check::status_findings(spec, &check::operations(spec), &facade);
+    let change = |f: &check::StatusFinding| format!("{}: {}", f.problem.place, f.short);
+    let before: Vec<String> = findings(old).iter().map(change).collect();
+    let rows = findings(new)
+        .into_iter()
+        .filter(|f| !before.contains(&change(f)))
+        .map(|f| Row {
+            change: change(&f),
+            about: About::Facade,
+            // A mapped status gone: the facade still builds, but misreads
+            // answers.
+            class: if f.misreads {
+                Class::Breaking
+            } else {
+                Class::ToDo
+            },
+            why: f.problem.reason,
+        })
+        .collect();
+    crate::wire::add_facade_rows(&mut report, old, new, rows);
+    Ok(report)
 }
 
 /// The raw client's surface generated from a spec.
@@ -162,13 +193,18 @@ pub fn render_judgement(
     let report = &judgement.report;
     let mut out = String::new();
     let totals = format!(
-        "{} breaking on the wire, {} breaking for Rust source, {} not breaking, {} to review",
+        "{} breaking on the wire, {} breaking for Rust source, {} not breaking, {} to review, \
+         {} breaking for the facade, {} to do",
         report.breaking_about(About::Wire),
         report.breaking_about(About::Rust),
         report.not_breaking(),
-        report.to_review()
+        report.to_review(),
+        report.breaking_about(About::Facade),
+        report.to_do()
     );
-    let verdict = if !judgement.is_breaking() {
+    let verdict = if !judgement.is_breaking() && report.to_do() > 0 {
+        "not breaking (the facade's status table has edits to do)"
+    } else if !judgement.is_breaking() {
         "not breaking"
     } else if report.to_review() > 0 && report.breaking() == 0 && !judgement.build.failed() {
         "TO REVIEW (a change could not be classified)"
@@ -205,22 +241,25 @@ pub fn render_judgement(
                         let _ = writeln!(out, "Used by {}.\n", used_by.join(", "));
                     }
                 }
-                let _ = writeln!(out, "| Change | Wire | Rust | Why |");
-                let _ = writeln!(out, "|---|---|---|---|");
+                let _ = writeln!(out, "| Change | Wire | Rust | Facade | Why |");
+                let _ = writeln!(out, "|---|---|---|---|---|");
                 for row in &group.rows {
                     let class = match row.class {
                         Class::Breaking => "**breaking**",
                         Class::Review => "**review**",
+                        Class::ToDo => "to do",
                         Class::NotBreaking => "no",
                     };
-                    let (wire, rust) = match row.about {
-                        About::Wire => (class, ""),
-                        About::Rust => ("", class),
+                    let columns = match row.about {
+                        About::Wire => [class, "", ""],
+                        About::Rust => ["", class, ""],
+                        About::Facade => ["", "", class],
                     };
                     let _ = writeln!(
                         out,
-                        "| {} | {wire} | {rust} | {} |",
+                        "| {} | {} | {} |",
                         cell(&row.change),
+                        columns.join(" | "),
                         cell(&row.why)
                     );
                 }
@@ -238,15 +277,17 @@ pub fn render_judgement(
                     let class = match row.class {
                         Class::Breaking => "BREAKING",
                         Class::Review => "REVIEW",
+                        Class::ToDo => "TO DO",
                         Class::NotBreaking => "ok",
                     };
                     let about = match row.about {
                         About::Wire => "wire",
                         About::Rust => "Rust",
+                        About::Facade => "facade",
                     };
                     let _ = writeln!(
                         out,
-                        "  {:<13}  {}: {}",
+                        "  {:<15}  {}: {}",
                         format!("{class} {about}"),
                         row.change.replace('`', ""),
                         row.why.replace('`', "")

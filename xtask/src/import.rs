@@ -56,9 +56,6 @@ const HOUSE_NAMES: [(&str, &str, &str); 7] = [
     ("/activities/{}", "delete", "cancelActivity"),
 ];
 
-/// Where the facade says how it reads each status.
-const STATUS_TABLE: &str = "crates/plex-butler/src/statuses.rs";
-
 /// How to import.
 pub struct Options {
     /// Show the changes, write nothing.
@@ -138,8 +135,8 @@ fn judge(
     build: bool,
 ) -> Result<diff::Judgement, Failure> {
     let without_build = |why: String| -> Result<diff::Judgement, Failure> {
-        let report = diff::compare(ours, imported)
-            .map_err(|e| Failure(format!("cannot compare: {e}; nothing written")))?;
+        let report = diff::compare_specs(ours, imported)
+            .map_err(|Failure(e)| Failure(format!("{e}; nothing written")))?;
         Ok(diff::Judgement {
             report,
             build: Build::NotRun(why),
@@ -1121,9 +1118,10 @@ impl Importer<'_> {
             .collect::<Vec<_>>()
             .join("; ");
         self.notes.push(format!(
-            "new statuses need the facade's status table (`{STATUS_TABLE}`): add each to \
+            "new statuses need the facade's status table (`{}`): add each to \
              its operation's `ERRORS` or map it to an outcome: {each}; \
-             `cargo xtask spec check` fails until then"
+             `cargo xtask spec check` fails until then",
+            workspace::STATUS_TABLE
         ));
     }
 

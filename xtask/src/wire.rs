@@ -23,10 +23,12 @@
 //! **The rule.** A change is *breaking* when a client built on the old spec
 //! can fail against a server that follows the new one, or loses something
 //! it may use: an operation, a parameter, a property, an enum value (a task
-//! name) removed; a status, or a value of a closed enum, added to answers; an
-//! input newly required; an answer's property no longer required. Additions
-//! old clients can ignore are not breaking: an operation, an optional input,
-//! a property of an answer, a value of an open enum (a task name:
+//! name) removed; a success status, or a value of a closed enum, added to
+//! answers; a status replaced by another; an input newly required; an
+//! answer's property no longer required. Additions old clients can ignore
+//! are not breaking: an operation, an optional input, an error status (read
+//! as an error, as any unlisted status is), a property of an answer, a
+//! value of an open enum (a task name:
 //! `TaskName` admits any string, so old clients read a new name as "another
 //! name"), or a value only clients send. `drift`'s forward-incompatible
 //! changes (new clients against older servers) are not breaking for
@@ -46,6 +48,8 @@ pub enum Class {
     Breaking,
     /// Not classified: read it and decide.
     Review,
+    /// Not breaking, but asks for an edit (the facade's status table).
+    ToDo,
     NotBreaking,
 }
 
@@ -57,6 +61,8 @@ pub enum Class {
 pub enum About {
     Wire,
     Rust,
+    /// Does the facade still read every answer as it means to?
+    Facade,
 }
 
 /// One change.
@@ -80,6 +86,8 @@ enum GroupKey {
     Component(String, String),
     /// A generated Rust item of no operation or schema (its title).
     RustItem(String),
+    /// The facade's status table.
+    Facade,
 }
 
 /// The changes about one operation, path or named schema.
@@ -116,6 +124,10 @@ impl Report {
 
     pub fn to_review(&self) -> usize {
         self.rows().filter(|r| r.class == Class::Review).count()
+    }
+
+    pub fn to_do(&self) -> usize {
+        self.rows().filter(|r| r.class == Class::ToDo).count()
     }
 
     pub fn not_breaking(&self) -> usize {
@@ -352,6 +364,13 @@ impl<'a> Context<'a> {
             ),
             GroupKey::PathItem(path) => (format!("`{path}` (all its operations)"), None),
             GroupKey::RustItem(title) => (title.clone(), None),
+            GroupKey::Facade => (
+                format!(
+                    "the facade's status table (`{}`)",
+                    crate::workspace::STATUS_TABLE
+                ),
+                None,
+            ),
             GroupKey::Component(section, name) => {
                 let kind = match section.as_str() {
                     "schemas" => "schema",
@@ -651,6 +670,7 @@ fn compare_operations(context: &Context<'_>, rows: &mut Rows) {
             let old_responses = old_op.get("responses").and_then(Node::as_map);
             let new_responses = new_op.get("responses").and_then(Node::as_map);
             if let (Some(old_responses), Some(new_responses)) = (old_responses, new_responses) {
+                compare_statuses(&group, old_responses, new_responses, rows);
                 for (status, new_response) in new_responses.iter() {
                     let Some(old_response) = old_responses.get(status) else {
                         continue;
@@ -671,6 +691,61 @@ fn compare_operations(context: &Context<'_>, rows: &mut Rows) {
                 }
             }
         }
+    }
+}
+
+/// Statuses added and removed, judged by what an old client does with an
+/// answer it was not told about: it reads an unlisted status as an error.
+/// So a new error status changes nothing for it, a new success may be
+/// misread, and a status that replaces another changes what an answer
+/// means. (drift calls every added status breaking; its rows are dropped.)
+fn compare_statuses(group: &GroupKey, old: &doc::Map, new: &doc::Map, rows: &mut Rows) {
+    let gone: Vec<&str> = old.keys().filter(|s| !new.contains_key(s)).collect();
+    let added: Vec<&str> = new.keys().filter(|s| !old.contains_key(s)).collect();
+    let list = |statuses: &[&str]| statuses.join(", ");
+    if !gone.is_empty() && !added.is_empty() {
+        let (is, are) = (
+            if gone.len() == 1 { "is" } else { "are" },
+            if added.len() == 1 { "is" } else { "are" },
+        );
+        rows.add(
+            group.clone(),
+            Class::Breaking,
+            format!("status {} replaced by {}", list(&gone), list(&added)),
+            &format!(
+                "an answer changed meaning: {} {is} gone and {} {are} new",
+                list(&gone),
+                list(&added)
+            ),
+        );
+        return;
+    }
+    for status in added {
+        let (class, why) = match status.chars().next() {
+            Some('4' | '5') => (
+                Class::NotBreaking,
+                "an error status: old clients read it as an error, as they read any unlisted \
+                 status",
+            ),
+            Some('2' | '3') => (
+                Class::Breaking,
+                "a success status: old clients may misread a success",
+            ),
+            _ => (
+                Class::Review,
+                "neither a success nor an error status: review it",
+            ),
+        };
+        rows.add(group.clone(), class, format!("status {status} added"), why);
+    }
+    for status in gone {
+        rows.add(
+            group.clone(),
+            Class::NotBreaking,
+            format!("status {status} removed"),
+            "old clients no longer get it; clients built on the new spec can fail against \
+             older servers that still send it",
+        );
     }
 }
 
@@ -1196,6 +1271,16 @@ fn add_drift_rows(
             } else {
                 format!("{base}/{subpath}")
             };
+            // Statuses are judged by `compare_statuses`.
+            if info
+                .message
+                .starts_with("operation added a new response code")
+                || info
+                    .message
+                    .starts_with("operation no longer responds with status")
+            {
+                continue;
+            }
             let summarised = match info.message.as_str() {
                 "string schema changed" => covered.enums.contains(&pointer),
                 "object properties changed" => covered.properties.contains(&pointer),
@@ -1330,6 +1415,21 @@ pub fn add_rust_rows(report: &mut Report, old: &Node, new: &Node, changes: &[rus
         );
     }
     merge_groups(report, &context, rows);
+}
+
+/// Adds the facade's rows (`About::Facade`) to the report, in a group of
+/// their own.
+pub fn add_facade_rows(report: &mut Report, old: &Node, new: &Node, rows: Vec<Row>) {
+    let context = Context::new(old, new);
+    let mut grouped = Rows::default();
+    for row in rows {
+        grouped
+            .by_group
+            .entry(GroupKey::Facade)
+            .or_default()
+            .push(row);
+    }
+    merge_groups(report, &context, grouped);
 }
 
 #[cfg(test)]

@@ -97,8 +97,8 @@ fn a_removed_operation_is_breaking_and_grouped_under_it() {
     assert_eq!(run.code, 1, "{}", run.output());
     assert!(
         run.stdout.contains(
-            "### `DELETE /butler` (stopAllTasks)\n\n| Change | Wire | Rust | Why |\n\
-             |---|---|---|---|\n| the operation stopAllTasks was removed | **breaking** |  |"
+            "### `DELETE /butler` (stopAllTasks)\n\n| Change | Wire | Rust | Facade | Why |\n\
+             |---|---|---|---|---|\n| the operation stopAllTasks was removed | **breaking** |  |"
         ),
         "{}",
         run.output()
@@ -112,18 +112,105 @@ fn a_removed_operation_is_breaking_and_grouped_under_it() {
 }
 
 #[test]
-fn a_changed_status_is_breaking_for_the_status_clients_do_not_expect() {
+fn a_status_replaced_by_another_is_one_breaking_row_naming_both() {
     let run = diff_from_base("status-changed.yaml", &[]);
     assert_eq!(run.code, 1, "{}", run.output());
     assert!(
-        run.stdout
-            .contains("| operation added a new response code 409 | **breaking** |"),
+        run.stdout.contains(
+            "| status 202 replaced by 409 | **breaking** |  |  | an answer changed meaning: \
+             202 is gone and 409 is new |"
+        ),
+        "{}",
+        run.output()
+    );
+    assert!(
+        run.stdout.contains(
+            "| POST /butler/{task} (startTask): 409 is neither mapped nor in \
+             `start_task::ERRORS` |  |  | to do |"
+        ),
+        "{}",
+        run.output()
+    );
+    assert!(
+        !run.stdout.contains("response code") && !run.stdout.contains("no longer responds"),
+        "drift's own status rows are replaced: {}",
+        run.output()
+    );
+}
+
+/// Compares `diff/base.yaml` with a copy whose start (`POST /butler/{task}`)
+/// answers `statuses` in place of its 202.
+fn diff_with_start_statuses(name: &str, statuses: &str) -> common::Run {
+    let dir = TempDir::new(name);
+    let base = std::fs::read_to_string(fixture("diff/base.yaml")).expect("reads");
+    let from = "        \"202\":\n          description: Already running.\n";
+    assert!(base.contains(from), "the start's 202 moved in base.yaml");
+    let new = dir.path("new.yaml");
+    std::fs::write(&new, base.replacen(from, statuses, 1)).expect("writes");
+    xtask([
+        "spec".as_ref(),
+        "diff".as_ref(),
+        "--no-build".as_ref(),
+        "--old".as_ref(),
+        fixture("diff/base.yaml").as_os_str(),
+        "--new".as_ref(),
+        new.as_os_str(),
+    ])
+}
+
+#[test]
+fn an_added_error_status_is_not_breaking_as_old_clients_read_it_as_an_error() {
+    let run = diff_with_start_statuses(
+        "error-added",
+        "        \"202\":\n          description: Already running.\n        \"503\":\n          \
+         description: Busy.\n",
+    );
+    assert_eq!(run.code, 0, "{}", run.output());
+    assert!(
+        run.stdout.contains(
+            "| status 503 added | no |  |  | an error status: old clients read it as an error, \
+             as they read any unlisted status |"
+        ),
+        "{}",
+        run.output()
+    );
+}
+
+#[test]
+fn an_added_success_status_is_breaking_as_old_clients_may_misread_it() {
+    let run = diff_with_start_statuses(
+        "success-added",
+        "        \"202\":\n          description: Already running.\n        \"204\":\n          \
+         description: Queued.\n",
+    );
+    assert_eq!(run.code, 1, "{}", run.output());
+    assert!(
+        run.stdout.contains(
+            "| status 204 added | **breaking** |  |  | a success status: old clients may \
+             misread a success |"
+        ),
+        "{}",
+        run.output()
+    );
+}
+
+#[test]
+fn a_status_removed_alone_is_not_breaking_on_the_wire_but_is_for_the_facade_mapping_it() {
+    let run = diff_with_start_statuses("removed", "");
+    assert_eq!(run.code, 1, "{}", run.output());
+    assert!(
+        run.stdout.contains("| status 202 removed | no |  |  |")
+            && run.stdout.contains(": 0 breaking on the wire,"),
         "{}",
         run.output()
     );
     assert!(
         run.stdout
-            .contains("| operation no longer responds with status 202 | no |"),
+            .contains("### the facade's status table (`crates/plex-butler/src/statuses.rs`)")
+            && run.stdout.contains(
+                "| POST /butler/{task} (startTask): `start_task::ALREADY_RUNNING = 202`, which the \
+             spec no longer lists |  |  | **breaking** |"
+            ),
         "{}",
         run.output()
     );
@@ -135,7 +222,7 @@ fn an_added_property_of_an_answer_is_not_breaking() {
     assert_eq!(run.code, 0, "{}", run.output());
     assert!(
         run.stdout.contains(
-            "| optional property `lastRun` added | no |  | old clients ignore it in answers |"
+            "| optional property `lastRun` added | no |  |  | old clients ignore it in answers |"
         ),
         "{}",
         run.output()
@@ -193,7 +280,7 @@ fn the_text_format_lists_changes_by_operation() {
     assert_eq!(run.code, 1, "{}", run.output());
     assert!(
         run.stdout.contains(
-            "\nPOST /butler/{task} (startTask)\n  BREAKING wire  operation added a new response code 409: "
+            "\nPOST /butler/{task} (startTask)\n  BREAKING wire    status 202 replaced by 409: "
         ),
         "{}",
         run.output()
