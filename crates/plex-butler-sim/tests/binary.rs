@@ -181,6 +181,12 @@ async fn the_binary_refuses_garbage_flags() {
         &["--no-auth", "--window", "2-25"],
         &["--no-auth", "--fault-status", "42"],
         &["--no-auth", "--listen", "nowhere"],
+        &["--no-auth", "--setting", "ButlerStartHour"],
+        &["--no-auth", "--setting", "ButlerStartHour=24"],
+        &["--no-auth", "--setting", "NoSuchSetting=1"],
+        &["--no-auth", "--sessions", "-1"],
+        &["--no-auth", "--sessions", "1001"],
+        &["--no-auth", "--fault-400-after-put", "x"],
     ] {
         let output = sim(args).output().await.expect("runs");
         assert!(!output.status.success(), "{args:?} was accepted");
@@ -308,4 +314,67 @@ async fn task_flags_add_tasks_token_expired_answers_498_and_the_log_names_the_ap
     assert!(!out.status.success());
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains("used twice"), "{said}");
+}
+
+#[tokio::test]
+async fn settings_sessions_and_the_400_after_a_put_come_from_flags() {
+    let (child, url) = start(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--token",
+        SECRET,
+        "--window",
+        "22-4",
+        "--setting",
+        "ButlerTaskBackupDatabase=0",
+        "--setting",
+        "FriendlyName=Den Server",
+        "--sessions",
+        "2",
+        "--fault-400-after-put",
+        "1",
+    ])
+    .await;
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client");
+    let get = |path: &str| {
+        client
+            .get(format!("{url}{path}"))
+            .header("X-Plex-Token", SECRET)
+            .header("Accept", "application/json")
+            .send()
+    };
+    let json = |response: reqwest::Response| response.json::<serde_json::Value>();
+    let prefs = json(get("/:/prefs").await.expect("sent"))
+        .await
+        .expect("JSON");
+    let value = |id: &str| {
+        prefs["MediaContainer"]["Setting"]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .find(|s| s["id"] == id)
+            .map(|s| s["value"].clone())
+    };
+    assert_eq!(value("ButlerStartHour"), Some(22.into()));
+    assert_eq!(value("ButlerEndHour"), Some(4.into()));
+    assert_eq!(value("ButlerTaskBackupDatabase"), Some(false.into()));
+    assert_eq!(value("FriendlyName"), Some("Den Server".into()));
+    let sessions = json(get("/status/sessions").await.expect("sent"))
+        .await
+        .expect("JSON");
+    assert_eq!(sessions["MediaContainer"]["size"], 2);
+
+    let put = client
+        .put(format!("{url}/:/prefs?ButlerStartHour=1"))
+        .header("X-Plex-Token", SECRET)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(put.status(), 200);
+    assert_eq!(get("/butler").await.expect("sent").status(), 400);
+    assert_eq!(get("/butler").await.expect("sent").status(), 200);
+    stop(child).await;
 }

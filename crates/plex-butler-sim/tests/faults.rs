@@ -163,3 +163,43 @@ async fn faults_can_be_switched_on_and_off_while_running() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn after_each_change_of_settings_the_next_requests_get_400() {
+    let sim = sim_with(FaultPlan::none().bad_request_after_settings_change(2)).await;
+    assert_eq!(
+        status_of(&sim, Method::GET, "/butler").await,
+        StatusCode::OK,
+        "nothing changed yet"
+    );
+    let put = "/:/prefs?ButlerStartHour=4";
+    assert_eq!(status_of(&sim, Method::PUT, put).await, StatusCode::OK);
+    assert_eq!(
+        status_of(&sim, Method::GET, "/:/prefs").await,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        status_of(&sim, Method::POST, "/butler/Task").await,
+        StatusCode::BAD_REQUEST
+    );
+    assert!(sim.state().running().is_empty(), "the 400 changed nothing");
+    assert_eq!(
+        status_of(&sim, Method::GET, "/butler").await,
+        StatusCode::OK
+    );
+    // A refused change is no change; a successful one starts again.
+    assert_eq!(
+        status_of(&sim, Method::PUT, "/:/prefs?NoSuchSetting=1").await,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        status_of(&sim, Method::GET, "/butler").await,
+        StatusCode::OK
+    );
+    assert_eq!(status_of(&sim, Method::PUT, put).await, StatusCode::OK);
+    assert_eq!(
+        status_of(&sim, Method::GET, "/butler").await,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(sim.settings()["ButlerStartHour"], "4");
+}

@@ -341,3 +341,60 @@ async fn task_names_are_percent_decoded_and_exact() {
     };
     assert_eq!(elements(&xml)[1].attr("name"), Some("With Space/And Slash"));
 }
+
+#[tokio::test]
+async fn sessions_list_each_playback_with_its_user_and_player() {
+    let sim = builder(at(12, 0))
+        .sessions(2)
+        .start()
+        .await
+        .expect("simulator starts");
+    let xml = get_xml(&sim, "/status/sessions").await;
+    let names: Vec<String> = elements(&xml).into_iter().map(|e| e.name).collect();
+    let one = ["Video", "User", "Player", "Session"];
+    assert_eq!(names[0], "MediaContainer");
+    assert_eq!(names[1..], [one, one].concat());
+    let elements = elements(&xml);
+    assert_eq!(elements[0].attr("size"), Some("2"));
+    assert_eq!(elements[1].attr("type"), Some("movie"));
+    assert!(elements[1].attr("title").is_some_and(|t| !t.is_empty()));
+    assert!(elements[2].attr("title").is_some_and(|t| !t.is_empty()));
+    assert_eq!(elements[3].attr("state"), Some("playing"));
+    assert!(xml.contains("</Video>\n"), "{xml}");
+
+    let json = get_json(&sim, "/status/sessions").await;
+    let container = &json["MediaContainer"];
+    assert_eq!(container["size"], 2);
+    let items = container["Metadata"].as_array().expect("a list");
+    assert_eq!(items.len(), 2);
+    for item in items {
+        assert_eq!(item["type"], "movie");
+        assert!(item["title"].is_string(), "{item}");
+        assert!(item["User"]["title"].is_string(), "{item}");
+        assert!(item["Player"]["title"].is_string(), "{item}");
+        assert_eq!(item["Player"]["state"], "playing");
+    }
+    assert_ne!(items[0]["User"]["title"], items[1]["User"]["title"]);
+}
+
+#[tokio::test]
+async fn sessions_start_and_end_while_the_server_runs() {
+    let sim = builder(at(12, 0)).start().await.expect("simulator starts");
+    assert_eq!(sim.sessions(), 0);
+    let size = |json: serde_json::Value| json["MediaContainer"]["size"].clone();
+    let empty = get_json(&sim, "/status/sessions").await;
+    assert_eq!(size(empty.clone()), 0);
+    assert!(empty["MediaContainer"].get("Metadata").is_none(), "{empty}");
+    let xml = get_xml(&sim, "/status/sessions").await;
+    assert!(
+        xml.ends_with("<MediaContainer size=\"0\">\n</MediaContainer>\n"),
+        "{xml}"
+    );
+
+    sim.set_sessions(3).expect("a sensible count");
+    assert_eq!(size(get_json(&sim, "/status/sessions").await), 3);
+    sim.set_sessions(1).expect("a sensible count");
+    assert_eq!(size(get_json(&sim, "/status/sessions").await), 1);
+    assert!(sim.set_sessions(plex_butler_sim::MAX_SESSIONS + 1).is_err());
+    assert_eq!(sim.sessions(), 1);
+}
