@@ -44,192 +44,60 @@ enum Kind {
     Schema,
     /// A map whose keys are names chosen by the authors; its values are of
     /// the given kind. Order kept.
-    Named(NamedOf),
+    Named(&'static Kind),
     /// Anything else: order kept.
     Other,
 }
 
-/// The kind of the values of a map of names.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum NamedOf {
-    PathItem,
-    Response,
-    MediaType,
-    Header,
-    Schema,
-    Parameter,
-    RequestBody,
-    SecurityScheme,
-    ServerVariable,
-}
-
-impl NamedOf {
-    fn kind(self) -> Kind {
-        match self {
-            NamedOf::PathItem => Kind::PathItem,
-            NamedOf::Response => Kind::Response,
-            NamedOf::MediaType => Kind::MediaType,
-            NamedOf::Header => Kind::Header,
-            NamedOf::Schema => Kind::Schema,
-            NamedOf::Parameter => Kind::Parameter,
-            NamedOf::RequestBody => Kind::RequestBody,
-            NamedOf::SecurityScheme => Kind::SecurityScheme,
-            NamedOf::ServerVariable => Kind::ServerVariable,
-        }
-    }
-}
-
 /// The fixed order of the keys the OpenAPI specification defines for each
-/// kind of object. Keys not listed follow, sorted.
-fn key_order(kind: Kind) -> &'static [&'static str] {
+/// kind of object, space-separated. Keys not listed follow, sorted.
+fn key_order(kind: Kind) -> &'static str {
     match kind {
-        Kind::Document => &[
-            "openapi",
-            "info",
-            "jsonSchemaDialect",
-            "servers",
-            "security",
-            "tags",
-            "externalDocs",
-            "paths",
-            "webhooks",
-            "components",
-        ],
+        Kind::Document => {
+            "openapi info jsonSchemaDialect servers security tags externalDocs \
+             paths webhooks components"
+        }
         // Short fields first, the long description last.
-        Kind::Info => &[
-            "title",
-            "summary",
-            "version",
-            "termsOfService",
-            "contact",
-            "license",
-            "description",
-        ],
-        Kind::Contact => &["name", "identifier", "url", "email"],
-        Kind::Server => &["url", "description", "variables"],
-        Kind::ServerVariable => &["description", "default", "enum"],
-        Kind::Tag => &["name", "description", "externalDocs"],
-        Kind::PathItem => &[
-            "$ref",
-            "summary",
-            "description",
-            "parameters",
-            "get",
-            "put",
-            "post",
-            "delete",
-            "options",
-            "head",
-            "patch",
-            "trace",
-            "servers",
-        ],
-        Kind::Operation => &[
-            "tags",
-            "operationId",
-            "summary",
-            "description",
-            "externalDocs",
-            "deprecated",
-            "security",
-            "servers",
-            "parameters",
-            "requestBody",
-            "responses",
-            "callbacks",
-        ],
-        Kind::Parameter => &[
-            "$ref",
-            "name",
-            "in",
-            "required",
-            "deprecated",
-            "allowEmptyValue",
-            "description",
-            "style",
-            "explode",
-            "allowReserved",
-            "schema",
-            "example",
-            "examples",
-            "content",
-        ],
-        Kind::Header => &[
-            "$ref",
-            "required",
-            "deprecated",
-            "description",
-            "style",
-            "explode",
-            "schema",
-            "example",
-            "examples",
-            "content",
-        ],
-        Kind::RequestBody => &["$ref", "description", "required", "content"],
-        Kind::Response => &["$ref", "description", "headers", "content", "links"],
-        Kind::MediaType => &["schema", "example", "examples", "encoding"],
-        Kind::Components => &[
-            "securitySchemes",
-            "parameters",
-            "headers",
-            "requestBodies",
-            "responses",
-            "examples",
-            "links",
-            "callbacks",
-            "schemas",
-            "pathItems",
-        ],
-        Kind::SecurityScheme => &[
-            "type",
-            "scheme",
-            "bearerFormat",
-            "in",
-            "name",
-            "description",
-            "flows",
-            "openIdConnectUrl",
-        ],
-        Kind::Schema => &[
-            "$ref",
-            "title",
-            "description",
-            "type",
-            "format",
-            "nullable",
-            "required",
-            "properties",
-            "additionalProperties",
-            "items",
-            "oneOf",
-            "anyOf",
-            "allOf",
-            "not",
-            "discriminator",
-            "enum",
-            "default",
-            "minimum",
-            "exclusiveMinimum",
-            "maximum",
-            "exclusiveMaximum",
-            "multipleOf",
-            "minLength",
-            "maxLength",
-            "pattern",
-            "minItems",
-            "maxItems",
-            "uniqueItems",
-            "minProperties",
-            "maxProperties",
-            "readOnly",
-            "writeOnly",
-            "deprecated",
-            "example",
-            "externalDocs",
-            "xml",
-        ],
-        Kind::Responses | Kind::Named(_) | Kind::Other => &[],
+        Kind::Info => "title summary version termsOfService contact license description",
+        Kind::Contact => "name identifier url email",
+        Kind::Server => "url description variables",
+        Kind::ServerVariable => "description default enum",
+        Kind::Tag => "name description externalDocs",
+        Kind::PathItem => {
+            "$ref summary description parameters get put post delete options head \
+             patch trace servers"
+        }
+        Kind::Operation => {
+            "tags operationId summary description externalDocs deprecated security \
+             servers parameters requestBody responses callbacks"
+        }
+        Kind::Parameter => {
+            "$ref name in required deprecated allowEmptyValue description style \
+             explode allowReserved schema example examples content"
+        }
+        Kind::Header => {
+            "$ref required deprecated description style explode schema example \
+             examples content"
+        }
+        Kind::RequestBody => "$ref description required content",
+        Kind::Response => "$ref description headers content links",
+        Kind::MediaType => "schema example examples encoding",
+        Kind::Components => {
+            "securitySchemes parameters headers requestBodies responses examples \
+             links callbacks schemas pathItems"
+        }
+        Kind::SecurityScheme => {
+            "type scheme bearerFormat in name description flows openIdConnectUrl"
+        }
+        Kind::Schema => {
+            "$ref title description type format nullable required properties \
+             additionalProperties items oneOf anyOf allOf not discriminator enum \
+             default minimum exclusiveMinimum maximum exclusiveMaximum multipleOf \
+             minLength maxLength pattern minItems maxItems uniqueItems \
+             minProperties maxProperties readOnly writeOnly deprecated example \
+             externalDocs xml"
+        }
+        Kind::Responses | Kind::Named(_) | Kind::Other => "",
     }
 }
 
@@ -239,31 +107,31 @@ fn child_kind(parent: Kind, key: &str) -> Kind {
         (Kind::Document, "info") => Kind::Info,
         (Kind::Document | Kind::PathItem | Kind::Operation, "servers") => Kind::Server,
         (Kind::Document, "tags") => Kind::Tag,
-        (Kind::Document, "paths") => Kind::Named(NamedOf::PathItem),
+        (Kind::Document, "paths") => Kind::Named(&Kind::PathItem),
         (Kind::Document, "components") => Kind::Components,
         (Kind::Info, "contact" | "license") => Kind::Contact,
-        (Kind::Server, "variables") => Kind::Named(NamedOf::ServerVariable),
+        (Kind::Server, "variables") => Kind::Named(&Kind::ServerVariable),
         (Kind::PathItem, "parameters") | (Kind::Operation, "parameters") => Kind::Parameter,
         (Kind::PathItem, method) if crate::doc::METHODS.contains(&method) => Kind::Operation,
         (Kind::Operation, "requestBody") => Kind::RequestBody,
         (Kind::Operation, "responses") => Kind::Responses,
         (Kind::Responses, _) => Kind::Response,
         (Kind::Parameter | Kind::Header | Kind::RequestBody | Kind::Response, "content") => {
-            Kind::Named(NamedOf::MediaType)
+            Kind::Named(&Kind::MediaType)
         }
         (Kind::Parameter | Kind::Header | Kind::MediaType, "schema") => Kind::Schema,
-        (Kind::Response, "headers") => Kind::Named(NamedOf::Header),
-        (Kind::Components, "schemas") => Kind::Named(NamedOf::Schema),
-        (Kind::Components, "responses") => Kind::Named(NamedOf::Response),
-        (Kind::Components, "parameters") => Kind::Named(NamedOf::Parameter),
-        (Kind::Components, "headers") => Kind::Named(NamedOf::Header),
-        (Kind::Components, "requestBodies") => Kind::Named(NamedOf::RequestBody),
-        (Kind::Components, "securitySchemes") => Kind::Named(NamedOf::SecurityScheme),
-        (Kind::Components, "pathItems") => Kind::Named(NamedOf::PathItem),
-        (Kind::Schema, "properties") => Kind::Named(NamedOf::Schema),
+        (Kind::Response, "headers") => Kind::Named(&Kind::Header),
+        (Kind::Components, "schemas") => Kind::Named(&Kind::Schema),
+        (Kind::Components, "responses") => Kind::Named(&Kind::Response),
+        (Kind::Components, "parameters") => Kind::Named(&Kind::Parameter),
+        (Kind::Components, "headers") => Kind::Named(&Kind::Header),
+        (Kind::Components, "requestBodies") => Kind::Named(&Kind::RequestBody),
+        (Kind::Components, "securitySchemes") => Kind::Named(&Kind::SecurityScheme),
+        (Kind::Components, "pathItems") => Kind::Named(&Kind::PathItem),
+        (Kind::Schema, "properties") => Kind::Named(&Kind::Schema),
         (Kind::Schema, "items" | "additionalProperties" | "not") => Kind::Schema,
         (Kind::Schema, "oneOf" | "anyOf" | "allOf") => Kind::Schema,
-        (Kind::Named(of), _) => of.kind(),
+        (Kind::Named(of), _) => *of,
         _ => Kind::Other,
     }
 }
@@ -289,7 +157,7 @@ fn order_map(map: &Map, kind: Kind) -> Map {
         Kind::Responses => keys.sort_by_key(|k| status_rank(k)),
         Kind::Named(_) | Kind::Other => {}
         _ => {
-            let fixed = key_order(kind);
+            let fixed: Vec<&str> = key_order(kind).split_whitespace().collect();
             keys.sort_by(|a, b| {
                 let rank = |k: &str| fixed.iter().position(|f| *f == k).unwrap_or(fixed.len());
                 rank(a).cmp(&rank(b)).then_with(|| {
