@@ -53,9 +53,7 @@ async fn main() -> ExitCode {
     let server = client.base_url();
     match client.start(TaskName::BackupDatabase).await {
         Ok(StartOutcome::Started) => println!("database backup started on {server}"),
-        Ok(StartOutcome::AlreadyRunning) => {
-            println!("database backup already running on {server}")
-        }
+        Ok(other) => println!("database backup on {server}: {other}"),
         Err(e) => {
             eprintln!("error: cannot start the database backup on {server}: {e}");
             return ExitCode::FAILURE;

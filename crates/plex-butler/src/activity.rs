@@ -4,6 +4,8 @@ use std::fmt;
 
 use plex_butler_raw::types as raw;
 
+use crate::response::{DecodeProblem, excerpt};
+
 /// The `type` of Butler work in the activity list.
 const BUTLER: &str = "butler";
 
@@ -27,6 +29,7 @@ const BUTLER: &str = "butler";
 ///  "user_id":1,"title":"Butler tasks","subtitle":"","progress":40,"context":{}}
 /// ```
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[non_exhaustive]
 pub struct Activity {
     /// The activity's id, which [`crate::Client::cancel_activity`] takes.
     /// New for every run of the work.
@@ -61,20 +64,15 @@ impl Activity {
     /// Whether this is Butler work (`type` `butler`).
     ///
     /// ```
-    /// let mut activity = plex_butler::Activity {
-    ///     uuid: "4221855c-8f07-4471-b01c-a13f5266c301".into(),
-    ///     kind: "butler".into(),
-    ///     cancellable: false,
-    ///     user_id: Some(1),
-    ///     title: "Butler tasks".into(),
-    ///     subtitle: String::new(),
-    ///     progress: Some(40),
-    ///     context: Default::default(),
-    /// };
+    /// let mut activity: plex_butler::Activity = serde_json::from_str(
+    ///     r#"{"uuid":"4221855c-8f07-4471-b01c-a13f5266c301","type":"butler","cancellable":false,
+    ///         "user_id":1,"title":"Butler tasks","subtitle":"","progress":40,"context":{}}"#,
+    /// )?;
     /// assert!(activity.is_butler());
     /// assert_eq!(activity.to_string(), "Butler tasks: 40%");
     /// activity.kind = "media.generate.bif".into();
     /// assert!(!activity.is_butler());
+    /// # Ok::<(), serde_json::Error>(())
     /// ```
     pub fn is_butler(&self) -> bool {
         self.kind == BUTLER
@@ -135,38 +133,49 @@ pub(crate) struct ActivityDecodeError {
 /// open: the flag must be a boolean, 0/1 or "0"/"1"/"true"/"false"; the
 /// user id a whole number; the progress a number from -1 to 100 (a number
 /// a little out of range is clamped: it says how far the work is, not
-/// whether it runs).
+/// whether it runs). What an error shows of the answer has `secret`
+/// blanked out.
 pub(crate) fn activities_from_raw(
     list: raw::ActivitiesResponse,
+    secret: Option<&str>,
 ) -> Result<Vec<Activity>, ActivityDecodeError> {
     list.media_container
         .activity
         .into_iter()
         .enumerate()
-        .map(|(index, activity)| activity_from_raw(index + 1, activity))
+        .map(|(index, activity)| activity_from_raw(index + 1, activity, secret))
         .collect()
+}
+
+impl DecodeProblem for ActivityDecodeError {
+    fn excerpt(&self) -> &str {
+        &self.excerpt
+    }
 }
 
 fn activity_from_raw(
     position: usize,
     activity: raw::Activity,
+    secret: Option<&str>,
 ) -> Result<Activity, ActivityDecodeError> {
     let fail = |problem: String| ActivityDecodeError {
         position,
-        uuid: crate::error::excerpt(activity.uuid.as_bytes()),
+        uuid: excerpt(activity.uuid.as_bytes(), secret),
         problem,
-        excerpt: crate::error::excerpt(&serde_json::to_vec(&activity).unwrap_or_default()),
+        excerpt: excerpt(&serde_json::to_vec(&activity).unwrap_or_default(), secret),
     };
     let cancellable = match &activity.cancellable {
-        Some(flag) => crate::task::flag(flag).map_err(|p| fail(format!("`cancellable` {p}")))?,
+        Some(flag) => {
+            crate::task::flag(flag, secret).map_err(|p| fail(format!("`cancellable` {p}")))?
+        }
         None => false,
     };
     let user_id = match &activity.user_id {
-        Some(id) => Some(user_id(id).map_err(|p| fail(format!("`userID` {p}")))?),
+        Some(id) => Some(user_id(id, secret).map_err(|p| fail(format!("`userID` {p}")))?),
         None => None,
     };
     let progress = match &activity.progress {
-        Some(value) => progress(value).map_err(|p| fail(format!("`progress` {p}")))?,
+        Some(value) => progress(value, secret).map_err(|p| fail(format!("`progress` {p}")))?,
         None => None,
     };
     Ok(Activity {
@@ -181,35 +190,30 @@ fn activity_from_raw(
     })
 }
 
-fn user_id(value: &raw::PlexInteger) -> Result<u64, String> {
+fn user_id(value: &raw::PlexInteger, secret: Option<&str>) -> Result<u64, String> {
     let not_an_id = |shown: String| format!("is {shown}, not a user id");
     match value {
         raw::PlexInteger::Integer(n) => u64::try_from(*n).map_err(|_| not_an_id(n.to_string())),
         raw::PlexInteger::String(s) => {
             let digits = s.trim();
-            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(not_an_id(format!(
-                    "{:?}",
-                    crate::error::excerpt(s.as_bytes())
-                )));
-            }
-            digits
-                .parse()
-                .map_err(|_| not_an_id(format!("{:?}", crate::error::excerpt(s.as_bytes()))))
+            let parsed = if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+                digits.parse().ok()
+            } else {
+                None
+            };
+            parsed.ok_or_else(|| not_an_id(format!("{:?}", excerpt(s.as_bytes(), secret))))
         }
     }
 }
 
 /// `Some(0..=100)`, or `None` for indeterminate (-1 or below).
-fn progress(value: &raw::ActivityProgress) -> Result<Option<u8>, String> {
+fn progress(value: &raw::ActivityProgress, secret: Option<&str>) -> Result<Option<u8>, String> {
     let number = match value {
         raw::ActivityProgress::Number(n) => *n,
-        raw::ActivityProgress::String(s) => s.trim().parse::<f64>().map_err(|_| {
-            format!(
-                "is {:?}, not a percentage",
-                crate::error::excerpt(s.as_bytes())
-            )
-        })?,
+        raw::ActivityProgress::String(s) => s
+            .trim()
+            .parse::<f64>()
+            .map_err(|_| format!("is {:?}, not a percentage", excerpt(s.as_bytes(), secret)))?,
     };
     if number.is_nan() {
         return Err("is not a number".to_owned());
@@ -230,7 +234,7 @@ mod tests {
     fn decode(json: &str) -> Result<Vec<Activity>, String> {
         let list: raw::ActivitiesResponse =
             serde_json::from_str(json).map_err(|e| format!("serde: {e}"))?;
-        activities_from_raw(list).map_err(|e| e.to_string())
+        activities_from_raw(list, None).map_err(|e| e.to_string())
     }
 
     fn one(fields: &str) -> Result<Activity, String> {

@@ -90,7 +90,9 @@ impl Client {
         self.inner.base_url()
     }
 
-    /// The generated client underneath; see [`crate::Client::raw`].
+    /// The generated client underneath (feature `raw`, outside semver); see
+    /// [`crate::Client::raw`].
+    #[cfg(feature = "raw")]
     pub fn raw(&self) -> &plex_butler_raw::Client {
         self.inner.raw()
     }

@@ -19,8 +19,11 @@ const TOKEN_EXPIRED: u16 = 498;
 pub enum Error {
     /// The client's configuration is unusable: a base URL that is not
     /// `http(s)://host[:port][/path]`, or a header value (token, identity)
-    /// with characters a header cannot carry.
+    /// with characters a header cannot carry. Also a call made outside a
+    /// Tokio runtime, or on one built without timers (see
+    /// [`crate::Client`], "Runtime").
     #[error("invalid configuration: {message}")]
+    #[non_exhaustive]
     InvalidConfig {
         /// What is wrong and how to fix it.
         message: String,
@@ -32,6 +35,7 @@ pub enum Error {
     /// A task name that cannot be sent: empty, or one that would not travel
     /// as one path segment (`.`, `..`, or containing `\`).
     #[error("invalid task name {name:?}: {reason}")]
+    #[non_exhaustive]
     InvalidTaskName {
         /// The name as given.
         name: String,
@@ -42,6 +46,7 @@ pub enum Error {
     /// An activity id that cannot be sent: empty, or one that would not
     /// travel as one path segment (`.`, `..`, or containing `\`).
     #[error("invalid activity id {id:?}: {reason}")]
+    #[non_exhaustive]
     InvalidActivityId {
         /// The id as given, cut short.
         id: String,
@@ -55,6 +60,7 @@ pub enum Error {
     #[error(
         "the activity {activity:?} cannot be cancelled: the server says it is not cancellable (for a Butler task, stop the task instead)"
     )]
+    #[non_exhaustive]
     NotCancellable {
         /// The activity's id.
         activity: String,
@@ -64,6 +70,7 @@ pub enum Error {
     /// ([`crate::WaitOptions::timeout`]). The work goes on; only the
     /// waiting stopped.
     #[error("{}", wait_timed_out_message(*.waited, .running))]
+    #[non_exhaustive]
     WaitTimedOut {
         /// How long the wait lasted.
         waited: Duration,
@@ -75,6 +82,7 @@ pub enum Error {
     /// wrong or expired; or the token has expired (498, from servers whose
     /// tokens expire: [`Error::is_token_expired`]).
     #[error("{}", unauthorized_message(*.status, *.token_sent, .server_message.as_deref()))]
+    #[non_exhaustive]
     Unauthorized {
         /// 401, 403 or 498.
         status: u16,
@@ -87,6 +95,7 @@ pub enum Error {
 
     /// The server has no task of that name (404 on start or stop).
     #[error("{}", unknown_task_message(.name, .suggestion.as_ref()))]
+    #[non_exhaustive]
     UnknownTask {
         /// The name that was asked for.
         name: TaskName,
@@ -99,6 +108,7 @@ pub enum Error {
     /// No answer within the timeout. The request may have reached the
     /// server.
     #[error("{}", timeout_message(.url, *.timeout))]
+    #[non_exhaustive]
     Timeout {
         /// The server's base URL.
         url: String,
@@ -115,6 +125,7 @@ pub enum Error {
     #[error(
         "cannot connect to {url}: is the server running at {url}? (check the address, the port and, for https, the certificate)"
     )]
+    #[non_exhaustive]
     Connect {
         /// The server's base URL.
         url: String,
@@ -127,6 +138,7 @@ pub enum Error {
     /// answer came back (closed, reset, or a body cut short). The request
     /// may have reached the server.
     #[error("the connection to {url} broke off before the answer was complete: try again")]
+    #[non_exhaustive]
     ConnectionLost {
         /// The server's base URL.
         url: String,
@@ -139,6 +151,7 @@ pub enum Error {
     /// server error (5xx), too many requests (429), a redirect, or another
     /// client error.
     #[error("{}", server_message(*.status, .body, *.retry_after, .location.as_deref()))]
+    #[non_exhaustive]
     Server {
         /// The HTTP status.
         status: u16,
@@ -154,6 +167,7 @@ pub enum Error {
     /// (often XML or HTML, from something that is not a Plex Media Server
     /// or a proxy that drops the `Accept` header), or JSON of another shape.
     #[error("{}", decode_message(.content_type.as_deref(), .excerpt))]
+    #[non_exhaustive]
     Decode {
         /// The media type of what came back: the `Content-Type` header when
         /// the answer kept it, otherwise what the body looks like
@@ -183,11 +197,7 @@ impl Error {
     /// where that is safe. Note that after [`Error::Timeout`] and
     /// [`Error::ConnectionLost`] the request may have been carried out.
     pub fn is_retryable(&self) -> bool {
-        match self {
-            Self::Connect { .. } | Self::Timeout { .. } | Self::ConnectionLost { .. } => true,
-            Self::Server { status, .. } => is_retryable_status(*status),
-            _ => false,
-        }
+        crate::retry::passing(self).is_some()
     }
 
     /// Whether the server said the token has expired (498): newer servers
@@ -219,11 +229,6 @@ impl Error {
             source: None,
         }
     }
-}
-
-/// 429, 502, 503 and 504: the statuses that say "not now".
-pub(crate) fn is_retryable_status(status: u16) -> bool {
-    matches!(status, 429 | 502 | 503 | 504)
 }
 
 fn unauthorized_message(status: u16, token_sent: bool, server: Option<&str>) -> String {
@@ -267,13 +272,11 @@ fn wait_timed_out_message(waited: Duration, running: &[Activity]) -> String {
         "Butler work was still running after {}",
         format_duration(waited)
     );
-    if !running.is_empty() {
-        let shown: Vec<String> = running
-            .iter()
-            .map(|a| excerpt(a.to_string().as_bytes()))
-            .collect();
-        let _ = write!(message, " ({})", shown.join(", "));
-    }
+    let shown: Vec<String> = running
+        .iter()
+        .map(|a| crate::response::excerpt(a.to_string().as_bytes(), None))
+        .collect();
+    let _ = write!(message, " ({})", shown.join(", "));
     message.push_str(": it goes on; wait longer, or look at the server's activities");
     message
 }
@@ -306,7 +309,7 @@ fn server_message(
         300..=399 => match location {
             Some(location) => format!(
                 "it redirects to {}: use that address as the base URL",
-                excerpt(location.as_bytes())
+                crate::response::excerpt(location.as_bytes(), None)
             ),
             None => "it redirects: check the base URL".to_owned(),
         },
@@ -363,169 +366,9 @@ pub(crate) fn format_duration(duration: Duration) -> String {
     }
 }
 
-/// How many characters of a body an excerpt keeps.
-pub(crate) const EXCERPT_CHARS: usize = 200;
-
-/// The start of a body, for messages: invalid UTF-8 replaced, control
-/// characters escaped (so that a body cannot forge log lines or terminal
-/// sequences), surrounding whitespace trimmed, and at most
-/// [`EXCERPT_CHARS`] characters, escapes included, cut on a character
-/// boundary and followed by `…` when cut.
-pub(crate) fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let text = text.trim();
-    let mut out = String::new();
-    let mut length = 0;
-    for c in text.chars() {
-        let shown: Vec<char> = if c.is_control() {
-            c.escape_default().collect()
-        } else {
-            vec![c]
-        };
-        if length + shown.len() > EXCERPT_CHARS {
-            out.push('…');
-            break;
-        }
-        length += shown.len();
-        out.extend(shown);
-    }
-    out
-}
-
-/// Shown in place of a secret.
-const REDACTED: &str = "<redacted>";
-
-/// Fewer characters of a secret than this, at the end of a cut excerpt, are
-/// taken for chance.
-const MIN_SECRET_START: usize = 4;
-
-/// Blanks `secret` out of `text`: every whole occurrence, and its start
-/// where an excerpt was cut (`…`) in the middle of it. Returns whether
-/// anything was blanked.
-pub(crate) fn redact(text: &mut String, secret: &str) -> bool {
-    if secret.is_empty() {
-        return false;
-    }
-    let mut changed = false;
-    if text.contains(secret) {
-        *text = text.replace(secret, REDACTED);
-        changed = true;
-    }
-    // Only the guess at a start cut off by an excerpt needs a minimum
-    // length: shorter starts would blank innocent text.
-    if secret.len() < MIN_SECRET_START {
-        return changed;
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text.as_str();
-    while let Some(cut) = rest.find('…') {
-        let before = &rest[..cut];
-        let start = (MIN_SECRET_START..secret.len())
-            .rev()
-            .filter_map(|n| secret.get(..n))
-            .find(|start| before.ends_with(start));
-        match start {
-            Some(start) => {
-                out.push_str(&before[..before.len() - start.len()]);
-                out.push_str(REDACTED);
-                changed = true;
-            }
-            None => out.push_str(before),
-        }
-        out.push('…');
-        rest = &rest[cut + '…'.len_utf8()..];
-    }
-    out.push_str(rest);
-    *text = out;
-    changed
-}
-
-/// What a body looks like, for a [`Error::Decode`] whose headers were not
-/// kept.
-pub(crate) fn sniff_content_type(body: &[u8]) -> Option<String> {
-    let text = String::from_utf8_lossy(body.get(..512).unwrap_or(body));
-    let start = text.trim_start().to_ascii_lowercase();
-    let kind = if start.starts_with("<!doctype html") || start.starts_with("<html") {
-        "text/html"
-    } else if start.starts_with('<') {
-        "text/xml"
-    } else if start.starts_with('{') || start.starts_with('[') {
-        "application/json"
-    } else {
-        return None;
-    };
-    Some(kind.to_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn excerpt_cuts_on_a_char_boundary_and_marks_the_cut() {
-        let body = "é".repeat(EXCERPT_CHARS + 10);
-        let cut = excerpt(body.as_bytes());
-        assert_eq!(cut.chars().count(), EXCERPT_CHARS + 1);
-        assert!(cut.ends_with('…'));
-    }
-
-    #[test]
-    fn excerpt_counts_escapes_in_its_length() {
-        let body = "\u{1b}".repeat(EXCERPT_CHARS);
-        let cut = excerpt(body.as_bytes());
-        assert!(cut.chars().count() <= EXCERPT_CHARS + 1, "{cut}");
-        assert!(cut.ends_with("\\u{1b}…"), "{cut}");
-    }
-
-    #[test]
-    fn excerpt_escapes_control_characters() {
-        assert_eq!(excerpt(b"a\nb\x1b[31mc\x00"), "a\\nb\\u{1b}[31mc\\u{0}");
-    }
-
-    #[test]
-    fn excerpt_survives_invalid_utf8() {
-        assert_eq!(excerpt(&[b'o', b'k', 0xff]), "ok\u{fffd}");
-    }
-
-    #[test]
-    fn sniffing_tells_xml_from_html_from_json() {
-        assert_eq!(
-            sniff_content_type(b"<?xml version=\"1.0\"?><ButlerTasks/>").as_deref(),
-            Some("text/xml")
-        );
-        assert_eq!(
-            sniff_content_type(b"  <html><head>").as_deref(),
-            Some("text/html")
-        );
-        assert_eq!(
-            sniff_content_type(b"<!DOCTYPE html>").as_deref(),
-            Some("text/html")
-        );
-        assert_eq!(
-            sniff_content_type(b"{\"a\":1}").as_deref(),
-            Some("application/json")
-        );
-        assert_eq!(sniff_content_type(b"garbage"), None);
-    }
-
-    #[test]
-    fn redaction_blanks_a_secret_whole_or_cut_short() {
-        let mut text = "token abcdef12 and abcdef12".to_owned();
-        assert!(redact(&mut text, "abcdef12"));
-        assert_eq!(text, "token <redacted> and <redacted>");
-
-        let mut cut = format!("{}abcd…", "x".repeat(10));
-        assert!(redact(&mut cut, "abcdef12"));
-        assert_eq!(cut, format!("{}<redacted>…", "x".repeat(10)));
-
-        let mut chance = "ends in abc…".to_owned();
-        assert!(!redact(&mut chance, "abcdef12"));
-        assert_eq!(chance, "ends in abc…");
-
-        let mut short = "echo: ab, ab".to_owned();
-        assert!(redact(&mut short, "ab"));
-        assert_eq!(short, "echo: <redacted>, <redacted>");
-    }
 
     #[test]
     fn durations_read_naturally() {

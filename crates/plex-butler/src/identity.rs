@@ -6,11 +6,6 @@
 //! on every run of the same program on the same machine, different for two
 //! programs, and revealing neither input.
 
-use std::fs;
-
-/// Files that hold a stable machine id (systemd, D-Bus).
-const MACHINE_ID_FILES: &[&str] = &["/etc/machine-id", "/var/lib/dbus/machine-id"];
-
 /// Used when the machine has no readable identity at all: still stable.
 const UNKNOWN_MACHINE: &str = "unknown-machine";
 
@@ -25,38 +20,62 @@ pub(crate) fn client_identifier_for(machine: &str, product: &str) -> String {
     // Two 64-bit FNV-1a hashes of differently prefixed inputs make 128 bits:
     // collisions between a user's devices are then out of the question.
     // FNV-1a is fixed by its definition, unlike std's `DefaultHasher`,
-    // whose output may change between Rust releases.
+    // whose output may change between Rust releases; it is hand-written
+    // (ten lines, pinned by its published test vector below) because its
+    // output must never change, whatever a hashing crate does next.
     let first = fnv1a64(&["plex-butler client identifier 1", machine, product]);
     let second = fnv1a64(&["plex-butler client identifier 2", machine, product]);
     format!("{first:016x}{second:016x}")
 }
 
-/// The machine's identity: its machine id, else its host name, else a
-/// constant.
+/// The machine's identity: the id the platform keeps for it (Linux's
+/// machine id, macOS's IOPlatformUUID, Windows's MachineGuid, the BSDs'
+/// host id), else its host name, else a constant.
 fn machine_identity() -> String {
-    for path in MACHINE_ID_FILES {
-        if let Ok(text) = fs::read_to_string(path) {
-            let id = text.trim();
-            if !id.is_empty() {
-                return id.to_owned();
-            }
-        }
-    }
-    if let Ok(text) = fs::read_to_string("/etc/hostname") {
-        let name = text.trim();
+    let named = platform_machine_id()
+        .into_iter()
+        .chain(std::fs::read_to_string("/etc/hostname"))
+        .chain(
+            ["HOSTNAME", "COMPUTERNAME"]
+                .into_iter()
+                .filter_map(|v| std::env::var(v).ok()),
+        );
+    for name in named {
+        let name = name.trim();
         if !name.is_empty() {
             return name.to_owned();
         }
     }
-    for variable in ["HOSTNAME", "COMPUTERNAME"] {
-        if let Ok(name) = std::env::var(variable) {
-            let name = name.trim();
-            if !name.is_empty() {
-                return name.to_owned();
-            }
-        }
-    }
     UNKNOWN_MACHINE.to_owned()
+}
+
+#[cfg(any(
+    target_os = "linux",
+    target_os = "macos",
+    target_os = "windows",
+    target_os = "freebsd",
+    target_os = "dragonfly",
+    target_os = "openbsd",
+    target_os = "netbsd",
+    target_os = "illumos"
+))]
+fn platform_machine_id() -> Option<String> {
+    machine_uid::get().ok()
+}
+
+/// `machine-uid` builds only for the systems above.
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "macos",
+    target_os = "windows",
+    target_os = "freebsd",
+    target_os = "dragonfly",
+    target_os = "openbsd",
+    target_os = "netbsd",
+    target_os = "illumos"
+)))]
+fn platform_machine_id() -> Option<String> {
+    None
 }
 
 /// 64-bit FNV-1a over the parts, each followed by a zero byte so that

@@ -21,7 +21,8 @@
 //!
 //! match client.start(TaskName::BackupDatabase).await? {
 //!     StartOutcome::Started => println!("backup started"),
-//!     StartOutcome::AlreadyRunning => println!("a backup was already running"),
+//!     // "already running", or an outcome a later version tells apart.
+//!     other => println!("backup: {other}"),
 //! }
 //!
 //! // Names the spec does not know yet work too.
@@ -38,19 +39,18 @@
 //!
 //! # The calls
 //!
-//! Each maps to one operation of the raw client ([`plex_butler_raw`],
-//! reachable through [`Client::raw`]), whose names follow the legacy SDKs
-//! (for the Butler calls):
+//! Each maps to one operation of the OpenAPI spec (named as in the legacy
+//! SDKs, for the Butler calls):
 //!
-//! | raw client method | request | this crate | answers |
+//! | operation | request | this crate | answers |
 //! |---|---|---|---|
-//! | `get_butler_tasks` | `GET /butler` | [`Client::tasks`] | `Vec<`[`Task`]`>` |
-//! | `start_all_tasks` | `POST /butler` | [`Client::start_all`] | `()` |
-//! | `stop_all_tasks` | `DELETE /butler` | [`Client::stop_all`] | `()` |
-//! | `start_task` | `POST /butler/{task}` | [`Client::start`] | [`StartOutcome`]: `Started` (200), `AlreadyRunning` (202); 404 is [`Error::UnknownTask`] |
-//! | `stop_task` | `DELETE /butler/{task}` | [`Client::stop`] | [`StopOutcome`]: `Stopped` (200), `NotRunning` (404 for a task the server lists); 404 otherwise is [`Error::UnknownTask`] |
-//! | `get_activities` | `GET /activities` | [`Client::activities`] | `Vec<`[`Activity`]`>` |
-//! | `cancel_activity` | `DELETE /activities/{activityId}` | [`Client::cancel_activity`] | [`CancelOutcome`]: `Cancelled` (200), `NotFound` (404); 400 is [`Error::NotCancellable`] |
+//! | `getButlerTasks` | `GET /butler` | [`Client::tasks`] | `Vec<`[`Task`]`>` |
+//! | `startAllTasks` | `POST /butler` | [`Client::start_all`] | `()` |
+//! | `stopAllTasks` | `DELETE /butler` | [`Client::stop_all`] | `()` |
+//! | `startTask` | `POST /butler/{task}` | [`Client::start`] | [`StartOutcome`]: `Started` (200), `AlreadyRunning` (202); 404 is [`Error::UnknownTask`] |
+//! | `stopTask` | `DELETE /butler/{task}` | [`Client::stop`] | [`StopOutcome`]: `Stopped` (200), `NotRunning` (404 for a task the server lists); 404 otherwise is [`Error::UnknownTask`] |
+//! | `getActivities` | `GET /activities` | [`Client::activities`] | `Vec<`[`Activity`]`>` |
+//! | `cancelActivity` | `DELETE /activities/{activityId}` | [`Client::cancel_activity`] | [`CancelOutcome`]: `Cancelled` (200), `NotFound` (404); 400 is [`Error::NotCancellable`] |
 //!
 //! # Waiting for the work to end
 //!
@@ -111,7 +111,8 @@
 //!
 //! Every call returns [`Error`], whose variants say what went wrong and what
 //! to do next. An attempt may take [`ClientBuilder::timeout`] (30 s by
-//! default; connecting 5 s). Failures that may pass (no connection, 429,
+//! default; connecting 5 s), kept by Tokio's timers: the runtime needs
+//! them (see [`Client`], "Runtime"). Failures that may pass (no connection, 429,
 //! 502, 503, 504, a timeout, a broken connection) are retried per the
 //! [`RetryPolicy`] where repeating the call is safe; each method says when.
 //!
@@ -129,6 +130,10 @@
 //!
 //! - `rustls` (default): TLS for `https://` servers through rustls.
 //! - `native-tls`: TLS through the platform's library instead.
+//! - `raw`: `plex_butler::raw`, the client generated from the spec, and
+//!   `Client::raw()`, for operations this crate does not wrap. **Outside
+//!   semver**: the generated code changes with the spec, so any release of
+//!   this crate may change what this feature exposes.
 #![cfg_attr(
     feature = "blocking",
     doc = " - `blocking`: [`blocking::Client`], the same calls without async."
@@ -142,10 +147,12 @@
 mod activity;
 #[cfg(feature = "blocking")]
 pub mod blocking;
+mod builder;
+mod call;
 mod client;
-mod deadline;
 mod error;
 mod identity;
+mod response;
 mod retry;
 mod statuses;
 mod task;
@@ -153,12 +160,15 @@ mod task_name;
 mod wait;
 
 pub use activity::{Activity, CancelOutcome};
-pub use client::{Client, ClientBuilder};
+pub use builder::ClientBuilder;
+pub use client::Client;
 pub use error::Error;
-/// The generated client underneath ([`Client::raw`]), re-exported so that
-/// its types can be named without a dependency of one's own.
+/// The client generated from the spec, underneath ([`Client::raw`]), so
+/// that its types can be named without a dependency of one's own. Feature
+/// `raw`; outside semver (it changes with the spec).
+#[cfg(feature = "raw")]
 pub use plex_butler_raw as raw;
 pub use retry::RetryPolicy;
 pub use task::{StartOutcome, StopOutcome, Task};
-pub use task_name::TaskName;
+pub use task_name::{ParseTaskNameError, TaskName};
 pub use wait::{WaitOptions, WaitProgress, WaitReport};

@@ -1,6 +1,8 @@
 //! When and how long to wait before trying a call again.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
+
+use crate::Error;
 
 /// How the client retries a call that failed for a passing reason.
 ///
@@ -185,84 +187,52 @@ impl Schedule<'_> {
     }
 }
 
-/// Reads a `Retry-After` value: a number of seconds, or an HTTP date
-/// (IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`) from which the wait is
-/// counted from `now`. A date in the past means no wait. Other forms are
-/// ignored (the backoff applies).
+/// Reads a `Retry-After` value: a number of seconds, or an HTTP date from
+/// which the wait is counted from `now`. A date in the past means no wait.
+/// Other forms are ignored (the backoff applies).
 pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
         // Beyond u64 seconds is "never"; the budget refuses it anyway.
         return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)));
     }
-    let at = parse_http_date(value)?;
+    let at = httpdate::parse_http_date(value).ok()?;
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
-/// Parses an IMF-fixdate (RFC 9110, section 5.6.7).
-fn parse_http_date(value: &str) -> Option<SystemTime> {
-    // "Sun, 06 Nov 1994 08:49:37 GMT"
-    let mut parts = value.split(' ');
-    let weekday = parts.next()?;
-    let day: u64 = parts.next()?.parse().ok()?;
-    let month = parts.next()?;
-    let year: u64 = parts.next()?.parse().ok()?;
-    let time = parts.next()?;
-    if parts.next()? != "GMT" || parts.next().is_some() || !weekday.ends_with(',') {
-        return None;
-    }
-    let month = match month {
-        "Jan" => 1,
-        "Feb" => 2,
-        "Mar" => 3,
-        "Apr" => 4,
-        "May" => 5,
-        "Jun" => 6,
-        "Jul" => 7,
-        "Aug" => 8,
-        "Sep" => 9,
-        "Oct" => 10,
-        "Nov" => 11,
-        "Dec" => 12,
-        _ => return None,
-    };
-    let mut hms = time.split(':');
-    let hour: u64 = hms.next()?.parse().ok()?;
-    let minute: u64 = hms.next()?.parse().ok()?;
-    let second: u64 = hms.next()?.parse().ok()?;
-    if hms.next().is_some()
-        || !(1..=31).contains(&day)
-        || !(1970..=9999).contains(&year)
-        || hour > 23
-        || minute > 59
-        || second > 60
-    {
-        return None;
-    }
-    let days = days_from_civil(year, month, day);
-    let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second;
-    UNIX_EPOCH.checked_add(Duration::from_secs(seconds))
+/// Whether the server may have acted on a request whose attempt failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Acted {
+    /// Surely not: nothing was sent, or the server says it did nothing.
+    No,
+    /// Perhaps: the request may have been carried out before the answer
+    /// was lost.
+    Maybe,
 }
 
-/// Days from 1970-01-01 to the given date of the proleptic Gregorian
-/// calendar (years from 1970).
-fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
-    // Count from March, so that the leap day ends the year.
-    let (year, month) = if month <= 2 {
-        (year - 1, month + 9)
-    } else {
-        (year, month - 3)
-    };
-    let era = year / 400;
-    let year_of_era = year - era * 400;
-    let day_of_year = (153 * month + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    // 719_468 days from 0000-03-01 to 1970-01-01.
-    era * 146_097 + day_of_era - 719_468
+/// The one rule of which failures may pass: `None` for those that will not
+/// (trying again gives the same answer), otherwise whether the server may
+/// have acted. [`crate::Error::is_retryable`] and the retry loop both read
+/// it.
+pub(crate) fn passing(error: &Error) -> Option<Acted> {
+    match error {
+        Error::Connect { .. } => Some(Acted::No),
+        Error::Timeout { .. } | Error::ConnectionLost { .. } => Some(Acted::Maybe),
+        Error::Server { status, .. } => match status {
+            // "Not now", from the server itself.
+            429 | 503 => Some(Acted::No),
+            // From a gateway, whose server may have done it.
+            502 | 504 => Some(Acted::Maybe),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::UNIX_EPOCH;
+
     use super::*;
 
     #[test]
@@ -278,16 +248,19 @@ mod tests {
 
     #[test]
     fn retry_after_reads_an_http_date_relative_to_now() {
-        let date = parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT");
-        assert_eq!(
-            date,
-            UNIX_EPOCH.checked_add(Duration::from_secs(784_111_777))
-        );
         let now = UNIX_EPOCH + Duration::from_secs(784_111_770);
-        assert_eq!(
-            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now),
-            Some(Duration::from_secs(7))
-        );
+        for date in [
+            "Sun, 06 Nov 1994 08:49:37 GMT",
+            // The two obsolete forms RFC 9110 asks recipients to read.
+            "Sunday, 06-Nov-94 08:49:37 GMT",
+            "Sun Nov  6 08:49:37 1994",
+        ] {
+            assert_eq!(
+                parse_retry_after(date, now),
+                Some(Duration::from_secs(7)),
+                "{date}"
+            );
+        }
         let later = UNIX_EPOCH + Duration::from_secs(784_111_800);
         assert_eq!(
             parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", later),
@@ -296,25 +269,38 @@ mod tests {
     }
 
     #[test]
-    fn leap_days_are_counted() {
-        assert_eq!(
-            parse_http_date("Thu, 29 Feb 2024 00:00:00 GMT"),
-            UNIX_EPOCH.checked_add(Duration::from_secs(1_709_164_800))
-        );
-    }
-
-    #[test]
     fn malformed_dates_are_ignored() {
         for bad in [
-            "Sun 06 Nov 1994 08:49:37 GMT",
             "Sun, 06 Nov 1994 08:49:37 UTC",
             "Sun, 32 Nov 1994 08:49:37 GMT",
             "Sun, 06 Foo 1994 08:49:37 GMT",
             "Sun, 06 Nov 1994 24:00:00 GMT",
             "Sun, 06 Nov 1994 08:49 GMT",
         ] {
-            assert_eq!(parse_http_date(bad), None, "{bad}");
+            assert_eq!(parse_retry_after(bad, UNIX_EPOCH), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn only_not_now_statuses_pass_and_only_gateways_may_have_acted() {
+        let server = |status| Error::Server {
+            status,
+            body: String::new(),
+            retry_after: None,
+            location: None,
+        };
+        for status in 100..600 {
+            let expected = match status {
+                429 | 503 => Some(Acted::No),
+                502 | 504 => Some(Acted::Maybe),
+                _ => None,
+            };
+            let error = server(status);
+            assert_eq!(passing(&error), expected, "{status}");
+            assert_eq!(error.is_retryable(), expected.is_some(), "{status}");
+        }
+        assert_eq!(passing(&Error::BlockingInAsyncContext), None);
+        assert_eq!(passing(&Error::invalid_config("no")), None);
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::fmt;
 use plex_butler_raw::types as raw;
 
 use crate::TaskName;
+use crate::response::{DecodeProblem, excerpt};
 
 /// One Butler task and its schedule, as `GET /butler` lists it.
 ///
@@ -21,6 +22,7 @@ use crate::TaskName;
 #[derive(
     Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
 )]
+#[non_exhaustive]
 pub struct Task {
     /// The task's name, which [`crate::Client::start`] and
     /// [`crate::Client::stop`] take.
@@ -45,6 +47,7 @@ pub struct Task {
 /// Serializes as `"started"` or `"already_running"`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum StartOutcome {
     /// The task started (the server answered 200). It runs in the
     /// background; the Butler API reports no progress.
@@ -68,6 +71,7 @@ impl fmt::Display for StartOutcome {
 /// Serializes as `"stopped"` or `"not_running"`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum StopOutcome {
     /// The task was running and stopped, or was scheduled and left the
     /// schedule (the server answered 200).
@@ -97,47 +101,58 @@ pub(crate) struct TaskDecodeError {
     pub(crate) excerpt: String,
 }
 
-/// Maps the generated list to tasks, checking what the spec leaves open:
-/// flags must be a boolean, 0/1 or "0"/"1"/"true"/"false"; the interval a
-/// whole number of days that fits in a `u32`.
-pub(crate) fn tasks_from_raw(
-    mut list: raw::ButlerTasksResponse,
-) -> Result<Vec<Task>, TaskDecodeError> {
-    // Read in place, the strings taken out: a generated task is 144
-    // bytes, and this runs on every listing.
-    let listed = &mut list.butler_tasks.butler_task;
-    let mut tasks = Vec::with_capacity(listed.len());
-    for (index, task) in listed.iter_mut().enumerate() {
-        tasks.push(task_from_raw(index + 1, task)?);
+impl DecodeProblem for TaskDecodeError {
+    fn excerpt(&self) -> &str {
+        &self.excerpt
     }
-    Ok(tasks)
 }
 
-fn task_from_raw(position: usize, task: &mut raw::ButlerTask) -> Result<Task, TaskDecodeError> {
-    let fail = |task: &raw::ButlerTask, problem: String| TaskDecodeError {
+/// Maps the generated list to tasks, checking what the spec leaves open:
+/// flags must be a boolean, 0/1 or "0"/"1"/"true"/"false"; the interval a
+/// whole number of days that fits in a `u32`. What an error shows of the
+/// answer has `secret` blanked out.
+pub(crate) fn tasks_from_raw(
+    list: raw::ButlerTasksResponse,
+    secret: Option<&str>,
+) -> Result<Vec<Task>, TaskDecodeError> {
+    list.butler_tasks
+        .butler_task
+        .into_iter()
+        .enumerate()
+        .map(|(index, task)| task_from_raw(index + 1, task, secret))
+        .collect()
+}
+
+fn task_from_raw(
+    position: usize,
+    task: raw::ButlerTask,
+    secret: Option<&str>,
+) -> Result<Task, TaskDecodeError> {
+    let shown = |bytes: &[u8]| excerpt(bytes, secret);
+    let fail = |problem: String| TaskDecodeError {
         position,
-        name: crate::error::excerpt(task.name.to_string().as_bytes()),
+        name: shown(task.name.to_string().as_bytes()),
         problem,
-        excerpt: crate::error::excerpt(&serde_json::to_vec(task).unwrap_or_default()),
+        excerpt: shown(&serde_json::to_vec(&task).unwrap_or_default()),
     };
-    let name =
-        TaskName::from_raw(&task.name).map_err(|_| fail(task, "the name is empty".to_owned()))?;
-    let enabled = flag(&task.enabled).map_err(|p| fail(task, format!("`enabled` {p}")))?;
-    let schedule_randomized = flag(&task.schedule_randomized)
-        .map_err(|p| fail(task, format!("`scheduleRandomized` {p}")))?;
-    let interval_days = days(&task.interval).map_err(|p| fail(task, format!("`interval` {p}")))?;
+    let name = TaskName::from_raw(&task.name).map_err(|_| fail("the name is empty".to_owned()))?;
+    let enabled = flag(&task.enabled, secret).map_err(|p| fail(format!("`enabled` {p}")))?;
+    let schedule_randomized = flag(&task.schedule_randomized, secret)
+        .map_err(|p| fail(format!("`scheduleRandomized` {p}")))?;
+    let interval_days =
+        days(&task.interval, secret).map_err(|p| fail(format!("`interval` {p}")))?;
     Ok(Task {
         name,
-        title: task.title.take(),
-        description: task.description.take(),
+        title: task.title,
+        description: task.description,
         enabled,
         interval_days,
         schedule_randomized,
     })
 }
 
-#[inline]
-pub(crate) fn flag(value: &raw::PlexBoolean) -> Result<bool, String> {
+/// A Plex flag, as servers send it.
+pub(crate) fn flag(value: &raw::PlexBoolean, secret: Option<&str>) -> Result<bool, String> {
     match value {
         raw::PlexBoolean::Boolean(b) => Ok(*b),
         raw::PlexBoolean::Integer(0) => Ok(false),
@@ -147,29 +162,25 @@ pub(crate) fn flag(value: &raw::PlexBoolean) -> Result<bool, String> {
             "1" | "true" => Ok(true),
             _ => Err(format!(
                 "is {:?}, not a flag (true/false, 0/1)",
-                crate::error::excerpt(s.as_bytes())
+                excerpt(s.as_bytes(), secret)
             )),
         },
         raw::PlexBoolean::Integer(n) => Err(format!("is {n}, not a flag (true/false, 0/1)")),
     }
 }
 
-#[inline]
-fn days(value: &raw::PlexInteger) -> Result<u32, String> {
+fn days(value: &raw::PlexInteger, secret: Option<&str>) -> Result<u32, String> {
     let not_days = |shown: &str| format!("is {shown}, not a number of days");
     match value {
         raw::PlexInteger::Integer(n) => u32::try_from(*n).map_err(|_| not_days(&n.to_string())),
         raw::PlexInteger::String(s) => {
             let digits = s.trim();
-            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(not_days(&format!(
-                    "{:?}",
-                    crate::error::excerpt(s.as_bytes())
-                )));
-            }
-            digits
-                .parse::<u32>()
-                .map_err(|_| not_days(&format!("{:?}", crate::error::excerpt(s.as_bytes()))))
+            let parsed = if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+                digits.parse::<u32>().ok()
+            } else {
+                None
+            };
+            parsed.ok_or_else(|| not_days(&format!("{:?}", excerpt(s.as_bytes(), secret))))
         }
     }
 }
@@ -181,7 +192,7 @@ mod tests {
     fn decode(json: &str) -> Result<Vec<Task>, String> {
         let list: raw::ButlerTasksResponse =
             serde_json::from_str(json).map_err(|e| format!("serde: {e}"))?;
-        tasks_from_raw(list).map_err(|e| e.to_string())
+        tasks_from_raw(list, None).map_err(|e| e.to_string())
     }
 
     fn one(fields: &str) -> Result<Task, String> {

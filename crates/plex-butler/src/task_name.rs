@@ -27,8 +27,8 @@ macro_rules! define_task_name {
         ///   ASCII case-insensitive match of a known name (`backupdatabase`
         ///   is [`TaskName::BackupDatabase`]); any other non-empty name
         ///   becomes [`TaskName::Other`]. Surrounding whitespace is trimmed;
-        ///   an empty or whitespace-only name is an
-        ///   [`Error::InvalidTaskName`].
+        ///   an empty or whitespace-only name is a [`ParseTaskNameError`]
+        ///   (which converts into [`Error::InvalidTaskName`] for `?`).
         /// - Serde reads and writes it as the plain string.
         /// - Equality, ordering and hashing go by the wire name, so
         ///   `TaskName::Other("BackupDatabase".into())` equals
@@ -47,7 +47,7 @@ macro_rules! define_task_name {
         /// assert_eq!(new, TaskName::Other("SomeFutureTask".into()));
         ///
         /// assert!("  ".parse::<TaskName>().is_err());
-        /// # Ok::<(), plex_butler::Error>(())
+        /// # Ok::<(), plex_butler::ParseTaskNameError>(())
         /// ```
         #[derive(Clone, Debug)]
         #[non_exhaustive]
@@ -239,17 +239,63 @@ impl fmt::Display for TaskName {
 }
 
 impl FromStr for TaskName {
-    type Err = Error;
+    type Err = ParseTaskNameError;
 
     fn from_str(input: &str) -> Result<Self, Self::Err> {
         let name = input.trim();
         if name.is_empty() {
-            return Err(Error::InvalidTaskName {
-                name: input.to_owned(),
+            return Err(ParseTaskNameError {
+                input: input.to_owned(),
                 reason: "a task name cannot be empty",
             });
         }
         Ok(Self::resolve(name))
+    }
+}
+
+/// Why a string is not a [`TaskName`] (from [`FromStr`]): it is empty or
+/// only whitespace.
+///
+/// Converts into [`Error::InvalidTaskName`], so that `?` works in
+/// functions that return the crate's [`Error`].
+///
+/// ```
+/// let error = " ".parse::<plex_butler::TaskName>().unwrap_err();
+/// assert_eq!(error.input(), " ");
+/// assert_eq!(error.to_string(), "invalid task name \" \": a task name cannot be empty");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseTaskNameError {
+    input: String,
+    reason: &'static str,
+}
+
+impl ParseTaskNameError {
+    /// The string as given.
+    pub fn input(&self) -> &str {
+        &self.input
+    }
+
+    /// Why it is not a task name.
+    pub fn reason(&self) -> &str {
+        self.reason
+    }
+}
+
+impl fmt::Display for ParseTaskNameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid task name {:?}: {}", self.input, self.reason)
+    }
+}
+
+impl std::error::Error for ParseTaskNameError {}
+
+impl From<ParseTaskNameError> for Error {
+    fn from(error: ParseTaskNameError) -> Self {
+        Error::InvalidTaskName {
+            name: error.input,
+            reason: error.reason,
+        }
     }
 }
 
@@ -375,7 +421,9 @@ impl TaskName {
     /// The name of a listed task as the raw client decoded it: a known
     /// name maps to its variant without a look at the string (the list is
     /// decoded on every call); any other goes through [`FromStr`].
-    pub(crate) fn from_raw(name: &plex_butler_raw::types::TaskName) -> Result<Self, Error> {
+    pub(crate) fn from_raw(
+        name: &plex_butler_raw::types::TaskName,
+    ) -> Result<Self, ParseTaskNameError> {
         match name {
             plex_butler_raw::types::TaskName::KnownTaskName(known) => Ok(Self::from_known(*known)),
             plex_butler_raw::types::TaskName::String(name) => name.parse(),
@@ -383,19 +431,27 @@ impl TaskName {
     }
 }
 
-/// Conversion for the raw client ([`crate::Client::raw`]), whose operations
-/// take the generated name type.
-impl From<&TaskName> for plex_butler_raw::types::TaskName {
-    fn from(name: &TaskName) -> Self {
-        plex_butler_raw::types::TaskName::String(name.as_str().to_owned())
+impl TaskName {
+    /// The name as the raw client's operations take it.
+    pub(crate) fn to_raw(&self) -> plex_butler_raw::types::TaskName {
+        plex_butler_raw::types::TaskName::String(self.as_str().to_owned())
     }
 }
 
-/// Conversion for the raw client ([`crate::Client::raw`]), whose operations
-/// take the generated name type.
+/// For the raw client's operations (feature `raw`), which take the
+/// generated name type.
+#[cfg(feature = "raw")]
+impl From<&TaskName> for plex_butler_raw::types::TaskName {
+    fn from(name: &TaskName) -> Self {
+        name.to_raw()
+    }
+}
+
+/// As `From<&TaskName>` (feature `raw`).
+#[cfg(feature = "raw")]
 impl From<TaskName> for plex_butler_raw::types::TaskName {
     fn from(name: TaskName) -> Self {
-        plex_butler_raw::types::TaskName::from(&name)
+        name.to_raw()
     }
 }
 

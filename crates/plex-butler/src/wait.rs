@@ -201,9 +201,7 @@ impl Client {
     /// [`Client::activities`] when a look fails (after its retries).
     pub async fn wait_until_idle(&self, mut options: WaitOptions<'_>) -> Result<WaitReport, Error> {
         let started = Instant::now();
-        let deadline = started
-            .checked_add(options.timeout)
-            .unwrap_or_else(|| started + Duration::from_secs(86_400 * 365));
+        let deadline = crate::call::deadline_after(options.timeout);
         let mut interval = options.poll_interval;
         let max_interval = options.max_poll_interval.max(options.poll_interval);
         let mut report = WaitReport {
@@ -214,7 +212,7 @@ impl Client {
         };
         let mut running: Vec<Activity> = Vec::new();
         loop {
-            let looked = crate::deadline::within(deadline, self.activities()).await;
+            let looked = crate::call::timeout_at(deadline, self.activities())?.await;
             let Ok(activities) = looked else {
                 if report.polls > 0 && running.is_empty() {
                     // The time ran out inside the grace, during a look:

@@ -2,13 +2,11 @@
 //! socket: the shapes a real server sends (one aggregate "Butler tasks"
 //! activity), and what the waits make of them.
 
-mod support;
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::{Reply, Server, TOKEN, assert_token_absent};
 use plex_butler::{CancelOutcome, Client, Error, RetryPolicy, StartOutcome, WaitOptions};
-use support::{Reply, Server, TOKEN, assert_token_absent};
 
 fn client(server: &Server) -> Client {
     Client::builder(server.base_url())
@@ -72,7 +70,9 @@ async fn activities_lists_butler_and_other_work() {
 async fn an_activity_list_in_xml_is_a_decode_error_naming_xml() {
     let server = Server::start([Reply::status(200)
         .header("Content-Type", "text/xml;charset=utf-8")
-        .body(include_str!("../../../fixtures/pms-1.43.2/activities.xml"))]);
+        .body(include_str!(
+            "../../../../fixtures/pms-1.43.2/activities.xml"
+        ))]);
     let error = client(&server)
         .activities()
         .await
@@ -99,7 +99,7 @@ async fn cancel_reports_cancelled_not_found_and_refuses_a_non_cancellable_activi
     );
     let error = client.cancel_activity("a-3").await.expect_err("400");
     assert!(
-        matches!(&error, Error::NotCancellable { activity } if activity == "a-3"),
+        matches!(&error, Error::NotCancellable { activity, .. } if activity == "a-3"),
         "{error:?}"
     );
     assert_eq!(error.status(), Some(400));
@@ -211,7 +211,10 @@ async fn wait_times_out_with_the_work_still_running() {
         .wait_until_idle(quick().timeout(Duration::from_millis(100)))
         .await
         .expect_err("the work never ends");
-    let Error::WaitTimedOut { waited, running } = &error else {
+    let Error::WaitTimedOut {
+        waited, running, ..
+    } = &error
+    else {
         panic!("expected WaitTimedOut, got {error:?}");
     };
     assert!(*waited >= Duration::from_millis(100), "{waited:?}");

@@ -1,13 +1,10 @@
 //! The blocking client: the same calls without async, and a clear error
 //! instead of a panic inside an async runtime.
-#![cfg(feature = "blocking")]
-
-mod support;
 
 use std::time::Duration;
 
+use crate::support::{Reply, Server, TOKEN, entry, task_list};
 use plex_butler::{Error, RetryPolicy, StartOutcome, StopOutcome, TaskName, blocking};
-use support::{Reply, Server, TOKEN, entry, task_list};
 
 fn client(server: &Server) -> blocking::Client {
     blocking::Client::builder(server.base_url())

@@ -1,12 +1,10 @@
 //! The five calls against a server on a real socket: each answer the real
 //! server gives, and what the client makes of it.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::{Reply, Server, TOKEN, entry, task_list};
 use plex_butler::{Client, Error, RetryPolicy, StartOutcome, StopOutcome, TaskName};
-use support::{Reply, Server, TOKEN, entry, task_list};
 
 fn client(server: &Server) -> Client {
     Client::builder(server.base_url())
@@ -74,7 +72,9 @@ async fn start_of_unknown_task_is_an_error_with_the_closest_known_name() {
     let error = client(&server).start(name).await.expect_err("404");
 
     match &error {
-        Error::UnknownTask { name, suggestion } => {
+        Error::UnknownTask {
+            name, suggestion, ..
+        } => {
             assert_eq!(name.as_str(), "BackupDatabse");
             assert_eq!(suggestion.as_ref(), Some(&TaskName::BackupDatabase));
         }
@@ -143,7 +143,9 @@ async fn stop_of_unlisted_task_is_an_error_suggesting_a_listed_name() {
     let error = client(&server).stop(name).await.expect_err("unlisted");
 
     match error {
-        Error::UnknownTask { name, suggestion } => {
+        Error::UnknownTask {
+            name, suggestion, ..
+        } => {
             assert_eq!(name.as_str(), "ProcessAsset");
             // From the server's list, not the known names (ProcessAssets).
             assert_eq!(suggestion, Some(TaskName::Other("ProcessAssetz".into())));

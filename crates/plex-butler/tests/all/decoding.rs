@@ -1,10 +1,8 @@
 //! The task list is read as leniently as servers write it, and the `Task`
 //! JSON form (what the CLI prints) stays as documented.
 
-mod support;
-
+use crate::support::{Reply, Server};
 use plex_butler::{Client, RetryPolicy, Task, TaskName};
-use support::{Reply, Server};
 
 async fn decode(json: &str) -> Result<Vec<Task>, plex_butler::Error> {
     let server = Server::start([Reply::json(200, json)]);
@@ -97,7 +95,7 @@ async fn negative_interval_is_a_decode_error() {
 /// The real server's XML capture, in the JSON form: every attribute a
 /// string, as the XML carries it.
 fn real_capture_as_json() -> String {
-    let xml = include_str!("../../../fixtures/pms-1.43.2/butler.xml");
+    let xml = include_str!("../../../../fixtures/pms-1.43.2/butler.xml");
     let mut entries = Vec::new();
     for line in xml
         .lines()
@@ -151,21 +149,15 @@ async fn real_server_capture_decodes_with_every_name_known() {
 
 #[test]
 fn task_json_form_uses_the_documented_snake_case_fields() {
-    let task = Task {
-        name: TaskName::BackupDatabase,
-        title: None,
-        description: Some("Create a backup.".into()),
-        enabled: true,
-        interval_days: 3,
-        schedule_randomized: false,
-    };
-    assert_eq!(
-        serde_json::to_string(&task).expect("json"),
-        r#"{"name":"BackupDatabase","title":null,"description":"Create a backup.","enabled":true,"interval_days":3,"schedule_randomized":false}"#
-    );
-    let back: Task =
-        serde_json::from_str(&serde_json::to_string(&task).expect("json")).expect("read back");
-    assert_eq!(back, task);
+    let json = r#"{"name":"BackupDatabase","title":null,"description":"Create a backup.","enabled":true,"interval_days":3,"schedule_randomized":false}"#;
+    let task: Task = serde_json::from_str(json).expect("reads");
+    assert_eq!(task.name, TaskName::BackupDatabase);
+    assert_eq!(task.title, None);
+    assert_eq!(task.description.as_deref(), Some("Create a backup."));
+    assert!(task.enabled);
+    assert_eq!(task.interval_days, 3);
+    assert!(!task.schedule_randomized);
+    assert_eq!(serde_json::to_string(&task).expect("json"), json);
 }
 
 #[test]

@@ -1,12 +1,12 @@
 //! Every way a call can fail, over a real socket: the error variant, what
 //! its message tells the user, and that it never shows the token.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
+use crate::support::{
+    Reply, Server, TOKEN, assert_token_absent, entry, refused_base_url, task_list,
+};
 use plex_butler::{Client, Error, RetryPolicy, TaskName};
-use support::{Reply, Server, TOKEN, assert_token_absent, entry, refused_base_url, task_list};
 
 fn client_of(base_url: String) -> Client {
     Client::builder(base_url)
@@ -42,6 +42,7 @@ async fn unauthorized_with_html_body_says_to_check_the_token() {
             status,
             token_sent,
             server_message,
+            ..
         } => {
             assert_eq!(*status, 401);
             assert!(*token_sent);
@@ -188,7 +189,7 @@ async fn body_cut_short_by_a_closed_connection_is_a_lost_connection() {
 
 #[tokio::test]
 async fn xml_where_json_was_asked_is_a_decode_error_that_says_so() {
-    let xml = include_str!("../../../fixtures/pms-1.43.2/butler.xml");
+    let xml = include_str!("../../../../fixtures/pms-1.43.2/butler.xml");
     let server = Server::start([Reply::status(200)
         .header("Content-Type", "text/xml;charset=utf-8")
         .body(xml)]);
@@ -260,6 +261,50 @@ async fn slow_server_past_the_timeout_is_a_timeout() {
         "{error}"
     );
     assert_token_absent(&error);
+}
+
+#[test]
+fn a_call_on_a_runtime_without_timers_is_a_configuration_error_not_a_panic() {
+    let server = Server::start([Reply::json(200, &task_list(&[]))]);
+    let client = client(&server);
+    // As a user might build it: I/O but no time driver.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .expect("runtime");
+    let results = [
+        runtime.block_on(client.tasks()).map(|_| ()),
+        runtime
+            .block_on(client.start(TaskName::BackupDatabase))
+            .map(|_| ()),
+        runtime
+            .block_on(client.wait_until_idle(plex_butler::WaitOptions::new()))
+            .map(|_| ()),
+    ];
+    for result in results {
+        let error = result.expect_err("no timers");
+        assert!(matches!(error, Error::InvalidConfig { .. }), "{error:?}");
+        assert!(error.to_string().contains("enable_time()"), "{error}");
+    }
+    // Refused before anything was sent.
+    assert!(server.requests().is_empty());
+}
+
+#[test]
+fn a_call_outside_any_runtime_is_a_configuration_error_not_a_panic() {
+    use std::future::Future as _;
+    use std::task::{Context, Poll, Waker};
+
+    let server = Server::start([Reply::json(200, &task_list(&[]))]);
+    let client = client(&server);
+    let mut call = std::pin::pin!(client.tasks());
+    let polled = call.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+    let Poll::Ready(Err(error)) = polled else {
+        panic!("the call went on outside a runtime");
+    };
+    assert!(matches!(error, Error::InvalidConfig { .. }), "{error:?}");
+    assert!(error.to_string().contains("no Tokio runtime"), "{error}");
+    assert!(server.requests().is_empty());
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use plex_butler::{Error, TaskName};
 
-const SPEC: &str = include_str!("../../../openapi/butler.yaml");
+const SPEC: &str = include_str!("../../../../openapi/butler.yaml");
 
 /// The values of `KnownTaskName.enum` in the spec, read line by line.
 fn spec_known_names() -> Vec<String> {
@@ -80,8 +80,15 @@ fn surrounding_whitespace_is_trimmed() {
 fn empty_or_whitespace_name_is_an_error() {
     for input in ["", " ", "\t\n"] {
         let error = input.parse::<TaskName>().expect_err(input);
-        assert!(matches!(error, Error::InvalidTaskName { .. }), "{error:?}");
+        assert_eq!(error.input(), input);
+        assert_eq!(error.reason(), "a task name cannot be empty");
         assert!(error.to_string().contains("cannot be empty"), "{error}");
+        // `?` in a function returning the crate's error.
+        let error = plex_butler::Error::from(error);
+        assert!(
+            matches!(&error, Error::InvalidTaskName { name, .. } if name == input),
+            "{error:?}"
+        );
     }
 }
 

@@ -1,0 +1,226 @@
+//! One call of the API, around its attempts: the tracing span, the timeout
+//! of each attempt, and the retries between them.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use tracing::Instrument as _;
+
+use crate::retry::{Acted, passing};
+use crate::{Client, Error, TaskName};
+
+/// What may be repeated after a failure whose effect is unknown.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Repeat {
+    /// Repeating has the same effect as doing it once (or, for start-all,
+    /// a harmless one).
+    Safe,
+    /// Repeating may change the answer: only retried when the server
+    /// surely did not act.
+    OnlyIfNotDone,
+}
+
+impl Repeat {
+    fn allows(self, error: &Error) -> bool {
+        match passing(error) {
+            None => false,
+            Some(Acted::No) => true,
+            Some(Acted::Maybe) => self == Self::Safe,
+        }
+    }
+}
+
+/// One operation, as its span names it, and whether it may be repeated.
+pub(crate) struct Call {
+    pub(crate) operation: &'static str,
+    pub(crate) method: &'static str,
+    pub(crate) repeat: Repeat,
+}
+
+pub(crate) const LIST: Call = Call {
+    operation: "tasks",
+    method: "GET",
+    repeat: Repeat::Safe,
+};
+pub(crate) const START_ALL: Call = Call {
+    operation: "start_all",
+    method: "POST",
+    repeat: Repeat::Safe,
+};
+pub(crate) const STOP_ALL: Call = Call {
+    operation: "stop_all",
+    method: "DELETE",
+    repeat: Repeat::Safe,
+};
+/// A start found the task running would report "already running" for its
+/// own start: never repeated once sent.
+pub(crate) const START: Call = Call {
+    operation: "start",
+    method: "POST",
+    repeat: Repeat::OnlyIfNotDone,
+};
+pub(crate) const STOP: Call = Call {
+    operation: "stop",
+    method: "DELETE",
+    repeat: Repeat::Safe,
+};
+pub(crate) const ACTIVITIES: Call = Call {
+    operation: "activities",
+    method: "GET",
+    repeat: Repeat::Safe,
+};
+pub(crate) const CANCEL: Call = Call {
+    operation: "cancel_activity",
+    method: "DELETE",
+    repeat: Repeat::Safe,
+};
+
+/// What a call learnt along the way, for its span: recorded once at the
+/// end, so that each field has one value. Atomics, so that the attempts
+/// (borrowing it) stay `Send`.
+#[derive(Default)]
+pub(crate) struct Progress {
+    /// The status of the latest attempt's answer; 0 for none.
+    status: AtomicU32,
+    attempts: AtomicU32,
+}
+
+impl Progress {
+    pub(crate) fn saw(&self, status: u16) {
+        self.status.store(u32::from(status), Ordering::Relaxed);
+    }
+
+    fn status(&self) -> Option<u32> {
+        Some(self.status.load(Ordering::Relaxed)).filter(|s| *s != 0)
+    }
+}
+
+impl Client {
+    /// Runs one call inside its tracing span, recording how it ended.
+    pub(crate) async fn traced<T>(
+        &self,
+        call: &Call,
+        task: Option<&TaskName>,
+        progress: &Progress,
+        body: impl Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        let span = tracing::info_span!(
+            "plex_butler",
+            operation = call.operation,
+            method = call.method,
+            server = %self.shared.base_url,
+            task = tracing::field::Empty,
+            status = tracing::field::Empty,
+            attempts = tracing::field::Empty,
+            duration_ms = tracing::field::Empty,
+            error = tracing::field::Empty,
+        );
+        if let Some(task) = task {
+            span.record("task", tracing::field::display(task));
+        }
+        let started = Instant::now();
+        let result = body.instrument(span.clone()).await;
+
+        let status = match &result {
+            Ok(_) => progress.status(),
+            Err(error) => error.status().map(u32::from).or_else(|| progress.status()),
+        };
+        if let Some(status) = status {
+            span.record("status", status);
+        }
+        span.record("attempts", progress.attempts.load(Ordering::Relaxed));
+        let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        span.record("duration_ms", elapsed);
+        let _entered = span.enter();
+        match &result {
+            Ok(_) => tracing::debug!("call done"),
+            Err(error) => {
+                span.record("error", tracing::field::display(error));
+                tracing::debug!("call failed");
+            }
+        }
+        result
+    }
+
+    /// Runs `attempt` until it succeeds, fails for good, or the policy
+    /// gives up. Each attempt is given its deadline (the client's timeout
+    /// from its start), past which it ends in [`Error::Timeout`].
+    pub(crate) async fn with_retries<T, F, Fut>(
+        &self,
+        call: &Call,
+        progress: &Progress,
+        mut attempt: F,
+    ) -> Result<T, Error>
+    where
+        F: FnMut(Instant) -> Fut,
+        Fut: Future<Output = Result<T, Error>>,
+    {
+        let started = Instant::now();
+        let mut schedule = self.shared.retry.schedule();
+        loop {
+            progress.status.store(0, Ordering::Relaxed);
+            progress.attempts.fetch_add(1, Ordering::Relaxed);
+            let deadline = deadline_after(self.shared.timeout);
+            let error = match timeout_at(deadline, attempt(deadline))?.await {
+                Ok(Ok(value)) => return Ok(value),
+                Ok(Err(error)) => error,
+                Err(_elapsed) => self.timeout_error(),
+            };
+            if !call.repeat.allows(&error) {
+                return Err(error);
+            }
+            let retry_after = match &error {
+                Error::Server { retry_after, .. } => *retry_after,
+                _ => None,
+            };
+            let Some(wait) = schedule.next_wait(started.elapsed(), retry_after) else {
+                return Err(error);
+            };
+            tracing::debug!(
+                attempt = schedule.attempts(),
+                wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                error = %error,
+                "retrying"
+            );
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+/// `timeout` from now; a huge one ("never") must not overflow the clock.
+pub(crate) fn deadline_after(timeout: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(timeout)
+        .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365))
+}
+
+/// [`tokio::time::timeout_at`], or [`Error::InvalidConfig`] where Tokio
+/// has no timer to give: outside any runtime, or on a runtime built
+/// without `enable_time()`. Tokio (and reqwest, for its connect timeout)
+/// would panic there.
+pub(crate) fn timeout_at<F: Future>(
+    deadline: Instant,
+    future: F,
+) -> Result<tokio::time::Timeout<F>, Error> {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return Err(Error::invalid_config(
+            "no Tokio runtime is running: call the client from inside one (#[tokio::main]), \
+             or use plex_butler::blocking (feature `blocking`)",
+        ));
+    }
+    // Tokio cannot be asked whether a runtime has timers; making one
+    // panics at once when it has none, before anything else happens, and
+    // that panic is caught here. (The panic hook still prints Tokio's
+    // message.)
+    std::panic::catch_unwind(AssertUnwindSafe(|| {
+        tokio::time::timeout_at(deadline.into(), future)
+    }))
+    .map_err(|_| {
+        Error::invalid_config(
+            "the Tokio runtime has no timers: build it with enable_time() or enable_all() \
+             (#[tokio::main] does); each attempt's timeout needs them",
+        )
+    })
+}
