@@ -2,8 +2,8 @@
 
 The simulator must be a Plex Media Server as far as other clients can
 tell: python-plexapi connects with PlexServer(url, token) (which reads
-GET / first), lists the Butler tasks and starts one, as against a real
-server.
+GET / first), lists the Butler tasks and starts one, reads and changes the
+Butler's settings, and lists who is watching, as against a real server.
 
 Usage: python plexapi_compat.py PATH_TO_PLEX_BUTLER_SIM
 
@@ -16,13 +16,15 @@ import sys
 
 from plexapi.exceptions import BadRequest
 from plexapi.server import PlexServer
+from plexapi.settings import Settings
 
 TOKEN = "plexapi-compat-token-3f1a"
 
 
-def start_simulator(binary):
+def start_simulator(binary, *extra_args):
     proc = subprocess.Popen(
-        [binary, "--listen", "127.0.0.1:0", "--token", TOKEN, "--task-duration", "60s"],
+        [binary, "--listen", "127.0.0.1:0", "--token", TOKEN, "--task-duration", "60s"]
+        + list(extra_args),
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -41,10 +43,53 @@ def check(condition, what):
     print(f"ok: {what}")
 
 
+def read_settings(server, ids):
+    """The current values of the settings `ids`, as python-plexapi reads
+    them (typed: bool, int or str), fetched afresh from the server.
+
+    Builds Settings from a new GET /:/prefs as PlexServer.settings does:
+    that property is cached, and Settings.reload() in plexapi 4.18.3 reads
+    only the first <Setting> of the answer (it reloads from data[0]), so it
+    cannot show a change."""
+    settings = Settings(server, server.query(Settings.key))
+    return {id: settings.get(id).value for id in ids}
+
+
+def check_settings(server):
+    """Reads the Butler's settings, changes some through python-plexapi's
+    own calls, and sees the change in the settings and in the task list."""
+    before = read_settings(
+        server,
+        ["ButlerStartHour", "ButlerEndHour", "ButlerTaskRefreshLibraries", "ButlerTaskBackupDatabase"],
+    )
+    check(
+        before == {
+            "ButlerStartHour": 2,
+            "ButlerEndHour": 5,
+            "ButlerTaskRefreshLibraries": False,
+            "ButlerTaskBackupDatabase": True,
+        },
+        "settings() reads the window and the task switches with their types",
+    )
+    hours = server.settings.get("ButlerStartHour").enumValues
+    check(sorted(hours) == list(range(24)), "the start hour offers the hours 0 to 23")
+
+    server.settings.get("ButlerStartHour").set(3)
+    server.settings.get("ButlerTaskOptimizeDatabase").set(False)
+    server.settings.save()
+    after = read_settings(server, ["ButlerStartHour", "ButlerTaskOptimizeDatabase"])
+    check(
+        after == {"ButlerStartHour": 3, "ButlerTaskOptimizeDatabase": False},
+        "settings changed through python-plexapi read back changed",
+    )
+    optimize = next(task for task in server.butlerTasks() if task.name == "OptimizeDatabase")
+    check(not optimize.enabled, "a switch turned off disables its task in butlerTasks()")
+
+
 def main():
     if len(sys.argv) != 2:
         raise SystemExit(__doc__)
-    proc, url = start_simulator(sys.argv[1])
+    proc, url = start_simulator(sys.argv[1], "--sessions", "2")
     try:
         server = PlexServer(url, TOKEN, timeout=10)
         check(server.version.startswith("1.43.2"), "PlexServer connects and reads the version")
@@ -68,6 +113,15 @@ def main():
         else:
             raise AssertionError("runButlerTask of an unknown name was accepted")
         check("NoSuchTask" not in names, "the unknown name is not listed")
+
+        check_settings(server)
+
+        sessions = server.sessions()
+        check(len(sessions) == 2, "sessions() lists the two playbacks")
+        check(
+            all(s.usernames and s.players and s.players[0].state == "playing" for s in sessions),
+            "each playback has a user and a playing player",
+        )
     finally:
         proc.terminate()
         try:
