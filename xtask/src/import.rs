@@ -13,7 +13,7 @@
 //! parameter, a request body, a property of an answer. A new status takes
 //! the shape our operation already gives that side (successes one shape,
 //! errors one shape: the generator accepts no more) and must then be placed
-//! in the facade's status table. What stays ours: operationIds, path
+//! in the facade's status table, which the verdict's facade rows name. What stays ours: operationIds, path
 //! parameter names, open task names (`TaskName`), the statuses and bodies
 //! real servers send, descriptions, and the parameters the client manages
 //! itself (`Accept` and its stand-in `accepts`, the `X-Plex-*` identity
@@ -203,7 +203,6 @@ pub fn import(upstream: &Node, ours: &Node) -> Result<Imported, String> {
         notes: Vec::new(),
         version,
         dropped: Vec::new(),
-        new_statuses: Vec::new(),
         renames: Vec::new(),
     };
     importer.fold_task_names(&covered)?;
@@ -212,7 +211,6 @@ pub fn import(upstream: &Node, ours: &Node) -> Result<Imported, String> {
     }
     importer.note_kept_operations(&covered);
     importer.note_dropped_parameters();
-    importer.note_new_statuses();
     importer.set_version();
     // Renames first: they are what a reader comparing the two specs by
     // name needs before the rest.
@@ -329,9 +327,6 @@ struct Importer<'u> {
     /// Parameters left to the client: why, upstream's name, and the
     /// operation's label.
     dropped: Vec<(Managed, String, String)>,
-    /// Statuses added to operations of ours: the operation's label, its
-    /// operationId and the status.
-    new_statuses: Vec<(String, String, String)>,
     /// Names upstream gives otherwise (operationIds, path parameters).
     renames: Vec<String>,
 }
@@ -631,13 +626,6 @@ impl Importer<'_> {
         {
             our_responses.insert(status, converted);
             self.notes.push(note);
-            let id = self
-                .spec
-                .pointer(&pointer)
-                .and_then(|o| o.get_str("operationId"))
-                .unwrap_or("")
-                .to_string();
-            self.new_statuses.push((label, id, status.to_string()));
         }
         Ok(())
     }
@@ -1099,30 +1087,6 @@ impl Importer<'_> {
             };
             self.notes.push(note);
         }
-    }
-
-    /// What a new status asks of the facade, in one note.
-    fn note_new_statuses(&mut self) {
-        if self.new_statuses.is_empty() {
-            return;
-        }
-        let each = self
-            .new_statuses
-            .iter()
-            .map(|(label, id, status)| {
-                format!(
-                    "{status} of {label} (module `{}`)",
-                    heck::ToSnakeCase::to_snake_case(id.as_str())
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("; ");
-        self.notes.push(format!(
-            "new statuses need the facade's status table (`{}`): add each to \
-             its operation's `ERRORS` or map it to an outcome: {each}; \
-             `cargo xtask spec check` fails until then",
-            workspace::STATUS_TABLE
-        ));
     }
 
     fn set_version(&mut self) {
