@@ -18,25 +18,34 @@ pub mod exit {
     /// A task name the server does not know.
     pub const UNKNOWN_TASK: u8 = 4;
     /// The server could not be reached, or did not answer in time; or
-    /// `--wait` ran out of time (`--wait-timeout`).
+    /// `--wait-timeout` or `--deadline` passed.
     pub const UNREACHABLE: u8 = 5;
+    /// Interrupted (Ctrl-C), as shells report a process ended by SIGINT.
+    pub const INTERRUPTED: u8 = 130;
 }
 
 const AFTER_HELP: &str = "\
 Exit codes:
   0  success
   1  other error
-  2  usage or configuration error (bad flag, URL, token file or config file)
+  2  usage or configuration error (bad flag, URL, token file, config file or profile)
   3  unauthorized: the server refused the token
   4  unknown task name
-  5  server unreachable, connection lost or timed out, or --wait-timeout passed with Butler work
-     still running
+  5  server unreachable, connection lost or timed out; --wait-timeout passed with Butler work
+     still running; or --deadline passed
+  130  interrupted (Ctrl-C); the server's work goes on
+With several profiles, the exit code is the highest of the servers'.
 
-The token is read from --token-file, $PLEX_TOKEN or the config file
-($XDG_CONFIG_HOME/plex-butler/config.toml), in that order after --token.
+The token is read from --token or --token-file, $PLEX_TOKEN or the config file
+($XDG_CONFIG_HOME/plex-butler/config.toml), in that order.
 Flags win over environment variables, which win over the config file.
+A profile ([servers.NAME] in the config file: url, and token or token_file)
+replaces all of these.
 
---timeout bounds each request; --wait-timeout bounds the whole of --wait.";
+Time limits: --timeout bounds each answer; a call that may be repeated safely
+is tried up to 3 times, with short pauses, so one call may take about three
+times --timeout. --wait-timeout bounds the whole of --wait. --deadline bounds
+the whole command.";
 
 /// Manage the Butler tasks (database backups, optimization, cleanups) of a
 /// Plex Media Server.
@@ -60,7 +69,7 @@ pub struct GlobalArgs {
     pub server: Option<String>,
 
     /// Read the token from this file (keep it mode 0600)
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, global = true, value_name = "PATH", conflicts_with = "token")]
     pub token_file: Option<PathBuf>,
 
     /// The token itself. Prefer $PLEX_TOKEN or --token-file: a flag's value
@@ -69,21 +78,43 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "TOKEN")]
     pub token: Option<String>,
 
+    /// Run against the server of this profile ([servers.NAME] in the config
+    /// file); repeat it to run against several at once
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        env = "PLEX_BUTLER_PROFILE",
+        value_delimiter = ','
+    )]
+    pub profile: Vec<String>,
+
+    /// Run against the servers of every profile in the config file at once
+    #[arg(long, global = true, conflicts_with_all = ["token", "token_file"])]
+    pub all_profiles: bool,
+
     /// Start a simulated server in this process (the real PMS 1.43.2 task
     /// list; its runs take 3 s) and run the command against it
     /// (`--server` on the command line is refused with it; an exported
     /// `PLEX_URL` is ignored.)
-    #[arg(long, global = true, conflicts_with_all = ["token", "token_file"])]
+    #[cfg(feature = "embedded")]
+    #[arg(long, global = true, conflicts_with_all = ["token", "token_file", "profile", "all_profiles"])]
     pub embedded: bool,
 
     /// Output format
     #[arg(short, long, global = true, value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,
 
-    /// How long to wait for each answer, e.g. 10s, 500ms, 2m (for the whole
-    /// of --wait, see --wait-timeout)
+    /// How long to wait for each answer, e.g. 10s, 500ms, 2m [default: 30s].
+    /// A call that may safely be repeated is tried up to 3 times, so it can
+    /// take about three times this; --deadline bounds the whole command
     #[arg(long, global = true, value_name = "DUR", value_parser = parse_duration)]
     pub timeout: Option<Duration>,
+
+    /// How long the whole command may take, retries and --wait included,
+    /// e.g. 1m; then it stops with exit code 5 and says what was done
+    #[arg(long, global = true, value_name = "DUR", value_parser = parse_duration)]
+    pub deadline: Option<Duration>,
 
     /// Say more (repeat for more detail); logs go to stderr
     #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
@@ -102,15 +133,41 @@ pub struct GlobalArgs {
     pub yes: bool,
 
     /// Use this config file instead of $XDG_CONFIG_HOME/plex-butler/config.toml
+    /// (it is only read, never written)
     #[arg(long, global = true, value_name = "PATH", env = "PLEX_BUTLER_CONFIG")]
     pub config: Option<PathBuf>,
+}
+
+impl GlobalArgs {
+    /// Whether `--embedded` was given (always `false` without the feature).
+    pub fn embedded(&self) -> bool {
+        #[cfg(feature = "embedded")]
+        {
+            self.embedded
+        }
+        #[cfg(not(feature = "embedded"))]
+        {
+            false
+        }
+    }
+
+    /// Whether the output is one JSON document.
+    pub fn json(&self) -> bool {
+        self.output == OutputFormat::Json
+    }
 }
 
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// List the server's tasks
+    /// List the server's tasks, and which of them run now
     List,
+    /// Show one task in full, and whether it runs now
+    Show {
+        /// The task's name, as `list` shows it (case does not matter)
+        #[arg(value_name = "TASK")]
+        task: String,
+    },
     /// Start tasks; says "started" or "already running" for each
     Start {
         /// Task names, as `list` shows them (case does not matter)
@@ -147,13 +204,31 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// The command's name, as typed and as the JSON documents name it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::List => "list",
+            Command::Show { .. } => "show",
+            Command::Start { .. } => "start",
+            Command::Stop { .. } => "stop",
+            Command::StartAll { .. } => "start-all",
+            Command::StopAll => "stop-all",
+            Command::Activities => "activities",
+            Command::Schema => "schema",
+            Command::Completions { .. } => "completions",
+        }
+    }
+}
+
 /// `--wait` and its time limit.
 #[derive(Debug, Args)]
 pub struct WaitArgs {
     /// Then wait until the server's Butler work has ended, showing its
     /// progress on stderr (a bar on a terminal, a line per change
     /// otherwise). A server may show one activity for all its Butler work,
-    /// so this waits for all of it, not only the tasks named
+    /// so this waits for all of it, not only the tasks named. Ctrl-C stops
+    /// the waiting (exit code 130), not the work
     #[arg(long)]
     pub wait: bool,
 
@@ -168,7 +243,7 @@ pub struct WaitArgs {
 pub enum OutputFormat {
     /// Aligned columns for people
     Table,
-    /// One JSON document for programs (see `schema`)
+    /// One JSON document for programs, errors included (see `schema`)
     Json,
 }
 
@@ -183,12 +258,14 @@ pub enum ColorChoice {
     Never,
 }
 
-/// Reads a timeout such as `10s`, `500ms` or `2m` (the simulator's duration
-/// syntax); zero is refused, since no answer could ever arrive.
+/// Reads a time limit such as `10s`, `500ms`, `2m` or `1h 30m`; zero is
+/// refused, since no answer could ever arrive.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let duration = plex_butler_sim::parse_duration(text).map_err(|e| e.to_string())?;
+    let duration = humantime::parse_duration(text.trim()).map_err(|e| {
+        format!("{e}: give a number and a unit (ms, s, m, h), such as 500ms, 10s or 2m")
+    })?;
     if duration.is_zero() {
-        return Err("a timeout of zero lets no answer in: give e.g. 10s".into());
+        return Err("a time limit of zero lets no answer in: give e.g. 10s".into());
     }
     Ok(duration)
 }
@@ -198,10 +275,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn timeouts_read_with_their_units_and_refuse_zero() {
+    fn time_limits_read_with_their_units_and_refuse_zero() {
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        for bad in ["", "0", "0s", "ten", "5 parsecs", "-1s"] {
+        assert_eq!(parse_duration("1m 30s"), Ok(Duration::from_secs(90)));
+        for bad in ["", "0", "0s", "ten", "5 parsecs", "-1s", "3"] {
             assert!(parse_duration(bad).is_err(), "{bad:?} was accepted");
         }
     }

@@ -1,9 +1,13 @@
-//! Where the server, the token and the client identifier come from: flags,
-//! then environment variables, then the config file.
+//! Which servers a command runs against, and with which token: flags, then
+//! environment variables, then the config file; or the profiles of the
+//! config file.
+//!
+//! The config file is the user's: it is only ever read. Nothing here
+//! writes, replaces or changes the mode of any file.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -14,7 +18,7 @@ use crate::args::GlobalArgs;
 pub const DEFAULT_SERVER: &str = "http://127.0.0.1:32400";
 
 /// A problem with the configuration; exits with the usage code.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ConfigError(pub String);
 
 impl fmt::Display for ConfigError {
@@ -30,7 +34,20 @@ impl fmt::Display for ConfigError {
 struct FileConfig {
     server: Option<String>,
     token: Option<String>,
+    token_file: Option<PathBuf>,
+    /// Written here by earlier versions; still read, never written.
     client_identifier: Option<String>,
+    #[serde(default)]
+    servers: BTreeMap<String, Profile>,
+}
+
+/// One `[servers.NAME]` table.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Profile {
+    url: String,
+    token: Option<String>,
+    token_file: Option<PathBuf>,
 }
 
 /// The token, kept out of `Debug`.
@@ -43,17 +60,46 @@ impl fmt::Debug for Token {
     }
 }
 
-/// What the command runs with.
+/// One server a command runs against.
 #[derive(Debug)]
-pub struct Settings {
-    /// The server's base URL.
+pub struct Target {
+    /// The profile's name; `None` for the server of the flags, the
+    /// environment and the top of the config file.
+    pub profile: Option<String>,
+    /// The server's base URL, as configured.
     pub server: String,
-    /// The token, if any source gave one.
-    pub token: Option<Token>,
-    /// The client identifier kept in the config file, if there is one.
-    pub client_identifier: Option<String>,
+    /// The token, or why it could not be read (that server then fails
+    /// alone, the others still run).
+    pub token: Result<Option<Token>, ConfigError>,
+}
+
+/// Which servers to use, and what the user should know about the files.
+#[derive(Debug)]
+pub struct Selection {
+    /// The servers, one or more.
+    pub targets: Vec<Target>,
+    /// Whether the user asked for several (`--all-profiles`, or more than
+    /// one `--profile`): the output then has one part per server.
+    pub several: bool,
+    /// A client identifier an older version wrote into the config file.
+    pub legacy_client_identifier: Option<String>,
     /// Warnings for the user (loose file modes, ...).
     pub warnings: Vec<String>,
+}
+
+/// `$NAME` when it is an absolute path: the XDG base directory spec says
+/// to ignore a relative one.
+pub fn absolute_env_dir(name: &str) -> Option<PathBuf> {
+    std::env::var_os(name)
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+}
+
+/// `$HOME`, when set.
+pub fn home_dir() -> Option<PathBuf> {
+    std::env::var_os("HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
 }
 
 /// The config file to use: `--config`, else `$XDG_CONFIG_HOME/plex-butler/config.toml`,
@@ -62,25 +108,61 @@ pub fn config_path(args: &GlobalArgs) -> Option<PathBuf> {
     if let Some(path) = &args.config {
         return Some(path.clone());
     }
-    let base = std::env::var_os("XDG_CONFIG_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .filter(|v| !v.is_empty())
-                .map(|home| PathBuf::from(home).join(".config"))
-        })?;
+    let base =
+        absolute_env_dir("XDG_CONFIG_HOME").or_else(|| home_dir().map(|h| h.join(".config")))?;
     Some(base.join("plex-butler").join("config.toml"))
 }
 
-/// Resolves the settings: flags > environment > config file.
-pub fn resolve(args: &GlobalArgs) -> Result<Settings, ConfigError> {
+/// Resolves the servers to use: the profiles named (or all of them), else
+/// one server from flags > environment > config file.
+pub fn resolve(args: &GlobalArgs) -> Result<Selection, ConfigError> {
     let mut warnings = Vec::new();
     let path = config_path(args);
     let file = match &path {
         Some(path) => read_config(path, args.config.is_some(), &mut warnings)?,
         None => FileConfig::default(),
     };
+    let base_dir = path
+        .as_deref()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let legacy_client_identifier = file.client_identifier.clone();
+
+    if args.all_profiles || !args.profile.is_empty() {
+        let names: Vec<String> = if args.all_profiles {
+            file.servers.keys().cloned().collect()
+        } else {
+            let mut names = Vec::new();
+            for name in &args.profile {
+                if !names.contains(name) {
+                    names.push(name.clone());
+                }
+            }
+            names
+        };
+        if names.is_empty() {
+            return Err(ConfigError(no_profiles(path.as_deref())));
+        }
+        let mut targets = Vec::with_capacity(names.len());
+        for name in names {
+            let Some(profile) = file.servers.get(&name) else {
+                return Err(ConfigError(unknown_profile(&name, &file, path.as_deref())));
+            };
+            let token = profile_token(&name, profile, &base_dir, &mut warnings);
+            targets.push(Target {
+                profile: Some(name),
+                server: profile.url.clone(),
+                token,
+            });
+        }
+        return Ok(Selection {
+            several: targets.len() > 1 || args.all_profiles,
+            targets,
+            legacy_client_identifier,
+            warnings,
+        });
+    }
 
     // clap has already applied PLEX_URL to --server.
     let server = args
@@ -88,31 +170,85 @@ pub fn resolve(args: &GlobalArgs) -> Result<Settings, ConfigError> {
         .clone()
         .or(file.server)
         .unwrap_or_else(|| DEFAULT_SERVER.to_string());
-
     let token = if let Some(token) = &args.token {
-        Some(token.clone())
+        Ok(Some(token.clone()))
     } else if let Some(token_file) = &args.token_file {
-        Some(read_token_file(token_file, &mut warnings)?)
+        read_token_file(token_file, &mut warnings).map(Some)
     } else if let Some(token) = std::env::var("PLEX_TOKEN").ok().filter(|t| !t.is_empty()) {
-        Some(token)
+        Ok(Some(token))
+    } else if let (Some(_), Some(_)) = (&file.token, &file.token_file) {
+        Err(ConfigError(
+            "the config file sets both token and token_file: keep one".into(),
+        ))
+    } else if let Some(token_file) = &file.token_file {
+        read_token_file(&base_dir.join(token_file), &mut warnings).map(Some)
     } else {
-        file.token
+        Ok(file.token)
     };
-    let token = match token.map(|t| t.trim().to_string()) {
-        Some(t) if t.is_empty() => {
-            return Err(ConfigError(
-                "the token is empty: check --token-file, $PLEX_TOKEN or the config file".into(),
-            ));
-        }
-        other => other.map(Token),
-    };
-
-    Ok(Settings {
-        server,
-        token,
-        client_identifier: file.client_identifier,
+    let token = token.and_then(checked_token)?;
+    Ok(Selection {
+        targets: vec![Target {
+            profile: None,
+            server,
+            token: Ok(token),
+        }],
+        several: false,
+        legacy_client_identifier,
         warnings,
     })
+}
+
+fn profile_token(
+    name: &str,
+    profile: &Profile,
+    base_dir: &Path,
+    warnings: &mut Vec<String>,
+) -> Result<Option<Token>, ConfigError> {
+    let token = match (&profile.token, &profile.token_file) {
+        (Some(_), Some(_)) => {
+            return Err(ConfigError(format!(
+                "the profile {name:?} sets both token and token_file: keep one"
+            )));
+        }
+        (Some(token), None) => Some(token.clone()),
+        // A relative token_file is read from the config file's directory,
+        // not from wherever the command runs.
+        (None, Some(file)) => Some(read_token_file(&base_dir.join(file), warnings)?),
+        (None, None) => None,
+    };
+    checked_token(token)
+}
+
+fn checked_token(token: Option<String>) -> Result<Option<Token>, ConfigError> {
+    match token.map(|t| t.trim().to_string()) {
+        Some(t) if t.is_empty() => Err(ConfigError(
+            "the token is empty: check --token-file, $PLEX_TOKEN or the config file".into(),
+        )),
+        other => Ok(other.map(Token)),
+    }
+}
+
+fn no_profiles(path: Option<&Path>) -> String {
+    match path {
+        Some(path) => format!(
+            "the config file {} has no profiles: add a [servers.NAME] table with url and token_file (or token)",
+            path.display()
+        ),
+        None => "there is no config file to read profiles from: set $HOME or pass --config".into(),
+    }
+}
+
+fn unknown_profile(name: &str, file: &FileConfig, path: Option<&Path>) -> String {
+    let shown = crate::table::sanitize(name);
+    let where_ = path.map(|p| p.display().to_string()).unwrap_or_default();
+    if file.servers.is_empty() {
+        return format!("no profile {shown:?}: {}", no_profiles(path));
+    }
+    let known: Vec<&str> = file.servers.keys().map(String::as_str).collect();
+    format!(
+        "no profile {shown:?} in {where_}; the profiles are: {}",
+        known.join(", ")
+    )
 }
 
 fn read_config(
@@ -120,18 +256,25 @@ fn read_config(
     explicit: bool,
     warnings: &mut Vec<String>,
 ) -> Result<FileConfig, ConfigError> {
-    let text = match fs::read_to_string(path) {
-        Ok(text) => text,
+    let unreadable = |why: String| {
+        ConfigError(format!(
+            "cannot read the config file {}: {why}",
+            path.display()
+        ))
+    };
+    match fs::metadata(path) {
+        Ok(meta) => {
+            // A FIFO or a socket would block the read, or never end it.
+            if !meta.is_file() && !is_character_device(&meta) {
+                return Err(unreadable("it is not a regular file".into()));
+            }
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
             return Ok(FileConfig::default());
         }
-        Err(e) => {
-            return Err(ConfigError(format!(
-                "cannot read the config file {}: {e}",
-                path.display()
-            )));
-        }
-    };
+        Err(e) => return Err(unreadable(e.to_string())),
+    }
+    let text = fs::read_to_string(path).map_err(|e| unreadable(e.to_string()))?;
     let config: FileConfig = toml::from_str(&text).map_err(|e| {
         // toml's messages quote the offending line, which could be the
         // token's: keep only the description.
@@ -141,10 +284,22 @@ fn read_config(
             e.message()
         ))
     })?;
-    if config.token.is_some() {
+    if config.token.is_some() || config.servers.values().any(|p| p.token.is_some()) {
         warn_if_loose(path, warnings);
     }
     Ok(config)
+}
+
+#[cfg(unix)]
+fn is_character_device(meta: &fs::Metadata) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    // `--config /dev/null`: no configuration at all.
+    meta.file_type().is_char_device()
+}
+
+#[cfg(not(unix))]
+fn is_character_device(_meta: &fs::Metadata) -> bool {
+    false
 }
 
 fn read_token_file(path: &Path, warnings: &mut Vec<String>) -> Result<String, ConfigError> {
@@ -171,14 +326,16 @@ fn read_token_file(path: &Path, warnings: &mut Vec<String>) -> Result<String, Co
     Ok(token.to_string())
 }
 
+/// Warns when a file holding a token can be read by others. The file is
+/// left as it is: changing its mode is the owner's decision.
 #[cfg(unix)]
 fn warn_if_loose(path: &Path, warnings: &mut Vec<String>) {
     use std::os::unix::fs::PermissionsExt;
     if let Ok(meta) = fs::metadata(path) {
         let mode = meta.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
+        if meta.is_file() && mode & 0o077 != 0 {
             warnings.push(format!(
-                "{} holds the token but other users can read it (mode {mode:04o}); run: chmod 600 {}",
+                "{} holds a token but other users can read it (mode {mode:04o}); run: chmod 600 {}",
                 path.display(),
                 path.display()
             ));
@@ -189,113 +346,27 @@ fn warn_if_loose(path: &Path, warnings: &mut Vec<String>) {
 #[cfg(not(unix))]
 fn warn_if_loose(_path: &Path, _warnings: &mut Vec<String>) {}
 
-/// A new client identifier: 128 random bits as a UUID-shaped string.
-pub fn new_client_identifier() -> String {
-    let a = fastrand::u64(..);
-    let b = fastrand::u64(..);
-    // Version 4, variant 1, like a random UUID.
-    let a = (a & 0xffff_ffff_ffff_0fff) | 0x0000_0000_0000_4000;
-    let b = (b & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000;
-    format!(
-        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-        a >> 32,
-        (a >> 16) & 0xffff,
-        a & 0xffff,
-        b >> 48,
-        b & 0xffff_ffff_ffff
-    )
-}
-
-/// Keeps a client identifier in the config file (created mode 0600 when
-/// new), so the server sees one device across runs, and returns the one
-/// the file holds afterwards.
-///
-/// The new line is added to the file's text, keeping the user's comments
-/// and layout, and the result replaces the file in one rename, so runs
-/// started at the same moment (two cron jobs) cannot both add a line: the
-/// last rename wins, and every run then reads the same single identifier.
-pub fn remember_client_identifier(path: &Path, id: &str) -> std::io::Result<String> {
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir)?;
-    }
-    let existing = match fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(e),
-    };
-    if let Some(kept) = kept_identifier(&existing) {
-        return Ok(kept);
-    }
-    let separator = if existing.is_empty() || existing.ends_with('\n') {
-        ""
-    } else {
-        "\n"
-    };
-    let header = if existing.is_empty() {
-        "# plex-butler settings: server, token, client_identifier\n"
-    } else {
-        ""
-    };
-    let text = format!(
-        "{existing}{separator}{header}# Generated once so the server sees one device across runs.\nclient_identifier = \"{id}\"\n"
-    );
-
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "config.toml".into());
-    let temp = path.with_file_name(format!(
-        ".{file_name}.{}.{:x}.tmp",
-        std::process::id(),
-        fastrand::u64(..)
-    ));
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let written = options
-        .open(&temp)
-        .and_then(|mut file| {
-            file.write_all(text.as_bytes())
-                .and_then(|()| file.sync_all())
-        })
-        .and_then(|()| fs::rename(&temp, path));
-    if let Err(e) = written {
-        let _ = fs::remove_file(&temp);
-        return Err(e);
-    }
-    // Another run may have renamed its file in after ours: use what is there.
-    let now = fs::read_to_string(path)?;
-    Ok(kept_identifier(&now).unwrap_or_else(|| id.to_string()))
-}
-
-/// The `client_identifier` a config text holds, if it parses and has one.
-fn kept_identifier(text: &str) -> Option<String> {
-    toml::from_str::<FileConfig>(text)
-        .ok()
-        .and_then(|config| config.client_identifier)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn client_identifiers_are_uuid_shaped_and_differ() {
-        let a = new_client_identifier();
-        let b = new_client_identifier();
-        assert_ne!(a, b);
-        assert_eq!(a.len(), 36);
-        assert_eq!(a.as_bytes()[14], b'4');
-        assert!(a.chars().all(|c| c.is_ascii_hexdigit() || c == '-'));
-    }
-
-    #[test]
     fn token_debug_is_redacted() {
         let token = Token("s3cr3t-value".into());
         assert!(!format!("{token:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn profiles_parse_with_a_token_or_a_token_file() {
+        let config: FileConfig = toml::from_str(
+            "[servers.home]\nurl = \"http://10.0.0.2:32400\"\ntoken_file = \"home.token\"\n\
+             [servers.cabin]\nurl = \"http://10.0.0.3:32400\"\ntoken = \"t\"\n",
+        )
+        .expect("valid");
+        assert_eq!(config.servers.len(), 2);
+        assert!(config.servers["home"].token_file.is_some());
+        assert!(
+            toml::from_str::<FileConfig>("[servers.x]\nurl = \"u\"\nsecret = \"s\"\n").is_err()
+        );
     }
 }

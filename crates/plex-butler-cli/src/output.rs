@@ -1,9 +1,13 @@
-//! What the commands print: tables for people, JSON for programs.
+//! The `--output json` documents, and their schema (`plex-butler schema`).
+//!
+//! Every run prints exactly one document, errors included: a form per
+//! command, whose `error` says what went wrong after the fields that show
+//! what was done before; `servers` when several profiles ran; `error` for a
+//! command line that could not be read.
 
 use std::io::{self, Write};
 
-use anstyle::{AnsiColor, Style};
-use plex_butler::{Activity, StartOutcome, StopOutcome, Task, WaitReport};
+use plex_butler::{Activity, StartOutcome, StopOutcome, Task, WaitProgress, WaitReport};
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -14,48 +18,231 @@ use serde::Serialize;
 pub enum JsonOutput {
     /// `plex-butler list`: the server's tasks, sorted by name.
     List {
-        /// The tasks.
-        tasks: Vec<Task>,
+        /// The tasks; absent when they could not be read (see `error`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        tasks: Option<Vec<ListedTask>>,
+        /// What went wrong, when something did.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<ErrorInfo>,
+    },
+    /// `plex-butler show TASK`: one task in full.
+    Show {
+        /// The task; absent when it could not be read (see `error`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        task: Option<ListedTask>,
+        /// What went wrong, when something did.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<ErrorInfo>,
     },
     /// `plex-butler start`: what happened to each task, in the order given.
     Start {
-        /// One entry per task named.
+        /// One entry per task acted on; after an error, the ones before it.
         results: Vec<TaskResult>,
         /// With `--wait`: how the wait ended.
         #[serde(skip_serializing_if = "Option::is_none")]
         wait: Option<WaitSummary>,
+        /// What went wrong, when something did.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<ErrorInfo>,
     },
     /// `plex-butler stop`: what happened to each task, in the order given.
     Stop {
-        /// One entry per task named.
+        /// One entry per task acted on; after an error, the ones before it.
         results: Vec<TaskResult>,
+        /// What went wrong, when something did.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<ErrorInfo>,
     },
-    /// `plex-butler start-all`: the server accepted the request.
+    /// `plex-butler start-all`: the server accepted the request (unless
+    /// `error` says otherwise).
     StartAll {
         /// The server's base URL.
         server: String,
         /// With `--wait`: how the wait ended.
         #[serde(skip_serializing_if = "Option::is_none")]
         wait: Option<WaitSummary>,
+        /// What went wrong, when something did.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<ErrorInfo>,
     },
-    /// `plex-butler stop-all`: the server stopped its tasks and cleared its queue.
+    /// `plex-butler stop-all`: the server stopped its tasks and cleared its
+    /// queue (unless `error` says otherwise).
     StopAll {
         /// The server's base URL.
         server: String,
+        /// What went wrong, when something did.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<ErrorInfo>,
     },
     /// `plex-butler activities`: what the server is working on, in its order.
     Activities {
-        /// The activities; Butler tasks have the type `butler`.
-        activities: Vec<Activity>,
+        /// The activities; Butler tasks have the type `butler`. Absent when
+        /// they could not be read (see `error`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        activities: Option<Vec<Activity>>,
+        /// What went wrong, when something did.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<ErrorInfo>,
+    },
+    /// Any command run against several profiles at once: one document per
+    /// server, in the order of the profiles.
+    Servers {
+        /// The exit code of the run: the highest of the servers'.
+        exit_code: u8,
+        /// What happened on each server.
+        servers: Vec<ServerDocument>,
+    },
+    /// The command line could not be read: nothing was done.
+    Error {
+        /// What is wrong with it.
+        error: ErrorInfo,
     },
 }
 
-/// How `--wait` ended.
+/// What one server of a run over several profiles did.
 #[derive(Debug, Serialize, JsonSchema)]
+pub struct ServerDocument {
+    /// The profile's name.
+    pub profile: String,
+    /// The server's base URL.
+    pub server: String,
+    /// The exit code this server alone would have given.
+    pub exit_code: u8,
+    /// The command's document for this server, as a run against it alone
+    /// prints it.
+    pub document: JsonOutput,
+}
+
+/// What went wrong; stderr says the same in words.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ErrorInfo {
+    /// The kind of error, for programs.
+    pub kind: ErrorKind,
+    /// What went wrong and what to do, for people.
+    pub message: String,
+    /// The exit code it gives.
+    pub exit_code: u8,
+}
+
+/// The kinds of error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// A bad flag, task name syntax or command line (exit code 2).
+    Usage,
+    /// The config file, a token file or a profile is unusable (exit code 2).
+    Config,
+    /// The server refused the token (exit code 3).
+    Unauthorized,
+    /// A task name the server does not know (exit code 4).
+    UnknownTask,
+    /// No connection could be made, or it broke off (exit code 5).
+    Unreachable,
+    /// The server did not answer within `--timeout` (exit code 5).
+    Timeout,
+    /// `--wait-timeout` passed with Butler work still running (exit code 5).
+    WaitTimedOut,
+    /// `--deadline` passed (exit code 5).
+    Deadline,
+    /// Ctrl-C (exit code 130); the server's work goes on.
+    Interrupted,
+    /// The server answered with an unexpected status (exit code 1).
+    Server,
+    /// The server's answer could not be read (exit code 1).
+    Decode,
+    /// Anything else (exit code 1).
+    Other,
+}
+
+/// A task as `list` and `show` print it: the server's fields and whether it
+/// runs now.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ListedTask {
+    /// The task as the server lists it.
+    #[serde(flatten)]
+    pub task: Task,
+    /// Whether it runs now, from the server's activities.
+    pub run_state: RunState,
+    /// How far its run is, in percent, when it runs and the server says.
+    pub progress: Option<u8>,
+}
+
+/// Whether a task runs now, as the server's activities tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RunState {
+    /// A Butler activity names it.
+    Running,
+    /// No Butler activity runs.
+    NotRunning,
+    /// Butler work runs that names no task (a server may show one activity
+    /// for all of it), or the activities could not be read.
+    Unknown,
+}
+
+impl RunState {
+    /// The words people read.
+    pub fn words(self, progress: Option<u8>) -> String {
+        match (self, progress) {
+            (RunState::Running, Some(percent)) => format!("yes ({percent}%)"),
+            (RunState::Running, None) => "yes".into(),
+            (RunState::NotRunning, _) => "no".into(),
+            (RunState::Unknown, _) => "?".into(),
+        }
+    }
+}
+
+/// Pairs each task with what the activities say of it. A Butler activity
+/// belongs to a task when its title is the task's title or name (as the
+/// simulator and some servers title them); one that matches no task (a
+/// PMS 1.43.2's aggregate "Butler tasks") leaves every other task unknown.
+/// `None` for the activities: they could not be read.
+pub fn listed(tasks: Vec<Task>, activities: Option<&[Activity]>) -> Vec<ListedTask> {
+    let butler: Vec<&Activity> = activities
+        .unwrap_or_default()
+        .iter()
+        .filter(|a| a.is_butler())
+        .collect();
+    let names = |task: &Task, activity: &Activity| {
+        let title = activity.title.trim();
+        title.eq_ignore_ascii_case(task.name.as_str())
+            || task
+                .title
+                .as_deref()
+                .is_some_and(|t| !t.trim().is_empty() && t.trim().eq_ignore_ascii_case(title))
+    };
+    let unattributed = butler
+        .iter()
+        .any(|activity| !tasks.iter().any(|task| names(task, activity)));
+    tasks
+        .into_iter()
+        .map(|task| {
+            let found = butler.iter().find(|activity| names(&task, activity));
+            let (run_state, progress) = match (activities, found) {
+                (None, _) => (RunState::Unknown, None),
+                (Some(_), Some(activity)) => (RunState::Running, activity.progress),
+                (Some(_), None) if unattributed => (RunState::Unknown, None),
+                (Some(_), None) => (RunState::NotRunning, None),
+            };
+            ListedTask {
+                task,
+                run_state,
+                progress,
+            }
+        })
+        .collect()
+}
+
+/// How `--wait` ended.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct WaitSummary {
-    /// `true` when no Butler activity was left; `false` when --wait-timeout
-    /// passed first (the exit code is then 5).
+    /// `true` when no Butler activity was left; `false` when
+    /// `--wait-timeout` or `--deadline` passed first, or the wait was
+    /// interrupted (`error` says which).
     pub done: bool,
+    /// `true` when Ctrl-C stopped the wait (exit code 130). The server's
+    /// work goes on.
+    pub interrupted: bool,
     /// Whether any Butler activity was seen. `false` with `done`: the work
     /// ended before the first look, or never started; the server's answers
     /// do not tell which.
@@ -72,20 +259,33 @@ impl WaitSummary {
     pub fn done(report: &WaitReport) -> Self {
         Self {
             done: true,
+            interrupted: false,
             saw_activity: report.saw_activity,
             elapsed_ms: millis(report.elapsed),
             activities: report.seen.clone(),
         }
     }
 
-    /// A wait that ran out of time with `running` still running.
-    pub fn timed_out(waited: std::time::Duration, running: &[Activity]) -> Self {
+    /// A wait that stopped before the work ended: `running` is what the
+    /// last look saw.
+    pub fn stopped(waited: std::time::Duration, running: &[Activity], interrupted: bool) -> Self {
         Self {
             done: false,
+            interrupted,
             saw_activity: !running.is_empty(),
             elapsed_ms: millis(waited),
             activities: running.to_vec(),
         }
+    }
+
+    /// A wait stopped from outside (Ctrl-C, `--deadline`) after `last`.
+    pub fn cut_short(
+        waited: std::time::Duration,
+        last: Option<&WaitProgress>,
+        interrupted: bool,
+    ) -> Self {
+        let running = last.map(|p| p.activities.as_slice()).unwrap_or_default();
+        Self::stopped(waited, running, interrupted)
     }
 }
 
@@ -94,7 +294,7 @@ fn millis(duration: std::time::Duration) -> u64 {
 }
 
 /// What happened to one task.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct TaskResult {
     /// The task's name as the server knows it.
     pub task: String,
@@ -126,20 +326,15 @@ impl Outcome {
             Outcome::NotRunning => "not running",
         }
     }
-
-    fn style(self) -> Style {
-        match self {
-            Outcome::Started | Outcome::Stopped => AnsiColor::Green.on_default(),
-            Outcome::AlreadyRunning | Outcome::NotRunning => AnsiColor::Yellow.on_default(),
-        }
-    }
 }
 
 impl From<StartOutcome> for Outcome {
     fn from(outcome: StartOutcome) -> Self {
         match outcome {
-            StartOutcome::Started => Outcome::Started,
             StartOutcome::AlreadyRunning => Outcome::AlreadyRunning,
+            // Started, and any outcome a later facade adds: the task was
+            // asked to start and the server took it.
+            _ => Outcome::Started,
         }
     }
 }
@@ -147,8 +342,8 @@ impl From<StartOutcome> for Outcome {
 impl From<StopOutcome> for Outcome {
     fn from(outcome: StopOutcome) -> Self {
         match outcome {
-            StopOutcome::Stopped => Outcome::Stopped,
             StopOutcome::NotRunning => Outcome::NotRunning,
+            _ => Outcome::Stopped,
         }
     }
 }
@@ -164,190 +359,25 @@ pub fn print_json(out: &mut impl Write, value: &JsonOutput) -> io::Result<()> {
     writeln!(out)
 }
 
-/// A readable name for a task the server gives no title: its identifier
-/// with the `ButlerTask` prefix dropped and words split at capitals
-/// (`ButlerTaskGenerateAdMarkers` -> `Generate Ad Markers`).
-pub fn readable_name(name: &str) -> String {
-    let core = name
-        .strip_prefix("ButlerTask")
-        .filter(|rest| !rest.is_empty())
-        .unwrap_or(name);
-    let mut words = String::with_capacity(core.len() + 8);
-    let chars: Vec<char> = core.chars().collect();
-    for (i, &c) in chars.iter().enumerate() {
-        let boundary = i > 0
-            && c.is_uppercase()
-            && (chars[i - 1].is_lowercase()
-                || chars.get(i + 1).is_some_and(|next| next.is_lowercase())
-                    && chars[i - 1].is_uppercase());
-        if boundary {
-            words.push(' ');
-        }
-        words.push(c);
-    }
-    words
-}
-
-/// The task list as aligned columns, sorted by name.
-pub fn print_table(out: &mut impl Write, tasks: &[Task]) -> io::Result<()> {
-    let header = ["NAME", "TITLE", "ENABLED", "EVERY", "RANDOMIZED"];
-    let rows: Vec<[String; 5]> = tasks
-        .iter()
-        .map(|task| {
-            let name = task.name.to_string();
-            let title = task
-                .title
-                .clone()
-                .filter(|t| !t.trim().is_empty())
-                .unwrap_or_else(|| readable_name(&name));
-            let every = match task.interval_days {
-                1 => "1 day".to_string(),
-                n => format!("{n} days"),
-            };
-            [
-                name,
-                sanitize(&title),
-                yes_no(task.enabled).into(),
-                every,
-                yes_no(task.schedule_randomized).into(),
-            ]
-        })
-        .collect();
-    print_columns(out, header, &rows)
-}
-
-/// The activities as aligned columns, in the server's order.
-pub fn print_activities(out: &mut impl Write, activities: &[Activity]) -> io::Result<()> {
-    if activities.is_empty() {
-        return writeln!(out, "no activities: the server is idle");
-    }
-    let header = ["UUID", "TYPE", "TITLE", "SUBTITLE", "PROGRESS"];
-    let rows: Vec<[String; 5]> = activities
-        .iter()
-        .map(|activity| {
-            [
-                sanitize(&activity.uuid),
-                sanitize(&activity.kind),
-                sanitize(&activity.title),
-                sanitize(&activity.subtitle),
-                match activity.progress {
-                    Some(percent) => format!("{percent}%"),
-                    None => "unknown".to_string(),
-                },
-            ]
-        })
-        .collect();
-    print_columns(out, header, &rows)
-}
-
-/// Rows under a bold header, each column as wide as its widest cell.
-fn print_columns(out: &mut impl Write, header: [&str; 5], rows: &[[String; 5]]) -> io::Result<()> {
-    let mut widths = header.map(str::len);
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let bold = Style::new().bold();
-    write_row(out, &header.map(String::from), &widths, Some(bold))?;
-    for row in rows {
-        write_row(out, row, &widths, None)?;
-    }
-    Ok(())
-}
-
-fn write_row(
-    out: &mut impl Write,
-    cells: &[String; 5],
-    widths: &[usize; 5],
-    style: Option<Style>,
-) -> io::Result<()> {
-    let mut line = String::new();
-    for (i, (cell, width)) in cells.iter().zip(widths).enumerate() {
-        if i + 1 == cells.len() {
-            line.push_str(cell);
-        } else {
-            let pad = width.saturating_sub(cell.chars().count());
-            line.push_str(cell);
-            line.extend(std::iter::repeat_n(' ', pad + 2));
-        }
-    }
-    match style {
-        Some(style) => writeln!(out, "{style}{line}{style:#}"),
-        None => writeln!(out, "{line}"),
-    }
-}
-
-/// One line per task result: `BackupDatabase: started`.
-pub fn print_results(out: &mut impl Write, results: &[TaskResult]) -> io::Result<()> {
-    for result in results {
-        let style = result.outcome.style();
-        writeln!(
-            out,
-            "{}: {style}{}{style:#}",
-            sanitize(&result.task),
-            result.outcome.words()
-        )?;
-    }
-    Ok(())
-}
-
-fn yes_no(flag: bool) -> &'static str {
-    if flag { "yes" } else { "no" }
-}
-
-/// Text from the server, made safe for a terminal: control characters
-/// (escape sequences among them) are shown escaped, not obeyed.
-pub fn sanitize(text: &str) -> String {
-    if !text.chars().any(char::is_control) {
-        return text.to_string();
-    }
-    text.chars()
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn readable_names_split_words_and_drop_the_butler_prefix() {
-        assert_eq!(readable_name("BackupDatabase"), "Backup Database");
-        assert_eq!(
-            readable_name("ButlerTaskGenerateAdMarkers"),
-            "Generate Ad Markers"
-        );
-        assert_eq!(readable_name("RefreshEpgGuides"), "Refresh Epg Guides");
-        assert_eq!(readable_name("CheckForUpdates"), "Check For Updates");
-        assert_eq!(readable_name("ButlerTask"), "Butler Task");
-        assert_eq!(readable_name("HTTPCleanup"), "HTTP Cleanup");
-        assert_eq!(readable_name(""), "");
-    }
-
-    #[test]
-    fn control_characters_from_the_server_are_escaped() {
-        assert_eq!(sanitize("plain"), "plain");
-        assert_eq!(sanitize("a\u{1b}[31mred"), "a\\u{1b}[31mred");
-        assert_eq!(sanitize("two\nlines"), "two\\nlines");
-    }
 
     #[test]
     fn schema_names_every_json_form() {
         let schema = schema().to_string();
         for form in [
             "list",
+            "show",
             "start",
             "stop",
             "start-all",
             "stop-all",
             "activities",
+            "servers",
+            "error",
+            "interrupted",
+            "run_state",
         ] {
             assert!(schema.contains(&format!("\"{form}\"")), "{form} missing");
         }

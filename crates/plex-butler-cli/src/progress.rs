@@ -1,66 +1,111 @@
 //! Shows the progress of `--wait` on stderr: bars on a terminal, plain
-//! lines otherwise (one per change, such as `Butler tasks: 40%`).
+//! lines otherwise (one per change, such as `Butler tasks: 40%`, and
+//! `Butler tasks: done` when the work leaves the list).
 
 use std::collections::HashMap;
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use plex_butler::{Activity, WaitProgress};
 
-use crate::output::sanitize;
+use crate::table::sanitize;
 
-/// Where the progress of a wait goes.
-pub enum Display {
+/// How progress is shown in this run, shared by every server's wait.
+#[derive(Clone)]
+pub enum Screen {
     /// Nothing (`--quiet`).
     Silent,
     /// One line per change of an activity, for logs and pipes.
-    Lines {
-        /// What was last printed for each activity, by uuid.
-        shown: HashMap<String, String>,
-    },
+    Lines,
     /// A bar per activity, redrawn in place.
-    Bars {
-        bars: MultiProgress,
-        by_uuid: HashMap<String, ProgressBar>,
-    },
+    Bars(MultiProgress),
+}
+
+impl Screen {
+    /// Bars when stderr is a terminal, lines otherwise, nothing when quiet.
+    pub fn new(quiet: bool) -> Self {
+        if quiet {
+            Screen::Silent
+        } else if io::stderr().is_terminal() {
+            Screen::Bars(MultiProgress::with_draw_target(ProgressDrawTarget::stderr()))
+        } else {
+            Screen::Lines
+        }
+    }
+
+    /// Takes every bar off the screen and shows the cursor, so that what is
+    /// printed next (the result, an error, the shell's prompt) starts on a
+    /// clean line.
+    /// `cut_short`: the run was stopped mid-draw (Ctrl-C, `--deadline`).
+    pub fn restore(&self, cut_short: bool) {
+        if let Screen::Bars(bars) = self {
+            let _ = bars.clear();
+            if cut_short {
+                // A bar being drawn when the run was stopped may have left
+                // the cursor hidden.
+                let _ = write!(io::stderr(), "\u{1b}[?25h");
+                let _ = io::stderr().flush();
+            }
+        }
+    }
+}
+
+/// The progress of one server's wait.
+pub struct Display {
+    screen: Screen,
+    /// `[profile] ` when several servers run, else empty.
+    prefix: String,
+    /// What was last printed for each activity, by uuid (lines).
+    shown: HashMap<String, (String, String)>,
+    /// The bar of each activity, by uuid (bars).
+    bars: HashMap<String, ProgressBar>,
 }
 
 impl Display {
-    /// Bars when stderr is a terminal, lines otherwise, nothing when quiet.
-    pub fn new(quiet: bool, terminal: bool) -> Self {
-        if quiet {
-            Display::Silent
-        } else if terminal {
-            Display::Bars {
-                bars: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
-                by_uuid: HashMap::new(),
-            }
-        } else {
-            Display::Lines {
-                shown: HashMap::new(),
-            }
+    /// The display of one server's wait on `screen`.
+    pub fn new(screen: Screen, profile: Option<&str>) -> Self {
+        let prefix = profile
+            .map(|p| format!("[{}] ", sanitize(p)))
+            .unwrap_or_default();
+        Self {
+            screen,
+            prefix,
+            shown: HashMap::new(),
+            bars: HashMap::new(),
         }
     }
 
     /// Shows one look at the server.
     pub fn update(&mut self, progress: &WaitProgress) {
-        match self {
-            Display::Silent => {}
-            Display::Lines { shown } => {
+        let running = |uuid: &str| progress.activities.iter().any(|a| a.uuid == uuid);
+        match &self.screen {
+            Screen::Silent => {}
+            Screen::Lines => {
                 let mut err = io::stderr().lock();
                 for activity in &progress.activities {
-                    let line = line(activity);
-                    if shown.get(&activity.uuid) != Some(&line) {
+                    let line = format!("{}{}", self.prefix, sanitize(&activity.to_string()));
+                    let changed = self.shown.get(&activity.uuid).map(|(_, l)| l) != Some(&line);
+                    if changed {
                         let _ = writeln!(err, "{line}");
-                        shown.insert(activity.uuid.clone(), line);
+                        let title = format!("{}{}", self.prefix, sanitize(title(activity)));
+                        self.shown.insert(activity.uuid.clone(), (title, line));
                     }
                 }
+                // Work that left the list has ended: say so, since its
+                // last progress may have been short of 100 %.
+                self.shown.retain(|uuid, (title, _)| {
+                    let still = running(uuid);
+                    if !still {
+                        let _ = writeln!(err, "{title}: done");
+                    }
+                    still
+                });
             }
-            Display::Bars { bars, by_uuid } => {
+            Screen::Bars(multi) => {
                 for activity in &progress.activities {
-                    let bar = by_uuid
-                        .entry(activity.uuid.clone())
-                        .or_insert_with(|| bars.add(new_bar(activity)));
+                    let bar = self.bars.entry(activity.uuid.clone()).or_insert_with(|| {
+                        multi.add(new_bar(&format!("{}{}", self.prefix, title(activity))))
+                    });
                     match activity.progress {
                         Some(percent) => {
                             bar.set_position(u64::from(percent));
@@ -69,42 +114,31 @@ impl Display {
                         None => bar.set_message("(progress unknown)"),
                     }
                 }
-                // Work that left the list has ended.
-                by_uuid.retain(|uuid, bar| {
-                    let running = progress.activities.iter().any(|a| &a.uuid == uuid);
-                    if !running {
+                self.bars.retain(|uuid, bar| {
+                    let still = running(uuid);
+                    if !still {
+                        bar.set_position(100);
                         bar.finish_with_message("done");
                     }
-                    running
+                    still
                 });
             }
         }
     }
-
-    /// Ends the display: takes the bars off the screen, so that what is
-    /// printed next (the result, or an error) starts on a clean line.
-    pub fn finish(&mut self) {
-        if let Display::Bars { bars, by_uuid } = self {
-            by_uuid.clear();
-            let _ = bars.clear();
-        }
-    }
 }
 
-/// `Butler tasks: 40%`, made safe for a terminal.
-fn line(activity: &Activity) -> String {
-    sanitize(&activity.to_string())
-}
-
-fn new_bar(activity: &Activity) -> ProgressBar {
-    let style = ProgressStyle::with_template("{prefix} [{bar:30}] {pos:>3}% {msg}")
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ");
-    let title = if activity.title.trim().is_empty() {
+fn title(activity: &Activity) -> &str {
+    if activity.title.trim().is_empty() {
         &activity.kind
     } else {
         &activity.title
-    };
+    }
+}
+
+fn new_bar(title: &str) -> ProgressBar {
+    let style = ProgressStyle::with_template("{prefix} [{bar:30}] {pos:>3}% {msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
     ProgressBar::new(100)
         .with_style(style)
         .with_prefix(sanitize(title))

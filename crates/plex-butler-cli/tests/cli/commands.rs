@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-mod common;
+use crate::common;
 
 use assert_cmd::Command;
 use common::{bare_cmd, code, stderr, stdout};
@@ -355,29 +355,6 @@ async fn config_file_supplies_server_and_token_and_flags_win() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn client_identifier_is_generated_once_and_kept_private() {
-    let world = World::start().await;
-    let config = world.config_home.path().join("plex-butler/config.toml");
-    for _ in 0..2 {
-        let mut cmd = world.cmd();
-        cmd.arg("list");
-        assert_eq!(code(&run(cmd).await), 0);
-    }
-    let text = std::fs::read_to_string(&config).expect("config written");
-    assert_eq!(identifier_lines(&text), 1, "{text}");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&config)
-            .expect("meta")
-            .permissions()
-            .mode()
-            & 0o777;
-        assert_eq!(mode, 0o600);
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embedded_runs_against_an_in_process_simulator() {
     let home = tempfile::tempdir().expect("temp dir");
     let mut cmd = bare_cmd(home.path());
@@ -582,28 +559,6 @@ async fn embedded_start_with_wait_runs_a_short_task_to_its_end() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn first_runs_at_the_same_moment_keep_one_client_identifier() {
-    let world = World::start().await;
-    let config = world.config_home.path().join("plex-butler/config.toml");
-    let mut runs = Vec::new();
-    for _ in 0..6 {
-        let mut cmd = world.cmd();
-        cmd.arg("list");
-        runs.push(tokio::spawn(run(cmd)));
-    }
-    for handle in runs {
-        let out = handle.await.expect("join");
-        assert_eq!(code(&out), 0, "{}", stderr(&out));
-    }
-    let text = std::fs::read_to_string(&config).expect("config written");
-    assert_eq!(identifier_lines(&text), 1, "{text}");
-    // And the file still parses for the next run.
-    let mut cmd = world.cmd();
-    cmd.arg("list");
-    assert_eq!(code(&run(cmd).await), 0);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embedded_ignores_an_exported_plex_url_but_refuses_a_typed_server() {
     let home = tempfile::tempdir().expect("temp dir");
     let mut cmd = bare_cmd(home.path());
@@ -672,12 +627,4 @@ async fn colour_follows_the_flag_and_no_color_and_quiet_prints_nothing_but_error
     let out = run(cmd).await;
     assert_eq!(code(&out), 4);
     assert!(stderr(&out).contains("unknown task"), "{}", stderr(&out));
-}
-
-/// How many `client_identifier` lines a config file holds.
-fn identifier_lines(config: &str) -> usize {
-    config
-        .lines()
-        .filter(|l| l.starts_with("client_identifier ="))
-        .count()
 }

@@ -1,9 +1,6 @@
 //! What the tests of the binary share: a command with no inherited
 //! configuration, and a run that fails the test if the token was printed.
 
-// Each test binary uses its own part of this module.
-#![allow(dead_code)]
-
 use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
@@ -47,4 +44,123 @@ pub fn stderr(output: &Output) -> String {
 
 pub fn code(output: &Output) -> i32 {
     output.status.code().unwrap_or(-1)
+}
+
+/// A server that answers each request with what `answer` says for its
+/// method and path: for the cases the simulator does not play (no
+/// activities, redirects). It stops when dropped, or after a minute.
+pub struct Scripted {
+    addr: std::net::SocketAddr,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// A status, extra headers and a JSON or empty body.
+pub type Answer = (u16, Vec<(&'static str, String)>, String);
+
+impl Scripted {
+    pub fn start(answer: impl Fn(&str, &str) -> Answer + Send + 'static) -> Self {
+        use std::io::{BufRead, BufReader, Write};
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        listener.set_nonblocking(true).expect("non-blocking");
+        let addr = listener.local_addr().expect("local address");
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = std::sync::Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let until = std::time::Instant::now() + Duration::from_secs(60);
+            while !stopped.load(Ordering::Relaxed) && std::time::Instant::now() < until {
+                let stream = match listener.accept() {
+                    Ok((stream, _)) => stream,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        std::thread::sleep(Duration::from_millis(5));
+                        continue;
+                    }
+                    Err(_) => return,
+                };
+                let _ = stream.set_nonblocking(false);
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut reader = BufReader::new(&stream);
+                let mut request = String::new();
+                if reader.read_line(&mut request).is_err() {
+                    continue;
+                }
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                let mut parts = request.split_whitespace();
+                let method = parts.next().unwrap_or_default().to_string();
+                let path = parts.next().unwrap_or_default().to_string();
+                let (status, headers, body) = answer(&method, &path);
+                let mut head = format!(
+                    "HTTP/1.1 {status} Scripted\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
+                    body.len()
+                );
+                for (name, value) in headers {
+                    head.push_str(&format!("{name}: {value}\r\n"));
+                }
+                let _ = (&stream).write_all(format!("{head}\r\n{body}").as_bytes());
+            }
+        });
+        Self { addr, stop }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for Scripted {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// One task the scripted servers list.
+pub const ONE_TASK: &str = r#"{"ButlerTasks":{"ButlerTask":[{"name":"BackupDatabase","interval":3,"scheduleRandomized":false,"enabled":true}]}}"#;
+
+/// What a test checks a file kept: its bytes (none for a FIFO), mode,
+/// link-ness and modification time.
+#[derive(Debug, PartialEq)]
+pub struct FileState {
+    pub is_symlink: bool,
+    pub kind: String,
+    pub mode: u32,
+    pub modified: std::time::SystemTime,
+    pub content: Option<Vec<u8>>,
+}
+
+pub fn file_state(path: &Path) -> FileState {
+    use std::os::unix::fs::PermissionsExt;
+    let link = std::fs::symlink_metadata(path).expect("the file is there");
+    let meta = std::fs::metadata(path).expect("its target is there");
+    FileState {
+        is_symlink: link.file_type().is_symlink(),
+        kind: format!("{:?}", meta.file_type()),
+        mode: meta.permissions().mode(),
+        modified: meta.modified().expect("mtime"),
+        content: meta
+            .is_file()
+            .then(|| std::fs::read(path).expect("readable")),
+    }
+}
+
+/// Validates a JSON document against `plex-butler schema`.
+pub fn assert_matches_schema(document: &str) {
+    let schema = Command::cargo_bin("plex-butler")
+        .expect("binary is built")
+        .arg("schema")
+        .output()
+        .expect("schema runs");
+    let schema: serde_json::Value = serde_json::from_slice(&schema.stdout).expect("schema is JSON");
+    let instance: serde_json::Value = serde_json::from_str(document).expect("output is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("schema is a valid JSON Schema");
+    let errors: Vec<String> = validator
+        .iter_errors(&instance)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "output does not match the schema: {errors:?}\n{document}"
+    );
 }

@@ -1,0 +1,283 @@
+//! Why a command failed, in words (stderr), as a kind (JSON) and as an exit
+//! code; the facade's errors put in the terms of this command's flags.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use plex_butler::Error;
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Subscriber, span};
+use tracing_subscriber::layer::{Context, Layer};
+use tracing_subscriber::registry::LookupSpan;
+
+use crate::args::exit;
+use crate::config::ConfigError;
+use crate::output::{ErrorInfo, ErrorKind};
+
+/// The client's timeout per answer when `--timeout` is not given (the
+/// facade's default, set explicitly so that messages can name it).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why the command failed, and the exit code that says so.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    /// What went wrong, for programs.
+    pub kind: ErrorKind,
+    /// The exit code.
+    pub code: u8,
+    /// What went wrong and what to do, for people.
+    pub message: String,
+}
+
+impl Failure {
+    /// A failure of `kind`, with the exit code of that kind.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        let code = match kind {
+            ErrorKind::Usage | ErrorKind::Config => exit::USAGE,
+            ErrorKind::Unauthorized => exit::UNAUTHORIZED,
+            ErrorKind::UnknownTask => exit::UNKNOWN_TASK,
+            ErrorKind::Unreachable
+            | ErrorKind::Timeout
+            | ErrorKind::WaitTimedOut
+            | ErrorKind::Deadline => exit::UNREACHABLE,
+            ErrorKind::Interrupted => exit::INTERRUPTED,
+            ErrorKind::Server | ErrorKind::Decode | ErrorKind::Other => exit::OTHER,
+        };
+        Self {
+            kind,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The JSON form.
+    pub fn info(&self) -> ErrorInfo {
+        ErrorInfo {
+            kind: self.kind,
+            message: self.message.clone(),
+            exit_code: self.code,
+        }
+    }
+
+    /// A facade error of one call to `server`, which took `elapsed`, with
+    /// `timeout` per answer.
+    pub fn from_call(error: Error, server: &str, timeout: Duration, elapsed: Duration) -> Self {
+        let attempts = last_attempts(server);
+        match &error {
+            Error::Timeout { .. } => Failure::new(
+                ErrorKind::Timeout,
+                timeout_message(server, timeout, attempts, elapsed),
+            ),
+            Error::Connect { .. } if dns_failed(&error) => Failure::new(
+                ErrorKind::Unreachable,
+                format!(
+                    "cannot find the server {}: its name does not resolve (DNS). Check the spelling of the address",
+                    host_of(server)
+                ),
+            ),
+            Error::Server {
+                status: 300..=399,
+                location: Some(location),
+                ..
+            } => Failure::new(ErrorKind::Server, redirect_message(&error, location)),
+            _ => Failure::from(error),
+        }
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        let kind = match &error {
+            Error::Unauthorized { .. } => ErrorKind::Unauthorized,
+            Error::UnknownTask { .. } => ErrorKind::UnknownTask,
+            Error::Timeout { .. } => ErrorKind::Timeout,
+            Error::Connect { .. } | Error::ConnectionLost { .. } => ErrorKind::Unreachable,
+            Error::WaitTimedOut { .. } => ErrorKind::WaitTimedOut,
+            Error::InvalidConfig { .. } | Error::InvalidTaskName { .. } => ErrorKind::Usage,
+            Error::Server { .. } => ErrorKind::Server,
+            Error::Decode { .. } => ErrorKind::Decode,
+            _ => ErrorKind::Other,
+        };
+        let mut message = error.to_string();
+        if error.is_token_expired() {
+            message.push_str(
+                "; then pass it with PLEX_TOKEN, --token-file or `token` in the config file",
+            );
+        }
+        Failure::new(kind, message)
+    }
+}
+
+impl From<ConfigError> for Failure {
+    fn from(error: ConfigError) -> Self {
+        Failure::new(ErrorKind::Config, error.0)
+    }
+}
+
+fn timeout_message(
+    server: &str,
+    timeout: Duration,
+    attempts: Option<u64>,
+    elapsed: Duration,
+) -> String {
+    let tries = match attempts {
+        Some(1) => "1 attempt".to_string(),
+        Some(n) => format!("{n} attempts"),
+        None => "up to 3 attempts".to_string(),
+    };
+    format!(
+        "the server at {server} did not answer within {} (--timeout, for each answer): \
+         {tries}, {} in all. It may be busy: try again, raise --timeout, \
+         or bound the whole command with --deadline",
+        human(timeout),
+        human(elapsed)
+    )
+}
+
+/// Whether a connection failed because the name did not resolve.
+fn dns_failed(error: &Error) -> bool {
+    let mut source: Option<&dyn std::error::Error> = Some(error);
+    while let Some(e) = source {
+        let text = e.to_string().to_ascii_lowercase();
+        if text.contains("dns error") || text.contains("failed to lookup address") {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
+
+fn host_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    rest.split(['/', '?', '#'])
+        .next()
+        .unwrap_or(rest)
+        .to_string()
+}
+
+/// The facade's words for a redirect, with the base URL to use: the
+/// address the server points to, less the API path that was asked for
+/// (`http://host/butler` means the base URL `http://host`).
+fn redirect_message(error: &Error, location: &str) -> String {
+    let location = crate::table::sanitize(location);
+    let trimmed = location.split(['?', '#']).next().unwrap_or(&location);
+    let base = ["/butler", "/activities"]
+        .iter()
+        .find_map(|api| {
+            let at = trimmed.find(api)?;
+            let after = &trimmed[at + api.len()..];
+            (after.is_empty() || after.starts_with('/')).then(|| &trimmed[..at])
+        })
+        .unwrap_or(trimmed);
+    let status = error.status().unwrap_or_default();
+    format!(
+        "the server answered {status}: it redirects to {location}; use {base} as the server's base URL"
+    )
+}
+
+/// A duration as people read it: `5 s`, `300 ms`, `15.5 s`.
+pub fn human(duration: Duration) -> String {
+    if duration < Duration::from_secs(1) {
+        format!("{} ms", duration.as_millis())
+    } else if duration.subsec_millis() == 0 {
+        format!("{} s", duration.as_secs())
+    } else {
+        format!("{:.1} s", duration.as_secs_f64())
+    }
+}
+
+/// The `attempts` the facade recorded on its last call to each server, by
+/// base URL (the `server` field of its `plex_butler` span).
+static ATTEMPTS: Mutex<Option<HashMap<String, u64>>> = Mutex::new(None);
+
+fn last_attempts(server: &str) -> Option<u64> {
+    let attempts = ATTEMPTS.lock().ok()?;
+    attempts.as_ref()?.get(server).copied()
+}
+
+/// Reads how many attempts each call of the facade made, from the fields
+/// its span records, so that an error can say so.
+pub struct AttemptsLayer;
+
+#[derive(Default)]
+struct CallFields {
+    server: Option<String>,
+    attempts: Option<u64>,
+}
+
+impl Visit for CallFields {
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        if field.name() == "attempts" {
+            self.attempts = Some(value);
+        }
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "server" {
+            self.server = Some(value.to_string());
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "server" {
+            self.server = Some(format!("{value:?}"));
+        }
+    }
+}
+
+impl<S> Layer<S> for AttemptsLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let mut fields = CallFields::default();
+        attrs.record(&mut fields);
+        if let Some(span) = ctx.span(id) {
+            span.extensions_mut().insert(fields);
+        }
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        if let Some(span) = ctx.span(id)
+            && let Some(fields) = span.extensions_mut().get_mut::<CallFields>()
+        {
+            values.record(fields);
+        }
+    }
+
+    fn on_close(&self, id: span::Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(&id) else { return };
+        let extensions = span.extensions();
+        let Some(CallFields {
+            server: Some(server),
+            attempts: Some(attempts),
+        }) = extensions.get::<CallFields>()
+        else {
+            return;
+        };
+        if let Ok(mut map) = ATTEMPTS.lock() {
+            map.get_or_insert_with(HashMap::new)
+                .insert(server.clone(), *attempts);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_are_read_from_base_urls() {
+        assert_eq!(host_of("http://plex.invalid:32400/"), "plex.invalid:32400");
+        assert_eq!(host_of("https://h"), "h");
+    }
+
+    #[test]
+    fn durations_read_as_people_write_them() {
+        assert_eq!(human(Duration::from_millis(300)), "300 ms");
+        assert_eq!(human(Duration::from_secs(5)), "5 s");
+        assert_eq!(human(Duration::from_millis(15_500)), "15.5 s");
+    }
+}
