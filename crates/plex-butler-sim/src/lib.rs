@@ -36,6 +36,10 @@
 //! | `GET /activities` | one `Activity type="butler"` per running task, with its progress |
 //! | `DELETE /activities/{uuid}` | 200 cancelled, 400 not cancellable, 404 no such activity |
 //! | `GET /`, `GET /identity` | the server's capabilities and identity, shaped like a PMS 1.43.2's (version `1.43.2.10687-563d026ea`), so that Plex client libraries connect unchanged |
+//! | `GET /:/prefs` | the Butler's settings (below): `MediaContainer size="N"` with one `Setting` per setting |
+//! | `GET /:/prefs/get?id=ID` | the same with that one setting; 404 for an unknown id, 400 without `id` |
+//! | `PUT /:/prefs?ID=VALUE&...` | 200 (empty `text/html`): every setting changed; 400: none changed |
+//! | `GET /status/sessions` | who is watching: `MediaContainer size="N"` with N playing films (below) |
 //!
 //! Success bodies of start and stop are empty (`text/html`). Errors carry the
 //! server's small HTML page, such as
@@ -55,6 +59,80 @@
 //! token never appears in logs, `Debug` output or error messages; request
 //! logs blank out the query parameter.
 //!
+//! # Settings
+//!
+//! `GET /:/prefs` lists 29 settings: the 25 of a real server's answer
+//! (the repository's `fixtures/prefs/prefs-butler.json`, whose ids, labels,
+//! summaries, types, defaults, `hidden`, `advanced`, `group` and
+//! `enumValues` it repeats, U+A789 in the hour labels included), plus
+//! `ButlerTaskUpdateServer` (`askme` | `always`) and the later
+//! `GenerateCreditsMarkerBehavior`, `GenerateAdMarkerBehavior` and
+//! `GenerateVADBehavior`. In XML (`<Setting id=".." label=".." .../>`),
+//! flags and a boolean's `default` and `value` are `0`/`1`; in JSON they are
+//! `false`/`true` and integers are numbers, as in the capture. The types are
+//! `bool`, `int` and `text` (no setting of the table is a `double`).
+//!
+//! **What they govern**, from the moment a `PUT` is answered:
+//! - `ButlerStartHour` and `ButlerEndHour` are the maintenance window (see
+//!   start-all below).
+//! - A `ButlerTask<Name>` switch (a `bool`) is the `enabled` flag of the task
+//!   `<Name>`: in `GET /butler`, in [`Simulator::state`], and in what
+//!   start-all starts. No source states this mapping; it is read from the
+//!   names, which match for all twelve switches of a real server.
+//!   Tasks without a switch (`AutomaticUpdates`, `ProcessAssets`,
+//!   `ButlerTaskGenerateIntroMarkers` and the other `ButlerTask*` tasks, the
+//!   analysis tasks) keep the flag of their [`TaskSpec`].
+//! - `FriendlyName` is the `friendlyName` of `GET /` (blank: the default,
+//!   shown as `plex-butler-sim`, where a server shows its computer's name).
+//! - The `*Behavior` settings (`never` | `scheduled` | `asap`),
+//!   `ButlerTaskUpdateServer`, `ButlerUpdateChannel`,
+//!   `ButlerDatabaseBackupPath` and `sendCrashReports` are served and
+//!   stored only: no source says which task a `*Behavior` setting turns on
+//!   or off, or how, so they change no `enabled` flag.
+//!
+//! A change decides what start-all does next; runs already running or
+//! scheduled are left as they are (stop them with `DELETE`).
+//!
+//! **At start**, each setting has its default, then each switch is set to
+//! the `enabled` flag of its task in the task list (for the default
+//! [`Preset::Pms1_43_2`], whose flags come from a real server's
+//! `GET /butler`, this changes nothing: its flags and the switches'
+//! defaults agree, `ButlerTaskRefreshLibraries` off included, so
+//! `GET /butler` stays that server's answer byte for byte), then the
+//! builder's [`window`](SimulatorBuilder::window),
+//! [`friendly_name`](SimulatorBuilder::friendly_name) and
+//! [`setting`](SimulatorBuilder::setting) calls apply in the order made
+//! (the `--window` and `--setting` flags likewise). [`Simulator::settings`]
+//! reads them back.
+//!
+//! **Writing** (`PUT /:/prefs?ID=VALUE&...`, the values in the query, no
+//! body) is all or nothing: one unknown id or one value that does not fit
+//! answers 400 and changes nothing (a real server answers 400 or 403 for an
+//! unknown id). A value fits when it is, for a `bool`, `true`, `false`, `1`
+//! or `0` (python-plexapi sends the words, plex-api.rs the digits); for an
+//! `int`, a whole number, one of its `enumValues` when it has them (the
+//! hours: 0 to 23); for a `text` with `enumValues`, one of them or its
+//! default (the update channel's default, `16`, is not among its listed
+//! `0` and `8`); for other `text`, anything without control characters
+//! (tab, line feeds allowed). Keys and values are percent-decoded and `+`
+//! reads as a space; a malformed escape is 400. `X-Plex-*` parameters (the
+//! token, client identifiers) are not settings and are skipped. When an id
+//! comes twice, the later value wins. A `PUT` without settings changes
+//! nothing and answers 200.
+//!
+//! # Sessions
+//!
+//! `GET /status/sessions` lists as many playbacks as set with
+//! [`SimulatorBuilder::sessions`] or, while serving,
+//! [`Simulator::set_sessions`] (default none; at most [`MAX_SESSIONS`]):
+//! each a `<Video type="movie" title="..">` (open films such as "Big Buck
+//! Bunny") holding `<User title=".."/>`, `<Player title=".."
+//! state="playing"/>` and `<Session/>`; in JSON, `Metadata[]` with `title`,
+//! `type` and `User`, `Player` and `Session` objects. The list is the same
+//! for the same count. It is what a client checks before starting
+//! maintenance "only when nobody watches"; a test makes someone stop
+//! watching with `set_sessions(0)`.
+//!
 //! # Semantics
 //!
 //! Each task has a name, an interval in days, a randomized flag, an enabled
@@ -63,8 +141,8 @@
 //! a progress) — see [`TaskStatus`].
 //!
 //! **Start all** (`POST /butler`) follows the four documented criteria, with
-//! the maintenance window `ButlerStartHour`..`ButlerEndHour` (default 2 to 5,
-//! see [`SimulatorBuilder::window`]):
+//! the maintenance window `ButlerStartHour`..`ButlerEndHour` (the settings;
+//! default 2 to 5, see [`SimulatorBuilder::window`]):
 //! 1. A disabled task is skipped.
 //! 2. A task that is not due today is skipped. A task is due when it never
 //!    ran, or when the local calendar day of its last run plus its interval
@@ -139,13 +217,18 @@
 //! [`ButlerState::check_invariants`] may then complain.
 //!
 //! Each request holds one lock for its whole change, so concurrent requests
-//! never lose an update and no task is ever seen in two states.
+//! never lose an update and no task is ever seen in two states; a `PUT` of
+//! settings holds the Butler's lock while it changes the settings, the
+//! window, the switches and the pre-rendered `GET /butler` page, so no
+//! request sees the one without the other.
 //!
 //! # Faults
 //!
 //! A [`FaultPlan`] spoils answers for tests of clients: added latency, a
 //! status (with an optional `Retry-After`) for the next N requests or a share
-//! of them, dropped connections, truncated or garbage bodies. Off by default;
+//! of them, 400 for the next N requests after each change of settings (as
+//! plex-api.rs saw of real servers), dropped connections, truncated or
+//! garbage bodies. Off by default;
 //! set it with [`SimulatorBuilder::faults`] or, at any time,
 //! [`Simulator::set_faults`].
 //!

@@ -562,4 +562,19 @@ mod tests {
             .expect("both fit");
         assert_eq!(settings.window(), (7, 9));
     }
+
+    #[test]
+    fn the_real_servers_task_flags_and_the_switch_defaults_agree() {
+        let tasks = crate::task::Preset::Pms1_43_2.tasks();
+        let mut switched = 0;
+        for task in &tasks {
+            let Some(id) = switch_of(&task.name) else {
+                continue;
+            };
+            switched += 1;
+            let def = &TABLE[index_of(id).expect("listed")];
+            assert_eq!(def.default, DefaultValue::Bool(task.enabled), "{id}");
+        }
+        assert_eq!(switched, 12);
+    }
 }

@@ -27,8 +27,9 @@ pub struct TaskSpec {
     /// Whether the task runs at a random time within the maintenance window
     /// (`scheduleRandomized`).
     pub randomized: bool,
-    /// Whether the task is enabled in the server's settings
-    /// (`ButlerTask<Name>`).
+    /// Whether the task is enabled in the server's settings. For a task
+    /// with a `ButlerTask<Name>` switch, the switch's value at start; the
+    /// switch decides from then on (see the crate's "Settings").
     pub enabled: bool,
     /// A user-friendly title; most tasks of a real server have none.
     pub title: Option<String>,
