@@ -86,10 +86,10 @@ impl Pages {
 /// gives its computer's name).
 pub(crate) const HOST_NAME: &str = "plex-butler-sim";
 
-/// Reads a page; a writer never leaves one half-written, so a poisoned lock
-/// still holds a whole page.
-fn read(page: &RwLock<Page>) -> Page {
-    page.read().unwrap_or_else(PoisonError::into_inner).clone()
+/// Answers with a pre-rendered page. A writer never leaves one
+/// half-written, so a poisoned lock still holds a whole page.
+fn pick_from(json: bool, page: &RwLock<Page>) -> Response<SimBody> {
+    pick(json, &page.read().unwrap_or_else(PoisonError::into_inner))
 }
 
 /// Everything the request handlers share.
@@ -323,11 +323,11 @@ fn answer(shared: &Shared, req: &Request<Incoming>) -> Response<SimBody> {
     let method = req.method();
     let json = wants_json(req.headers());
     match route {
-        Route::Root if is_read(method) => pick(json, &read(&shared.pages.root)),
+        Route::Root if is_read(method) => pick_from(json, &shared.pages.root),
         Route::Root => not_allowed("GET, HEAD"),
         Route::Identity if is_read(method) => pick(json, &shared.pages.identity),
         Route::Identity => not_allowed("GET, HEAD"),
-        Route::Butler if is_read(method) => pick(json, &read(&shared.pages.butler)),
+        Route::Butler if is_read(method) => pick_from(json, &shared.pages.butler),
         Route::Butler if method == Method::POST => {
             let (mut butler, now) = shared.butler_now();
             butler.start_all(now);
