@@ -95,3 +95,43 @@ async fn a_storm_of_mixed_requests_leaves_the_butler_consistent() {
     state.check_invariants().expect("invariants hold");
     assert_eq!(state.tasks.len(), 8);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_changed_in_a_storm_end_with_the_task_list_saying_what_they_say() {
+    let sim = builder(at(3, 0)).start().await.expect("starts");
+    let sim = std::sync::Arc::new(sim);
+    let mut set = tokio::task::JoinSet::new();
+    for client in 0..16usize {
+        let sim = sim.clone();
+        set.spawn(async move {
+            for step in 0..12usize {
+                let on = (client + step) % 2;
+                let hour = (client + step) % 24;
+                let (method, path) = match step % 4 {
+                    0 => (
+                        Method::PUT,
+                        format!("/:/prefs?ButlerTaskOptimizeDatabase={on}&ButlerStartHour={hour}"),
+                    ),
+                    1 => (Method::GET, "/butler".to_owned()),
+                    2 => (Method::GET, "/:/prefs".to_owned()),
+                    _ => (Method::POST, "/butler".to_owned()),
+                };
+                let (status, _) = call(&sim, method, &path).await;
+                assert_eq!(status, StatusCode::OK, "{path}");
+            }
+        });
+    }
+    while let Some(done) = set.join_next().await {
+        done.expect("client finished cleanly");
+    }
+    let switch = sim.settings()["ButlerTaskOptimizeDatabase"].clone();
+    let state = sim.state();
+    state.check_invariants().expect("invariants hold");
+    let enabled = state.task("OptimizeDatabase").expect("listed").enabled;
+    assert_eq!(switch, if enabled { "1" } else { "0" });
+    let (_, xml) = call(&sim, Method::GET, "/butler").await;
+    let listed = format!(
+        "name=\"OptimizeDatabase\" interval=\"7\" scheduleRandomized=\"0\" enabled=\"{switch}\""
+    );
+    assert!(xml.contains(&listed), "{xml}");
+}
