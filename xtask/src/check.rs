@@ -19,7 +19,7 @@ use heck::ToSnakeCase;
 
 use crate::Failure;
 use crate::codegen;
-use crate::doc::{self, Node};
+use crate::doc::{self, Node, Operation, operations};
 use crate::rust_api;
 use crate::workspace::{self, Location};
 
@@ -110,45 +110,6 @@ pub struct Report {
     pub version: Option<String>,
     pub operations: usize,
     pub problems: Vec<Problem>,
-}
-
-/// An operation of the spec.
-#[derive(Debug, Clone)]
-pub struct Operation {
-    pub path: String,
-    pub method: String,
-    pub id: Option<String>,
-}
-
-impl Operation {
-    /// `GET /butler (getButlerTasks)`, or without the id when it has none.
-    pub fn label(&self) -> String {
-        let mut label = format!("{} {}", self.method.to_uppercase(), self.path);
-        if let Some(id) = &self.id {
-            label.push_str(&format!(" ({id})"));
-        }
-        label
-    }
-}
-
-/// The operations of a document, in document order.
-pub fn operations(spec: &Node) -> Vec<Operation> {
-    let mut out = Vec::new();
-    let Some(paths) = spec.get("paths").and_then(Node::as_map) else {
-        return out;
-    };
-    for (path, item) in paths.iter() {
-        for method in doc::METHODS {
-            if let Some(operation) = item.get(method) {
-                out.push(Operation {
-                    path: path.to_string(),
-                    method: method.to_string(),
-                    id: operation.get_str("operationId").map(str::to_string),
-                });
-            }
-        }
-    }
-    out
 }
 
 /// Runs every check on the spec text.
@@ -407,11 +368,7 @@ fn check_descriptions(spec: &Node, operations: &[Operation], problems: &mut Vec<
         }
     }
     for operation in operations {
-        let pointer = format!(
-            "/paths/{}/{}",
-            doc::escape_pointer_segment(&operation.path),
-            operation.method
-        );
+        let pointer = doc::operation_pointer(&operation.path, &operation.method);
         if let Some(node) = spec.pointer(&pointer) {
             walk_inline_schemas(spec, node, &operation.label(), problems);
         }
@@ -859,9 +816,8 @@ pub fn status_findings(
 /// The numeric statuses an operation's responses list (not `default`).
 fn spec_statuses(spec: &Node, operation: &Operation) -> Vec<u16> {
     let pointer = format!(
-        "/paths/{}/{}/responses",
-        doc::escape_pointer_segment(&operation.path),
-        operation.method
+        "{}/responses",
+        doc::operation_pointer(&operation.path, &operation.method)
     );
     let mut statuses: Vec<u16> = spec
         .pointer(&pointer)

@@ -146,7 +146,7 @@ fn judge_with(
 pub fn compare_specs(old: &Node, new: &Node) -> Result<Report, Failure> {
     let mut report = compare(old, new).map_err(|e| Failure(format!("cannot compare: {e}")))?;
     let facade = workspace::input_or_default(None, workspace::FACADE_SRC);
-    let findings = |spec: &Node| check::status_findings(spec, &check::operations(spec), &facade);
+    let findings = |spec: &Node| check::status_findings(spec, &doc::operations(spec), &facade);
     let change = |f: &check::StatusFinding| format!("{}: {}", f.problem.place, f.short);
     let before: Vec<String> = findings(old).iter().map(change).collect();
     let rows = findings(new)

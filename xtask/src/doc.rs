@@ -270,6 +270,63 @@ pub const METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
 
+/// An operation of the spec.
+#[derive(Debug, Clone)]
+pub struct Operation {
+    pub path: String,
+    pub method: String,
+    pub id: Option<String>,
+}
+
+impl Operation {
+    /// `GET /butler (getButlerTasks)`, or without the id when it has none.
+    pub fn label(&self) -> String {
+        let mut label = format!("{} {}", self.method.to_uppercase(), self.path);
+        if let Some(id) = &self.id {
+            label.push_str(&format!(" ({id})"));
+        }
+        label
+    }
+}
+
+/// The operations of a document, in document order.
+pub fn operations(spec: &Node) -> Vec<Operation> {
+    let mut out = Vec::new();
+    let Some(paths) = spec.get("paths").and_then(Node::as_map) else {
+        return out;
+    };
+    for (path, item) in paths.iter() {
+        for method in METHODS {
+            if let Some(operation) = item.get(method) {
+                out.push(Operation {
+                    path: path.to_string(),
+                    method: method.to_string(),
+                    id: operation.get_str("operationId").map(str::to_string),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// `/paths/~1butler/get`: where an operation is in the document.
+pub fn operation_pointer(path: &str, method: &str) -> String {
+    format!("/paths/{}/{method}", escape_pointer_segment(path))
+}
+
+/// Follows `$ref`s inside `spec` (a few at most, so a loop ends) to the
+/// node they name.
+pub fn resolve<'n>(spec: &'n Node, node: &'n Node) -> Option<&'n Node> {
+    let mut node = node;
+    for _ in 0..16 {
+        match node.get_str("$ref") {
+            Some(target) => node = spec.pointer(target)?,
+            None => return Some(node),
+        }
+    }
+    None
+}
+
 /// A path template with its parameter names blanked (`/butler/{task}` ->
 /// `/butler/{}`): two templates that differ only in names are one route.
 pub fn route_key(path: &str) -> String {

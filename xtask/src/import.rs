@@ -39,7 +39,7 @@ use crate::Failure;
 use crate::codegen;
 use crate::convert::Converter;
 use crate::diff::{self, Format};
-use crate::doc::{self, Map, Node};
+use crate::doc::{self, Map, Node, operation_pointer};
 use crate::verify::Build;
 use crate::workspace::{self, Location};
 use crate::yaml;
@@ -799,7 +799,7 @@ impl Importer<'_> {
             .unwrap_or_else(|| upstream_path.to_string());
         let shown = format!("{} {upstream_path}", method.to_uppercase());
 
-        let used: Vec<String> = crate::check::operations(&self.spec)
+        let used: Vec<String> = doc::operations(&self.spec)
             .into_iter()
             .filter_map(|o| o.id)
             .collect();
@@ -1003,10 +1003,7 @@ impl Importer<'_> {
     }
 
     fn resolve_ours(&self, node: &Node) -> Node {
-        match node.get_str("$ref").and_then(|t| self.spec.pointer(t)) {
-            Some(target) => target.clone(),
-            None => node.clone(),
-        }
+        doc::resolve(&self.spec, node).unwrap_or(node).clone()
     }
 
     fn label(&self, path: &str, method: &str) -> String {
@@ -1032,7 +1029,7 @@ impl Importer<'_> {
                     .collect::<Vec<_>>()
             })
             .collect();
-        for operation in crate::check::operations(&self.spec) {
+        for operation in doc::operations(&self.spec) {
             let route = doc::route_key(&operation.path);
             if !upstream
                 .iter()
@@ -1102,10 +1099,6 @@ impl Importer<'_> {
             info.insert("version", Node::string(self.version.clone()));
         }
     }
-}
-
-fn operation_pointer(path: &str, method: &str) -> String {
-    format!("/paths/{}/{method}", doc::escape_pointer_segment(path))
 }
 
 /// A path item's own parameters (shared by its operations).

@@ -39,7 +39,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Once;
 
-use crate::doc::{self, Node};
+use crate::doc::{self, Node, resolve};
 use crate::rust_api;
 
 /// Whether a change breaks existing clients.
@@ -193,6 +193,19 @@ struct Flow {
 }
 
 impl Flow {
+    const INPUT: Flow = Flow {
+        input: true,
+        output: false,
+    };
+    const OUTPUT: Flow = Flow {
+        input: false,
+        output: true,
+    };
+    const BOTH: Flow = Flow {
+        input: true,
+        output: true,
+    };
+
     fn or(self, other: Flow) -> Flow {
         Flow {
             input: self.input || other.input,
@@ -205,10 +218,7 @@ impl Flow {
         if self.input || self.output {
             self
         } else {
-            Flow {
-                input: true,
-                output: true,
-            }
+            Flow::BOTH
         }
     }
 }
@@ -240,7 +250,7 @@ impl<'a> Context<'a> {
     fn new(old: &'a Node, new: &'a Node) -> Self {
         let mut operations: Vec<OperationEntry> = Vec::new();
         for (side, spec) in [(Side::New, new), (Side::Old, old)] {
-            for op in crate::check::operations(spec) {
+            for op in doc::operations(spec) {
                 let route = doc::route_key(&op.path);
                 let entry = match operations
                     .iter_mut()
@@ -328,20 +338,11 @@ impl<'a> Context<'a> {
                 if first == "paths" && doc::METHODS.contains(&method.as_str()) =>
             {
                 match part.as_str() {
-                    "responses" => Flow {
-                        input: false,
-                        output: true,
-                    },
-                    _ => Flow {
-                        input: true,
-                        output: false,
-                    },
+                    "responses" => Flow::OUTPUT,
+                    _ => Flow::INPUT,
                 }
             }
-            [first, _, part, ..] if first == "paths" && part == "parameters" => Flow {
-                input: true,
-                output: false,
-            },
+            [first, _, part, ..] if first == "paths" && part == "parameters" => Flow::INPUT,
             [first, section, name, ..] if first == "components" => self
                 .usage(side)
                 .components
@@ -427,22 +428,7 @@ fn usage(spec: &Node, operations: &[OperationEntry], side: Side) -> Usage {
         if let Some(responses) = operation.get("responses") {
             collect_refs(spec, responses, &mut outputs);
         }
-        for (refs, flow) in [
-            (
-                inputs,
-                Flow {
-                    input: true,
-                    output: false,
-                },
-            ),
-            (
-                outputs,
-                Flow {
-                    input: false,
-                    output: true,
-                },
-            ),
-        ] {
+        for (refs, flow) in [(inputs, Flow::INPUT), (outputs, Flow::OUTPUT)] {
             for target in refs {
                 let entry = usage.components.entry(target).or_default();
                 entry.0.insert(index);
@@ -647,13 +633,7 @@ fn compare_operations(context: &Context<'_>, rows: &mut Rows) {
                  Rust rows)",
             );
         }
-        let pointer = |path: &str| {
-            format!(
-                "/paths/{}/{}",
-                doc::escape_pointer_segment(path),
-                entry.method
-            )
-        };
+        let pointer = |path: &str| doc::operation_pointer(path, &entry.method);
         let old_op = context.old.pointer(&pointer(old_path));
         let new_op = context.new.pointer(&pointer(new_path));
         if let (Some(old_op), Some(new_op)) = (old_op, new_op) {
@@ -747,18 +727,6 @@ fn compare_statuses(group: &GroupKey, old: &doc::Map, new: &doc::Map, rows: &mut
              older servers that still send it",
         );
     }
-}
-
-/// Follows `$ref`s (at most a few) to the node they name.
-fn resolve<'n>(spec: &'n Node, node: &'n Node) -> Option<&'n Node> {
-    let mut node = node;
-    for _ in 0..16 {
-        match node.get_str("$ref") {
-            Some(target) => node = spec.pointer(target)?,
-            None => return Some(node),
-        }
-    }
-    None
 }
 
 fn compare_named_schemas(context: &Context<'_>, rows: &mut Rows) {
@@ -1126,13 +1094,7 @@ fn align_media_types(
         let (Some(old_path), Some(new_path)) = (&entry.old_path, &entry.new_path) else {
             continue;
         };
-        let op_pointer = |path: &str| {
-            format!(
-                "/paths/{}/{}",
-                doc::escape_pointer_segment(path),
-                entry.method
-            )
-        };
+        let op_pointer = |path: &str| doc::operation_pointer(path, &entry.method);
         let old_op = op_pointer(old_path);
         let new_op = op_pointer(new_path);
         let mut places: Vec<(String, String)> = Vec::new();
