@@ -125,9 +125,12 @@ async fn execute(ctx: &Context<'_>, target: &Target, record: &Shared) -> Result<
             let name = resolve_names(&caller, std::slice::from_ref(task), Some(&tasks))
                 .await?
                 .remove(0);
-            let found: Vec<Task> = tasks.into_iter().filter(|t| t.name == name).collect();
             let activities = activities_for_list(&caller).await;
-            lock(record).task = output::listed(found, activities.as_deref()).pop();
+            // All of them: an activity is the shown task's only if no
+            // other task claims it.
+            lock(record).task = output::listed(tasks, activities.as_deref())
+                .into_iter()
+                .find(|t| t.task.name == name);
         }
         Command::Start { tasks, wait } => {
             let names = resolve_names(&caller, tasks, None).await?;

@@ -64,7 +64,7 @@ pub fn print_task(out: &mut impl Write, listed: &ListedTask) -> io::Result<()> {
         ("running", listed.run_state.words(listed.progress)),
     ];
     for (field, value) in rows {
-        writeln!(out, "{:<12}{value}", format!("{field}:"))?;
+        writeln!(out, "{:<13}{value}", format!("{field}:"))?;
     }
     Ok(())
 }

@@ -628,3 +628,66 @@ async fn colour_follows_the_flag_and_no_color_and_quiet_prints_nothing_but_error
     assert_eq!(code(&out), 4);
     assert!(stderr(&out).contains("unknown task"), "{}", stderr(&out));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn show_prints_every_field_of_one_task_and_whether_it_runs() {
+    let world = World::frozen(None).await;
+    let mut cmd = world.cmd();
+    cmd.args(["start", "BackupDatabase"]);
+    assert_eq!(code(&run(cmd).await), 0);
+
+    let mut cmd = world.cmd();
+    cmd.args(["show", "backupdatabase"]);
+    let out = run(cmd).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let shown = stdout(&out);
+    for line in [
+        "name:        BackupDatabase",
+        "title:       Backup Database",
+        "description: Create a backup copy",
+        "enabled:     yes",
+        "every:       3 days",
+        "randomized:  no",
+        "running:     yes (0%)",
+    ] {
+        assert!(shown.contains(line), "{line:?} missing from:\n{shown}");
+    }
+
+    let mut cmd = world.cmd();
+    cmd.args(["-o", "json", "show", "OptimizeDatabase"]);
+    let out = run(cmd).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    assert_eq!(doc["task"]["name"], "OptimizeDatabase");
+    assert_eq!(doc["task"]["run_state"], "not_running");
+    assert_matches_schema(&world, &stdout(&out)).await;
+
+    let mut cmd = world.cmd();
+    cmd.args(["show", "BackupDatabse"]);
+    let out = run(cmd).await;
+    assert_eq!(code(&out), 4, "{}", stderr(&out));
+    assert!(stderr(&out).contains("Did you mean 'BackupDatabase'?"), "{}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_marks_the_running_task_and_leaves_missing_titles_empty() {
+    let world = World::frozen(None).await;
+    let mut cmd = world.cmd();
+    cmd.args(["start", "OptimizeDatabase"]);
+    assert_eq!(code(&run(cmd).await), 0);
+    let mut cmd = world.cmd();
+    cmd.arg("list");
+    let out = run(cmd).await;
+    let table = stdout(&out);
+    let row = |name: &str| {
+        table
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(row("OptimizeDatabase").ends_with("yes (0%)"), "{table}");
+    assert!(row("BackupDatabase").ends_with("no"), "{table}");
+    // The JSON says null: the table does not make a title up.
+    assert!(row("AutomaticUpdates").contains(" - "), "{table}");
+}
