@@ -193,7 +193,7 @@ async fn a_butler_activity_of_a_default_server_cannot_be_cancelled() {
         .await
         .expect_err("not cancellable");
     assert!(
-        matches!(&error, Error::NotCancellable { activity } if *activity == uuid),
+        matches!(&error, Error::NotCancellable { activity, .. } if *activity == uuid),
         "{error:?}"
     );
     assert_eq!(sim.state().running(), ["BackupDatabase"]);

@@ -183,7 +183,8 @@ fn task_names_parse_and_display_round_trip_for_any_string() {
             match input.parse::<TaskName>() {
                 Err(error) => {
                     prop_assert!(trimmed.is_empty(), "{input:?}: {error}");
-                    let refused = matches!(error, Error::InvalidTaskName { .. });
+                    let refused =
+                        matches!(Error::from(error.clone()), Error::InvalidTaskName { .. });
                     prop_assert!(refused, "{error:?}");
                 }
                 Ok(name) => {

@@ -111,7 +111,9 @@ async fn unknown_task_on_start_and_stop_is_an_error_with_a_suggestion() {
             .map(|_| ()),
     ] {
         match result {
-            Err(Error::UnknownTask { name, suggestion }) => {
+            Err(Error::UnknownTask {
+                name, suggestion, ..
+            }) => {
                 assert_eq!(name.as_str(), "BackupDatabse");
                 assert_eq!(suggestion, Some(TaskName::BackupDatabase));
             }

@@ -96,10 +96,12 @@ async fn sixty_four_clients_make_ten_thousand_mixed_calls_and_every_answer_is_va
                     4..=6 => match client.start(name).await.expect("start") {
                         StartOutcome::Started => tally.started += 1,
                         StartOutcome::AlreadyRunning => tally.already_running += 1,
+                        other => panic!("a start outcome this test does not know: {other:?}"),
                     },
                     _ => match client.stop(name).await.expect("stop") {
                         StopOutcome::Stopped => tally.stopped += 1,
                         StopOutcome::NotRunning => tally.not_running += 1,
+                        other => panic!("a stop outcome this test does not know: {other:?}"),
                     },
                 }
             }
