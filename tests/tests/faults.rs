@@ -465,9 +465,10 @@ async fn a_server_that_never_answers_is_a_timeout_for_the_blocking_client_too() 
 
 #[test]
 fn a_client_times_out_on_every_runtime_it_is_used_on_even_after_the_first_is_gone() {
-    // Attempt deadlines are kept by a thread of the process, not by a
-    // runtime: a client made and used on one runtime, then used on
-    // another after the first has shut down, must still time out.
+    // Each attempt's timer belongs to the runtime the attempt runs on, not
+    // to the one the client was first used on: a client made and used on
+    // one runtime, then used on another after the first has shut down,
+    // must still time out.
     let servers = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()

@@ -53,7 +53,8 @@ async fn main() -> ExitCode {
     let server = client.base_url();
     match client.start(TaskName::BackupDatabase).await {
         Ok(StartOutcome::Started) => println!("database backup started on {server}"),
-        Ok(other) => println!("database backup on {server}: {other}"),
+        // "already running", or an outcome a later version tells apart.
+        Ok(other) => println!("database backup {other} on {server}"),
         Err(e) => {
             eprintln!("error: cannot start the database backup on {server}: {e}");
             return ExitCode::FAILURE;
