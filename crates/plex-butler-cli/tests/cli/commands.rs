@@ -666,7 +666,11 @@ async fn show_prints_every_field_of_one_task_and_whether_it_runs() {
     cmd.args(["show", "BackupDatabse"]);
     let out = run(cmd).await;
     assert_eq!(code(&out), 4, "{}", stderr(&out));
-    assert!(stderr(&out).contains("Did you mean 'BackupDatabase'?"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Did you mean 'BackupDatabase'?"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
