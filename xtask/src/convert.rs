@@ -8,37 +8,10 @@ use crate::doc::{Map, Node};
 
 /// Keywords of JSON Schema 2020-12 (OpenAPI 3.1) that 3.0 does not have
 /// and that have no 3.0 form: dropped.
-const DROPPED: [&str; 21] = [
-    "$schema",
-    "$id",
-    "$anchor",
-    "$dynamicAnchor",
-    "$dynamicRef",
-    "$defs",
-    "$comment",
-    "$vocabulary",
-    "examples",
-    "unevaluatedProperties",
-    "unevaluatedItems",
-    "contentEncoding",
-    "contentMediaType",
-    "contentSchema",
-    "if",
-    "then",
-    "else",
-    "dependentSchemas",
-    "dependentRequired",
-    "prefixItems",
-    "propertyNames",
-];
-
-/// Also dropped: 2020-12 keywords about arrays and patterns of names.
-const DROPPED_TOO: [&str; 4] = [
-    "contains",
-    "minContains",
-    "maxContains",
-    "patternProperties",
-];
+const DROPPED: &str = "$schema $id $anchor $dynamicAnchor $dynamicRef $defs $comment \
+    $vocabulary examples unevaluatedProperties unevaluatedItems contentEncoding \
+    contentMediaType contentSchema if then else dependentSchemas dependentRequired \
+    prefixItems propertyNames contains minContains maxContains patternProperties";
 
 /// Converts parts of one source document.
 pub struct Converter<'a> {
@@ -119,7 +92,7 @@ impl<'a> Converter<'a> {
         let mut out = Map::new();
         let mut nullable = false;
         for (key, value) in source.iter() {
-            if DROPPED.contains(&key) || DROPPED_TOO.contains(&key) {
+            if DROPPED.split_whitespace().any(|k| k == key) {
                 continue;
             }
             match key {

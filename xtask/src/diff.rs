@@ -29,9 +29,12 @@ pub enum Sides {
     Revision { base: Option<String> },
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+/// How `spec diff` and `spec import` print.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
 pub enum Format {
+    /// A markdown table per operation, to paste into a review.
     Markdown,
+    /// Plain text.
     Text,
 }
 

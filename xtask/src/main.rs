@@ -43,7 +43,9 @@ mod codegen;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
+
+use diff::Format;
 
 #[derive(Parser)]
 #[command(
@@ -144,14 +146,6 @@ code to change); 2 the build could not run.")]
 struct VerifyArgs {
     /// The spec to build the facade against [default: openapi/butler.yaml]
     file: Option<PathBuf>,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Format {
-    /// A markdown table per operation, to paste into a review.
-    Markdown,
-    /// Plain text.
-    Text,
 }
 
 #[derive(Args)]
@@ -263,11 +257,7 @@ fn main() -> ExitCode {
                 (Some(old), Some(new)) => diff::Sides::Files { old, new },
                 _ => diff::Sides::Revision { base: args.base },
             };
-            let format = match args.format {
-                Format::Markdown => diff::Format::Markdown,
-                Format::Text => diff::Format::Text,
-            };
-            diff::run(sides, format, !args.no_build)
+            diff::run(sides, args.format, !args.no_build)
         }
         Command::Spec {
             command: SpecCommand::Verify(args),
@@ -279,10 +269,7 @@ fn main() -> ExitCode {
             &workspace::input_or_default(args.out, workspace::SPEC),
             import::Options {
                 dry_run: args.dry_run,
-                format: match args.format {
-                    Format::Markdown => diff::Format::Markdown,
-                    Format::Text => diff::Format::Text,
-                },
+                format: args.format,
                 build: !args.no_build,
             },
         ),
