@@ -18,7 +18,6 @@ use std::process::ExitCode;
 use heck::ToSnakeCase;
 
 use crate::Failure;
-use crate::codegen;
 use crate::doc::{self, Node, Operation, operations};
 use crate::rust_api;
 use crate::workspace::{self, Location};
@@ -202,10 +201,7 @@ fn check_operation_ids(operations: &[Operation], problems: &mut Vec<Problem>) {
 /// Runs the generator as the build does (which names the operations it
 /// cannot handle), and reads what it generated.
 fn check_generation(text: &str, problems: &mut Vec<Problem>) -> Option<rust_api::Api> {
-    let read = codegen::generate(text)
-        .map_err(|e| format!("the generator cannot handle it: {e}"))
-        .and_then(|code| rust_api::read(&code));
-    match read {
+    match rust_api::generate(text) {
         Ok(api) => Some(api),
         Err(reason) => {
             problems.push(Problem {

@@ -16,7 +16,7 @@ use std::process::ExitCode;
 
 use crate::doc::Node;
 use crate::verify::{self, Build};
-use crate::{Failure, check, codegen, doc, rust_api, workspace};
+use crate::{Failure, check, doc, rust_api, workspace};
 
 pub use crate::wire::{About, Class, Report, Row, compare};
 
@@ -174,14 +174,12 @@ pub fn compare_specs(old: &Node, new: &Node) -> Result<Report, Failure> {
 
 /// The raw client's surface generated from a spec.
 fn generated_api(text: &str, name: &str) -> Result<rust_api::Api, Failure> {
-    let code = codegen::generate(text).map_err(|e| {
+    rust_api::generate(text).map_err(|e| {
         Failure(format!(
-            "{}: the generator cannot turn it into a client, so its Rust side cannot be \
-             judged: {e}",
+            "{}: {e}, so its Rust side cannot be judged",
             name.replace('`', "")
         ))
-    })?;
-    rust_api::read(&code).map_err(|e| Failure(format!("{}: {e}", name.replace('`', ""))))
+    })
 }
 
 /// The judgement, as markdown to paste into a review or as plain text:

@@ -77,6 +77,14 @@ pub enum Place {
     Type(String),
 }
 
+/// Generates the raw client from a spec's text, as the build does, and
+/// reads its surface.
+pub fn generate(spec_text: &str) -> Result<Api, String> {
+    let code = crate::codegen::generate(spec_text)
+        .map_err(|e| format!("the generator cannot turn it into a client: {e}"))?;
+    read(&code)
+}
+
 /// Reads the surface of a generated client (the formatted source that
 /// `codegen::generate` returns).
 pub fn read(code: &str) -> Result<Api, String> {

@@ -90,7 +90,7 @@ fn a_spec_the_generator_rejects_fails_with_a_readable_reason_and_no_backtrace() 
     let line = run
         .stdout
         .lines()
-        .find(|l| l.contains("the generator cannot handle it"))
+        .find(|l| l.contains("the generator cannot turn it into a client"))
         .unwrap_or_else(|| panic!("no generator error in\n{}", run.output()));
     assert!(
         line.contains("generator-rejects.yaml"),
