@@ -9,6 +9,7 @@
 //!   is one the spec lists for that operation, and every status the spec
 //!   lists is mapped or in the operation's `ERRORS`. So a change of meaning
 //!   that still builds (202 "already running" becoming 409) fails here.
+//!   `spec diff` applies the same rule ([`status_findings`]) to a new spec.
 
 use std::collections::BTreeMap;
 use std::fmt;

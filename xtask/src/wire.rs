@@ -17,6 +17,9 @@
 //! - renamed operationIds and path parameters (the same request on the
 //!   wire; the Rust rows say what it does to the raw client), changed summaries and descriptions, named schemas
 //!   added or removed, and `info.version` (sent as `api-version`);
+//! - statuses added and removed: `drift` calls every added status breaking,
+//!   though old clients read an unlisted error status as the error it is;
+//!   see `compare_statuses`;
 //! - a change of a response's (or request's) media types: `drift` panics on
 //!   it (`assert!`/`todo!`), so it is reported here and hidden from `drift`.
 //!
