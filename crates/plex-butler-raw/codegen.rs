@@ -4,8 +4,10 @@
 //! generated code and runs trial generations), so that both generate exactly
 //! the same way.
 
+use std::cell::Cell;
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
+use std::sync::Once;
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -117,9 +119,7 @@ fn serde_rename(attrs: &[syn::Attribute]) -> Option<String> {
 /// Runs progenitor, turning its panics into errors: progenitor panics on
 /// some specs it cannot handle (several success shapes, for one).
 fn generate_client(spec: &openapiv3::OpenAPI) -> Result<TokenStream, GenerateError> {
-    let previous_hook = panic::take_hook();
-    panic::set_hook(Box::new(|_| {}));
-    let result = panic::catch_unwind(AssertUnwindSafe(|| {
+    let result = quietly(|| {
         let mut generator = progenitor::Generator::new(
             progenitor::GenerationSettings::default()
                 // Builder calls (`client.start_task().task(name).send()`):
@@ -154,22 +154,46 @@ fn generate_client(spec: &openapiv3::OpenAPI) -> Result<TokenStream, GenerateErr
                 )),
         );
         generator.generate_tokens(spec)
-    }));
-    panic::set_hook(previous_hook);
+    });
     match result {
         Ok(Ok(tokens)) => Ok(tokens),
         Ok(Err(e)) => Err(GenerateError::new(format!("progenitor rejected it: {e}"))),
-        Err(payload) => {
-            let message = payload
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| payload.downcast_ref::<&str>().copied())
-                .unwrap_or("no message");
-            Err(GenerateError::new(format!(
-                "progenitor cannot generate a client from it: {message}"
-            )))
-        }
+        Err(message) => Err(GenerateError::new(format!(
+            "progenitor cannot generate a client from it: {message}"
+        ))),
     }
+}
+
+thread_local! {
+    /// Whether a panic on this thread is expected and turned into an error.
+    static QUIET: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f`, turning a panic into its message, with nothing printed: the
+/// generators this workspace uses (progenitor, drift) panic on cases they do
+/// not handle. The process-wide panic hook is wrapped once, to keep quiet on
+/// the thread that asks; swapping the hook around each call would race with
+/// other threads (parallel tests) and could leave a silent hook behind.
+pub fn quietly<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    static WRAP_HOOK: Once = Once::new();
+    WRAP_HOOK.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    QUIET.with(|q| q.set(true));
+    let result = panic::catch_unwind(AssertUnwindSafe(f));
+    QUIET.with(|q| q.set(false));
+    result.map_err(|payload| {
+        payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap_or_else(|| "no message".to_owned())
+    })
 }
 
 /// progenitor's panics do not say which operation it choked on: generate

@@ -37,10 +37,7 @@
 //! changes (new clients against older servers) are not breaking for
 //! existing clients; what `drift` cannot classify is marked for review.
 
-use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
-use std::panic::{self, AssertUnwindSafe};
-use std::sync::Once;
 
 use crate::doc::{self, Node, resolve};
 use crate::rust_api;
@@ -1305,43 +1302,12 @@ fn run_drift(
     old: &serde_json::Value,
     new: &serde_json::Value,
 ) -> Result<Vec<drift::Change>, String> {
-    let result = quietly(|| drift::compare(old, new));
+    let result = crate::codegen::quietly(|| drift::compare(old, new));
     match result {
         Ok(Ok(changes)) => Ok(changes),
         Ok(Err(e)) => Err(format!("{e:#}")),
         Err(message) => Err(message),
     }
-}
-
-thread_local! {
-    /// Whether a panic on this thread is expected and turned into an error.
-    static QUIET: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Runs `f`, turning a panic into its message, with nothing printed. The
-/// process-wide panic hook is wrapped once, to keep quiet on the thread
-/// that asks: swapping the hook around each call would race with other
-/// threads (parallel tests) and could leave a silent hook behind.
-fn quietly<T>(f: impl FnOnce() -> T) -> Result<T, String> {
-    static WRAP_HOOK: Once = Once::new();
-    WRAP_HOOK.call_once(|| {
-        let previous = panic::take_hook();
-        panic::set_hook(Box::new(move |info| {
-            if !QUIET.with(Cell::get) {
-                previous(info);
-            }
-        }));
-    });
-    QUIET.with(|q| q.set(true));
-    let result = panic::catch_unwind(AssertUnwindSafe(f));
-    QUIET.with(|q| q.set(false));
-    result.map_err(|payload| {
-        payload
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| "it stopped on a case it does not handle".to_string())
-    })
 }
 
 /// Adds the changes of the generated Rust to the report, each in the group
