@@ -106,8 +106,8 @@ fn known_task_names_pairs_each_name_with_its_generated_variant() {
 fn a_task_name_that_is_no_identifier_is_paired_with_the_variant_serde_renames() {
     let spec = std::fs::read_to_string(common::committed_spec()).expect("the spec");
     let edited = spec.replacen(
-        "        - AutomaticUpdates\n",
-        "        - AutomaticUpdates\n        - clean-up.things\n",
+        "      - AutomaticUpdates\n",
+        "      - AutomaticUpdates\n      - clean-up.things\n",
         1,
     );
     assert_ne!(spec, edited, "the KnownTaskName list moved");

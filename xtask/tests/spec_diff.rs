@@ -393,8 +393,8 @@ fn the_workspace_is_the_one_around_the_current_directory() {
     let spec = dir.path("openapi/butler.yaml");
     let text = std::fs::read_to_string(&spec).expect("reads");
     let changed = text.replacen(
-        "        - AutomaticUpdates\n",
-        "        - AutomaticUpdates\n        - OnlyInThisCopy\n",
+        "      - AutomaticUpdates\n",
+        "      - AutomaticUpdates\n      - OnlyInThisCopy\n",
         1,
     );
     assert_ne!(changed, text, "the names are listed as expected");
