@@ -261,7 +261,7 @@ fn wait_failure(failure: Failure, record: &Record) -> Failure {
             .collect();
         format!("{} started", names.join(", "))
     };
-    if failure.message.contains("404") {
+    if failure.status == Some(404) {
         return Failure::new(
             failure.kind,
             format!(

@@ -29,6 +29,8 @@ pub struct Failure {
     pub code: u8,
     /// What went wrong and what to do, for people.
     pub message: String,
+    /// The HTTP status the server answered, when one caused it.
+    pub status: Option<u16>,
 }
 
 impl Failure {
@@ -49,6 +51,7 @@ impl Failure {
             kind,
             code,
             message: message.into(),
+            status: None,
         }
     }
 
@@ -65,7 +68,8 @@ impl Failure {
     /// `timeout` per answer.
     pub fn from_call(error: Error, server: &str, timeout: Duration, elapsed: Duration) -> Self {
         let attempts = last_attempts(server);
-        match &error {
+        let status = error.status();
+        let mut failure = match &error {
             Error::Timeout { .. } => Failure::new(
                 ErrorKind::Timeout,
                 timeout_message(server, timeout, attempts, elapsed),
@@ -83,7 +87,9 @@ impl Failure {
                 ..
             } => Failure::new(ErrorKind::Server, redirect_message(&error, location)),
             _ => Failure::from(error),
-        }
+        };
+        failure.status = status;
+        failure
     }
 }
 
