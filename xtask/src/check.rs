@@ -549,42 +549,25 @@ pub fn read_source(path: &Path, kind: Source) -> Result<Vec<String>, String> {
         }
         Source::TaskParameterEnum => {
             let spec = doc::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-            let mut found = Vec::new();
-            collect_task_enums(&spec, &mut found);
-            for name in found {
-                if !names.contains(&name) {
-                    names.push(name);
+            // The `enum` values of every parameter named `task`.
+            spec.visit(&mut |_, node| {
+                if node.get_str("name") == Some("task")
+                    && node.get("in").is_some()
+                    && let Some(values) = node.pointer("/schema/enum").and_then(Node::as_seq)
+                {
+                    for name in values.iter().filter_map(Node::as_str) {
+                        if !names.iter().any(|n| n == name) {
+                            names.push(name.to_string());
+                        }
+                    }
                 }
-            }
+            });
         }
     }
     if names.is_empty() {
         return Err(format!("{} lists no task name", path.display()));
     }
     Ok(names)
-}
-
-/// The `enum` values of every parameter named `task`, anywhere in `node`.
-fn collect_task_enums(node: &Node, found: &mut Vec<String>) {
-    match node {
-        Node::Map(map) => {
-            if map.get("name").and_then(Node::as_str) == Some("task")
-                && map.get("in").is_some()
-                && let Some(values) = node.pointer("/schema/enum").and_then(Node::as_seq)
-            {
-                found.extend(values.iter().filter_map(Node::as_str).map(str::to_string));
-            }
-            for (_, value) in map.iter() {
-                collect_task_enums(value, found);
-            }
-        }
-        Node::Seq(items) => {
-            for item in items {
-                collect_task_enums(item, found);
-            }
-        }
-        _ => {}
-    }
 }
 
 /// The spec at the base revision, to compare task names with.

@@ -102,7 +102,8 @@ impl Judgement {
     /// change needs a reviewer's decision). A facade that does not build
     /// is always breaking, whatever the rows say.
     pub fn is_breaking(&self) -> bool {
-        self.report.breaking() + self.report.to_review() > 0 || self.build.failed()
+        self.report.count(Class::Breaking) + self.report.count(Class::Review) > 0
+            || self.build.failed()
     }
 }
 
@@ -198,16 +199,19 @@ pub fn render_judgement(
          {} breaking for the facade, {} to do",
         report.breaking_about(About::Wire),
         report.breaking_about(About::Rust),
-        report.not_breaking(),
-        report.to_review(),
+        report.count(Class::NotBreaking),
+        report.count(Class::Review),
         report.breaking_about(About::Facade),
-        report.to_do()
+        report.count(Class::ToDo)
     );
-    let verdict = if !judgement.is_breaking() && report.to_do() > 0 {
+    let verdict = if !judgement.is_breaking() && report.count(Class::ToDo) > 0 {
         "not breaking (the facade's status table has edits to do)"
     } else if !judgement.is_breaking() {
         "not breaking"
-    } else if report.to_review() > 0 && report.breaking() == 0 && !judgement.build.failed() {
+    } else if report.count(Class::Review) > 0
+        && report.count(Class::Breaking) == 0
+        && !judgement.build.failed()
+    {
         "TO REVIEW (a change could not be classified)"
     } else {
         "BREAKING"

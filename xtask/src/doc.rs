@@ -132,13 +132,8 @@ impl Node {
     /// The node at a JSON pointer (`/components/schemas/X`; a leading `#`
     /// is allowed, as in `$ref` values).
     pub fn pointer(&self, pointer: &str) -> Option<&Node> {
-        let pointer = pointer.strip_prefix('#').unwrap_or(pointer);
-        if pointer.is_empty() {
-            return Some(self);
-        }
         let mut node = self;
-        for segment in pointer.strip_prefix('/')?.split('/') {
-            let segment = unescape_pointer_segment(segment);
+        for segment in pointer_segments(pointer)? {
             node = match node {
                 Node::Map(map) => map.get(&segment)?,
                 Node::Seq(items) => items.get(segment.parse::<usize>().ok()?)?,
@@ -150,13 +145,8 @@ impl Node {
 
     /// The node at a JSON pointer, mutably.
     pub fn pointer_mut(&mut self, pointer: &str) -> Option<&mut Node> {
-        let pointer = pointer.strip_prefix('#').unwrap_or(pointer);
-        if pointer.is_empty() {
-            return Some(self);
-        }
         let mut node = self;
-        for segment in pointer.strip_prefix('/')?.split('/') {
-            let segment = unescape_pointer_segment(segment);
+        for segment in pointer_segments(pointer)? {
             node = match node {
                 Node::Map(map) => map.get_mut(&segment)?,
                 Node::Seq(items) => items.get_mut(segment.parse::<usize>().ok()?)?,
@@ -164,6 +154,29 @@ impl Node {
             };
         }
         Some(node)
+    }
+
+    /// Calls `visit` on this node and every node below it, each with its
+    /// JSON pointer relative to this one (`""` for this one).
+    pub fn visit(&self, visit: &mut impl FnMut(&str, &Node)) {
+        self.visit_at(String::new(), visit);
+    }
+
+    fn visit_at(&self, here: String, visit: &mut impl FnMut(&str, &Node)) {
+        visit(&here, self);
+        match self {
+            Node::Map(map) => {
+                for (key, value) in map.iter() {
+                    value.visit_at(format!("{here}/{}", escape_pointer_segment(key)), visit);
+                }
+            }
+            Node::Seq(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    item.visit_at(format!("{here}/{i}"), visit);
+                }
+            }
+            _ => {}
+        }
     }
 
     /// The same document as a `serde_json::Value` (whose maps may sort
@@ -255,8 +268,19 @@ fn number(n: &serde_yaml_ng::Number) -> Result<serde_json::Number, ParseError> {
     }
 }
 
-fn unescape_pointer_segment(segment: &str) -> String {
-    segment.replace("~1", "/").replace("~0", "~")
+/// The unescaped segments of a JSON pointer (`#/paths/~1butler` ->
+/// `["paths", "/butler"]`); `None` when it is not one.
+pub fn pointer_segments(pointer: &str) -> Option<Vec<String>> {
+    let pointer = pointer.strip_prefix('#').unwrap_or(pointer);
+    if pointer.is_empty() {
+        return Some(Vec::new());
+    }
+    let segments = pointer.strip_prefix('/')?.split('/');
+    Some(
+        segments
+            .map(|s| s.replace("~1", "/").replace("~0", "~"))
+            .collect(),
+    )
 }
 
 /// Escapes one segment of a JSON pointer (`/butler` -> `~1butler`).

@@ -652,13 +652,7 @@ impl Importer<'_> {
         let Some(upstream_schema) = upstream.pointer("/content/application~1json/schema") else {
             return Ok(());
         };
-        let mut pointer = pointer.to_string();
-        for _ in 0..16 {
-            match self.spec.pointer(&pointer).and_then(|n| n.get_str("$ref")) {
-                Some(target) => pointer = target.trim_start_matches('#').to_string(),
-                None => break,
-            }
-        }
+        let pointer = self.follow_refs(pointer);
         let schema_pointer = format!("{pointer}/content/application~1json/schema");
         if self.spec.pointer(&schema_pointer).is_some() {
             self.fold_properties(&schema_pointer, upstream_schema, 0)?;
@@ -677,13 +671,7 @@ impl Importer<'_> {
         if depth > 32 {
             return Ok(());
         }
-        let mut pointer = pointer.to_string();
-        for _ in 0..16 {
-            match self.spec.pointer(&pointer).and_then(|n| n.get_str("$ref")) {
-                Some(target) => pointer = target.trim_start_matches('#').to_string(),
-                None => break,
-            }
-        }
+        let pointer = self.follow_refs(pointer);
         let upstream = self.converter.resolve(upstream)?;
         let Some(ours) = self.spec.pointer(&pointer).cloned() else {
             return Ok(());
@@ -748,8 +736,10 @@ impl Importer<'_> {
     /// Gives a schema taken from upstream without a description one, and
     /// its properties too: every property is described here.
     fn describe(&self, schema: &mut Node) {
-        let Node::Map(map) = schema else { return };
-        if !map.contains_key("description") && !map.contains_key("$ref") {
+        if let Node::Map(map) = schema
+            && !map.contains_key("description")
+            && !map.contains_key("$ref")
+        {
             map.insert(
                 "description",
                 Node::string(format!(
@@ -758,23 +748,17 @@ impl Importer<'_> {
                 )),
             );
         }
-        if let Some(Node::Map(properties)) = map.get_mut("properties") {
-            let names: Vec<String> = properties.keys().map(str::to_string).collect();
-            for name in names {
-                if let Some(property) = properties.get_mut(&name) {
-                    self.describe(property);
-                }
-            }
-        }
-        if let Some(items) = map.get_mut("items") {
+        if let Some(items) = schema.as_map_mut().and_then(|m| m.get_mut("items")) {
             self.describe_nested(items);
         }
+        self.describe_nested(schema);
     }
 
     /// Nested schemas (items) need descriptions only for their properties.
     fn describe_nested(&self, schema: &mut Node) {
-        let Node::Map(map) = schema else { return };
-        if let Some(Node::Map(properties)) = map.get_mut("properties") {
+        if let Some(Node::Map(properties)) =
+            schema.as_map_mut().and_then(|m| m.get_mut("properties"))
+        {
             let names: Vec<String> = properties.keys().map(str::to_string).collect();
             for name in names {
                 if let Some(property) = properties.get_mut(&name) {
@@ -1002,19 +986,33 @@ impl Importer<'_> {
         out
     }
 
+    /// Where the `$ref`s starting at `pointer` in our spec lead (a few at
+    /// most, so a loop ends).
+    fn follow_refs(&self, pointer: &str) -> String {
+        let mut pointer = pointer.to_string();
+        for _ in 0..16 {
+            match self.spec.pointer(&pointer).and_then(|n| n.get_str("$ref")) {
+                Some(target) => pointer = target.trim_start_matches('#').to_string(),
+                None => break,
+            }
+        }
+        pointer
+    }
+
     fn resolve_ours(&self, node: &Node) -> Node {
         doc::resolve(&self.spec, node).unwrap_or(node).clone()
     }
 
     fn label(&self, path: &str, method: &str) -> String {
-        let id = self
-            .spec
-            .pointer(&operation_pointer(path, method))
-            .and_then(|o| o.get_str("operationId"));
-        match id {
-            Some(id) => format!("{} {path} ({id})", method.to_uppercase()),
-            None => format!("{} {path}", method.to_uppercase()),
+        let operation = self.spec.pointer(&operation_pointer(path, method));
+        doc::Operation {
+            path: path.to_string(),
+            method: method.to_string(),
+            id: operation
+                .and_then(|o| o.get_str("operationId"))
+                .map(str::to_string),
         }
+        .label()
     }
 
     /// Notes our operations that upstream does not list: kept.

@@ -96,8 +96,10 @@ async fn run() -> Result<(), String> {
 pub fn run() -> Result<ExitCode, Failure> {
     let started = Instant::now();
     let root = workspace::root();
-    let target_dir = target_dir(&root);
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    // The workspace's own, so that the packages' dependencies are built
+    // once for the workspace and the check.
+    let target_dir = workspace::target_dir();
+    let cargo = workspace::cargo();
 
     println!("== cargo package {}", CRATES.join(" "));
     let mut package = Command::new(&cargo);
@@ -153,22 +155,6 @@ pub fn run() -> Result<ExitCode, Failure> {
         now - packaged
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// The workspace's target directory (`CARGO_TARGET_DIR` or `target`), so
-/// that the packages' dependencies are built once for the workspace and
-/// the check.
-fn target_dir(root: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|dir| {
-            if dir.is_absolute() {
-                dir
-            } else {
-                root.join(dir)
-            }
-        })
-        .unwrap_or_else(|| root.join("target"))
 }
 
 /// The crates' version: the workspace's `[workspace.package] version`.

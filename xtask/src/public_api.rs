@@ -99,8 +99,8 @@ pub fn run(snapshot: Option<PathBuf>, update: bool) -> Result<ExitCode, Failure>
 /// Runs rustdoc on the facade and returns the path of its JSON output.
 fn rustdoc_json() -> Result<PathBuf, Failure> {
     let root = workspace::root();
-    let target_dir = own_target_dir(&root);
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let target_dir = workspace::target_dir().join("public-api");
+    let cargo = workspace::cargo();
     let status = Command::new(&cargo)
         .current_dir(&root)
         .args(["rustdoc", "--quiet", "--package", "plex-butler", "--lib"])
@@ -125,21 +125,6 @@ fn rustdoc_json() -> Result<PathBuf, Failure> {
         )));
     }
     Ok(json)
-}
-
-/// `target/public-api` of the workspace (or of `CARGO_TARGET_DIR`).
-fn own_target_dir(root: &Path) -> PathBuf {
-    let base = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|dir| {
-            if dir.is_absolute() {
-                dir
-            } else {
-                root.join(dir)
-            }
-        })
-        .unwrap_or_else(|| root.join("target"));
-    base.join("public-api")
 }
 
 /// The snapshot's text: the header, then one line per item.

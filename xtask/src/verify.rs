@@ -119,7 +119,7 @@ pub fn build_facade(spec_text: &str) -> Result<Build, Failure> {
     mirror(&root, &copy, &root.join(workspace::SPEC))?;
     write_if_changed(&spec, spec_text.as_bytes())?;
 
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let cargo = workspace::cargo();
     let started = Instant::now();
     let output = Command::new(&cargo)
         .args(CHECK_ARGS)

@@ -111,28 +111,15 @@ impl Report {
         self.groups.iter().flat_map(|g| g.rows.iter())
     }
 
-    pub fn breaking(&self) -> usize {
-        self.rows().filter(|r| r.class == Class::Breaking).count()
+    /// How many changes have this class.
+    pub fn count(&self, class: Class) -> usize {
+        self.rows().filter(|r| r.class == class).count()
     }
 
     /// The breaking changes about one verdict.
     pub fn breaking_about(&self, about: About) -> usize {
         self.rows()
             .filter(|r| r.class == Class::Breaking && r.about == about)
-            .count()
-    }
-
-    pub fn to_review(&self) -> usize {
-        self.rows().filter(|r| r.class == Class::Review).count()
-    }
-
-    pub fn to_do(&self) -> usize {
-        self.rows().filter(|r| r.class == Class::ToDo).count()
-    }
-
-    pub fn not_breaking(&self) -> usize {
-        self.rows()
-            .filter(|r| r.class == Class::NotBreaking)
             .count()
     }
 
@@ -441,35 +428,23 @@ fn usage(spec: &Node, operations: &[OperationEntry], side: Side) -> Usage {
 
 /// Every local `$ref` target reachable from `node` (pointers without `#`).
 fn collect_refs(spec: &Node, node: &Node, found: &mut BTreeSet<String>) {
-    match node {
-        Node::Map(map) => {
-            if let Some(target) = map.get("$ref").and_then(Node::as_str)
-                && let Some(pointer) = target.strip_prefix('#')
-                && found.insert(pointer.to_string())
-                && let Some(resolved) = spec.pointer(pointer)
-            {
-                collect_refs(spec, resolved, found);
-            }
-            for (_, value) in map.iter() {
-                collect_refs(spec, value, found);
-            }
+    let mut targets = Vec::new();
+    node.visit(&mut |_, n| {
+        if let Some(pointer) = n.get_str("$ref").and_then(|t| t.strip_prefix('#')) {
+            targets.push(pointer.to_string());
         }
-        Node::Seq(items) => {
-            for item in items {
-                collect_refs(spec, item, found);
-            }
+    });
+    for pointer in targets {
+        if found.insert(pointer.clone())
+            && let Some(resolved) = spec.pointer(&pointer)
+        {
+            collect_refs(spec, resolved, found);
         }
-        _ => {}
     }
 }
 
 fn pointer_segments(pointer: &str) -> Vec<String> {
-    let pointer = pointer.strip_prefix('#').unwrap_or(pointer);
-    pointer
-        .split('/')
-        .skip(1)
-        .map(|s| s.replace("~1", "/").replace("~0", "~"))
-        .collect()
+    doc::pointer_segments(pointer).unwrap_or_default()
 }
 
 /// Places where this module compared in detail what `drift` reports only
@@ -1035,31 +1010,15 @@ fn shown_value(value: &Node) -> String {
 fn is_open_enum(spec: &Node, pointer: &str) -> bool {
     let target = format!("#{pointer}");
     let mut uses = Vec::new();
-    find_refs_to(spec, &target, "", &mut uses);
+    spec.visit(&mut |here, node| {
+        if node.get_str("$ref") == Some(target.as_str()) {
+            uses.push(here.to_string());
+        }
+    });
     if !pointer.starts_with("/components/schemas/") || pointer_segments(pointer).len() != 3 {
         uses.push(pointer.to_string());
     }
     !uses.is_empty() && uses.iter().all(|u| is_alternative_to_any_string(spec, u))
-}
-
-fn find_refs_to(node: &Node, target: &str, here: &str, found: &mut Vec<String>) {
-    match node {
-        Node::Map(map) => {
-            if map.get("$ref").and_then(Node::as_str) == Some(target) {
-                found.push(here.to_string());
-            }
-            for (key, value) in map.iter() {
-                let here = format!("{here}/{}", doc::escape_pointer_segment(key));
-                find_refs_to(value, target, &here, found);
-            }
-        }
-        Node::Seq(items) => {
-            for (i, item) in items.iter().enumerate() {
-                find_refs_to(item, target, &format!("{here}/{i}"), found);
-            }
-        }
-        _ => {}
-    }
 }
 
 fn is_alternative_to_any_string(spec: &Node, pointer: &str) -> bool {

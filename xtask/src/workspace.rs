@@ -60,6 +60,21 @@ pub fn root() -> PathBuf {
     .clone()
 }
 
+/// The workspace's target directory: `CARGO_TARGET_DIR` (relative to the
+/// root when relative), else `target`.
+pub fn target_dir() -> PathBuf {
+    let root = root();
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => root.join(dir),
+        None => root.join("target"),
+    }
+}
+
+/// The cargo that runs this tool (`CARGO`), else the one on the path.
+pub fn cargo() -> std::ffi::OsString {
+    std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
+}
+
 /// A file or directory the user named, or a default in the workspace.
 #[derive(Debug, Clone)]
 pub struct Location {
