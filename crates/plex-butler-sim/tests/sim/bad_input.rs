@@ -1,8 +1,6 @@
 //! Malformed and hostile requests get a 4xx, and the server serves on.
 
-mod common;
-
-use common::{TOKEN, at, raw, raw_status, start_with, status_of};
+use crate::common::{TOKEN, at, raw, raw_status, start_with, status_of};
 use plex_butler_sim::{Simulator, TaskSpec};
 use reqwest::{Method, StatusCode};
 

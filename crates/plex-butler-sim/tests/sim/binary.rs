@@ -1,7 +1,5 @@
 //! The `plex-butler-sim` command, run as a user would.
 
-#![cfg(unix)]
-
 use std::process::Stdio;
 use std::time::Duration;
 

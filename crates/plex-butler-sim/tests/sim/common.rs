@@ -1,8 +1,6 @@
 //! Helpers shared by the integration tests: a plain HTTP client, times of
 //! day, an XML reader.
 
-#![allow(dead_code)]
-
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};

@@ -1,17 +1,15 @@
 //! Many clients at once: no lost update, no task in two states.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{at, builder, call, start_with};
+use crate::common::{at, builder, call, start_with};
 use plex_butler_sim::{Simulator, TaskSpec};
 use reqwest::{Method, StatusCode};
 
 async fn statuses(sim: &Simulator, method: Method, path: &str, n: usize) -> Vec<StatusCode> {
     // One client for all: building one per request loads the TLS roots
     // each time, which is slow in debug builds on a busy machine.
-    let client = common::client();
+    let client = crate::common::client();
     let mut set = tokio::task::JoinSet::new();
     for _ in 0..n {
         let (url, method, path) = (sim.url().to_owned(), method.clone(), path.to_owned());
@@ -19,7 +17,7 @@ async fn statuses(sim: &Simulator, method: Method, path: &str, n: usize) -> Vec<
         set.spawn(async move {
             client
                 .request(method, format!("{url}{path}"))
-                .header("X-Plex-Token", common::TOKEN)
+                .header("X-Plex-Token", crate::common::TOKEN)
                 .send()
                 .await
                 .expect("request succeeds")

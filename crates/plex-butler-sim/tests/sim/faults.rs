@@ -1,10 +1,8 @@
 //! Injected faults, for tests of clients.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{TOKEN, at, builder, client, raw, start_with, status_of};
+use crate::common::{TOKEN, at, builder, client, raw, start_with, status_of};
 use plex_butler_sim::{FaultPlan, Simulator, TaskSpec, Trigger};
 use reqwest::{Method, StatusCode};
 

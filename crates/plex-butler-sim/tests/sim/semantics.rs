@@ -1,11 +1,9 @@
 //! The Butler's rules, over HTTP, with a manual clock.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::{at, builder, call, get_json, start_with, status_of};
 use chrono::{FixedOffset, TimeDelta};
-use common::{at, builder, call, get_json, start_with, status_of};
 use plex_butler_sim::{Error, FaultPlan, Simulator, TaskSpec, TaskStatus, Trigger};
 use reqwest::{Method, StatusCode};
 

@@ -1,15 +1,13 @@
 //! The Butler's settings (`/:/prefs`): served like a real server's, written
 //! all or nothing, and governing the window and the task switches.
 
-mod common;
-
-use common::{TOKEN, at, builder, call, client, elements, get_json, status_of};
+use crate::common::{TOKEN, at, builder, call, client, elements, get_json, status_of};
 use plex_butler_sim::{Error, Simulator, TaskSpec, TaskStatus};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 /// A real server's Butler settings, as JSON.
-const REAL_PREFS: &str = include_str!("../../../fixtures/prefs/prefs-butler.json");
+const REAL_PREFS: &str = include_str!("../../../../fixtures/prefs/prefs-butler.json");
 
 /// The settings a real server has that the capture does not.
 const LATER_SETTINGS: [&str; 4] = [

@@ -1,15 +1,13 @@
 //! The answers on the wire, compared with a real server's.
 
-mod common;
-
-use common::{TOKEN, at, builder, call, client, elements, get_json, status_of};
+use crate::common::{TOKEN, at, builder, call, client, elements, get_json, status_of};
 use plex_butler_sim::{Preset, Simulator, TaskSpec};
 use reqwest::{Method, StatusCode};
 
-const REAL_BUTLER: &str = include_str!("../../../fixtures/pms-1.43.2/butler.xml");
-const REAL_IDENTITY: &str = include_str!("../../../fixtures/pms-1.43.2/identity.xml");
-const REAL_ROOT: &str = include_str!("../../../fixtures/pms-1.43.2/root.xml");
-const REAL_ACTIVITIES: &str = include_str!("../../../fixtures/pms-1.43.2/activities.xml");
+const REAL_BUTLER: &str = include_str!("../../../../fixtures/pms-1.43.2/butler.xml");
+const REAL_IDENTITY: &str = include_str!("../../../../fixtures/pms-1.43.2/identity.xml");
+const REAL_ROOT: &str = include_str!("../../../../fixtures/pms-1.43.2/root.xml");
+const REAL_ACTIVITIES: &str = include_str!("../../../../fixtures/pms-1.43.2/activities.xml");
 const REAL_ID: &str = "b4e051156514c3673d6305f3df48b2bd645d6fd5";
 
 async fn real_preset() -> Simulator {
@@ -115,7 +113,8 @@ async fn activities_have_the_shape_of_the_real_servers() {
 
     let ours = elements(&get_xml(&sim, "/activities").await);
     let real = elements(REAL_ACTIVITIES);
-    let names = |e: &common::Element| e.attrs.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    let names =
+        |e: &crate::common::Element| e.attrs.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
     assert_eq!(ours.len(), real.len());
     assert_eq!(names(&ours[1]), names(&real[1]));
     assert_eq!(ours[1].attr("type"), Some("butler"));
