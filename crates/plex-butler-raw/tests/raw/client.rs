@@ -183,7 +183,7 @@ async fn task_names_stay_one_percent_encoded_path_segment() {
 /// The real capture (XML) turned into the JSON shape the server sends when
 /// asked for JSON, flags as the XML has them ("0"/"1").
 fn real_capture_as_json() -> (String, usize) {
-    let xml = include_str!("../../../fixtures/pms-1.43.2/butler.xml");
+    let xml = include_str!("../../../../fixtures/pms-1.43.2/butler.xml");
     let mut reader = quick_xml::Reader::from_str(xml);
     let mut tasks = Vec::new();
     loop {
@@ -272,7 +272,7 @@ fn generated_docs_follow_the_spec() {
     // carry the spec's summaries and descriptions.
     let generated = include_str!(concat!(env!("OUT_DIR"), "/butler.rs"));
     let spec: serde_json::Value =
-        serde_yaml_ng::from_str(include_str!("../../../openapi/butler.yaml")).expect("spec");
+        serde_yaml_ng::from_str(include_str!("../../../../openapi/butler.yaml")).expect("spec");
     let paths = spec["paths"].as_object().expect("paths");
     let mut checked = 0;
     for item in paths.values() {

@@ -7,10 +7,10 @@ use std::collections::BTreeSet;
 
 use openapiv3::{OpenAPI, ReferenceOr, StatusCode};
 
-const SPEC: &str = include_str!("../../../openapi/butler.yaml");
-const REAL_ACTIVITIES_XML: &str = include_str!("../../../fixtures/pms-1.43.2/activities.xml");
+const SPEC: &str = include_str!("../../../../openapi/butler.yaml");
+const REAL_ACTIVITIES_XML: &str = include_str!("../../../../fixtures/pms-1.43.2/activities.xml");
 const OFFICIAL_SPEC: &str =
-    include_str!("../../../xtask/tests/fixtures/upstream/plex-pms-openapi-1.1.1.yaml");
+    include_str!("../../../../xtask/tests/fixtures/upstream/plex-pms-openapi-1.1.1.yaml");
 
 fn spec() -> OpenAPI {
     serde_yaml_ng::from_str(SPEC).expect("openapi/butler.yaml parses as OpenAPI 3.0")
