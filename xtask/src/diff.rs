@@ -7,8 +7,7 @@
 //! (`verify.rs`). A facade that does not build makes the whole change
 //! breaking, whatever the rows say, and the report names the code to change.
 //!
-//! Exit codes: 0 not breaking; 1 breaking (or a change drift cannot
-//! classify, for a reviewer to decide); 2 it could not judge.
+//! Exit codes: see the command's `--help` (`after_help` in `main.rs`).
 
 use std::fmt::Write as _;
 use std::path::PathBuf;

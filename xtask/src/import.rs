@@ -26,9 +26,7 @@
 //! upstream's operationId. Either way the facade must then wrap it, which
 //! `cargo xtask spec check` reports until it does.
 //!
-//! Exit codes: 0 imported (or, with `--dry-run`, the changes shown); 2
-//! nothing imported, the input being unreadable or unfit, or the result
-//! unwritable.
+//! Exit codes: see the command's `--help` (`after_help` in `main.rs`).
 
 mod bundle;
 

@@ -1,15 +1,7 @@
 //! `cargo xtask`: the workspace's developer tools.
 //!
-//! - `spec check`: is the spec fit to generate from, fully wrapped, and
-//!   does it keep the house rules (task names, the facade's statuses)?
-//! - `spec diff`: what changed in the spec, and does it break clients on
-//!   the wire or Rust code written against the crates? (It builds the
-//!   facade against the new spec, with `spec verify`.)
-//! - `spec verify`: does the facade build against a spec?
-//! - `spec import`: fold Plex's official spec into ours.
-//! - `codegen`: the generated raw client, for reading.
-//! - `public-api`: the facade's public API against its committed snapshot.
-//! - `package-check`: the crates as packaged for a registry, built and used.
+//! The commands are described where clap reads them (`Command`,
+//! `SpecCommand`), and so in `cargo xtask --help`.
 //!
 //! Exit codes: 0 ok; 1 a check failed, the spec change breaks clients or
 //! code (`spec diff`), the facade does not build (`spec verify`), or

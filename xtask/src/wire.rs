@@ -140,33 +140,22 @@ struct OperationEntry {
 }
 
 impl OperationEntry {
+    /// `POST /butler/{task}`, as the newer side has it.
+    fn request(&self) -> String {
+        let path = self.new_path.as_deref().or(self.old_path.as_deref());
+        format!("{} {}", self.method.to_uppercase(), path.unwrap_or("?"))
+    }
+
     fn title(&self) -> String {
-        let path = self
-            .new_path
-            .as_deref()
-            .or(self.old_path.as_deref())
-            .unwrap_or("?");
-        let id = self.new_id.as_deref().or(self.old_id.as_deref());
-        match id {
-            Some(id) => format!("`{} {path}` ({id})", self.method.to_uppercase()),
-            None => format!("`{} {path}`", self.method.to_uppercase()),
+        match self.new_id.as_deref().or(self.old_id.as_deref()) {
+            Some(id) => format!("`{}` ({id})", self.request()),
+            None => format!("`{}`", self.request()),
         }
     }
 
     fn name(&self) -> String {
-        self.new_id
-            .clone()
-            .or_else(|| self.old_id.clone())
-            .unwrap_or_else(|| {
-                format!(
-                    "{} {}",
-                    self.method.to_uppercase(),
-                    self.new_path
-                        .as_deref()
-                        .or(self.old_path.as_deref())
-                        .unwrap_or("?")
-                )
-            })
+        let id = self.new_id.clone().or_else(|| self.old_id.clone());
+        id.unwrap_or_else(|| self.request())
     }
 }
 
