@@ -1,8 +1,9 @@
 //! `cargo xtask spec import`: folds Plex's OpenAPI spec (the official one,
 //! or the community's) into ours.
 //!
-//! What it covers: every area our spec holds (`/butler...` and
-//! `/activities...`). Upstream's operations there are matched to ours by
+//! What it covers: the Butler's areas (`/butler...` and `/activities...`),
+//! new operations there included, and elsewhere exactly the routes our spec
+//! holds (the settings, the sessions), whose answers' schemas stay ours. Upstream's operations there are matched to ours by
 //! method and path, path parameters by position whatever their names, never
 //! by operationId, which upstream renames between versions; the renames are
 //! reported, and ours stay.
@@ -96,7 +97,7 @@ pub fn run(upstream: &Location, ours: &Location, options: Options) -> Result<Exi
         &judgement,
         format,
         &format!("`{}` before", ours.shown),
-        &format!("after importing `{}`", upstream.shown),
+        &format!("the spec with `{}` imported", upstream.shown),
     );
     out.push_str(&render_notes(&imported.notes, format));
     out.push('\n');
@@ -260,15 +261,22 @@ fn is_butler(path: &str) -> bool {
     area(path) == "butler"
 }
 
-/// Upstream's paths in the areas our spec covers (`/butler...`,
-/// `/activities...`), with their path items (refs resolved).
+/// The areas whose new operations import brings in: the Butler's own.
+/// Elsewhere (the settings, the sessions) it covers exactly the routes our
+/// spec holds: upstream has hundreds of operations under `/:` and
+/// `/status`, which this client does not wrap.
+const GROWING_AREAS: &[&str] = &["activities", "butler"];
+
+/// Upstream's paths that our spec covers: every path in the Butler's areas
+/// (`/butler...`, `/activities...`), and elsewhere the routes our spec
+/// holds, with their path items (refs resolved).
 fn covered_paths(upstream: &Node, ours: &Node) -> Result<Vec<(String, Node)>, String> {
-    let areas: BTreeSet<String> = ours
+    let our_routes: BTreeSet<String> = ours
         .get("paths")
         .and_then(Node::as_map)
-        .map(|paths| paths.keys().map(|p| area(p).to_string()).collect())
+        .map(|paths| paths.keys().map(doc::route_key).collect())
         .unwrap_or_default();
-    let shown = areas
+    let shown = GROWING_AREAS
         .iter()
         .map(|a| format!("`/{a}`"))
         .collect::<Vec<_>>()
@@ -280,7 +288,7 @@ fn covered_paths(upstream: &Node, ours: &Node) -> Result<Vec<(String, Node)>, St
     let converter = Converter::new(upstream);
     let mut out = Vec::new();
     for (path, item) in paths.iter() {
-        if areas.contains(area(path)) {
+        if GROWING_AREAS.contains(&area(path)) || our_routes.contains(&doc::route_key(path)) {
             out.push((path.to_string(), converter.resolve(item)?));
         }
     }
@@ -509,7 +517,15 @@ impl Importer<'_> {
                 );
                 match self.spec.pointer(&response_pointer) {
                     None => self.add_status(our_path, method, status, response)?,
-                    Some(_) => self.fold_response_properties(&response_pointer, response)?,
+                    // Outside the Butler's areas our answers' schemas are
+                    // deliberately the part this client reads (upstream's
+                    // session has some sixty properties, two of them
+                    // `rating` and `Rating`, which one Rust struct cannot
+                    // hold).
+                    Some(_) if GROWING_AREAS.contains(&area(our_path)) => {
+                        self.fold_response_properties(&response_pointer, response)?;
+                    }
+                    Some(_) => {}
                 }
             }
         }

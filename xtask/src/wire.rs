@@ -16,7 +16,7 @@
 //!   classed;
 //! - renamed operationIds and path parameters (the same request on the
 //!   wire; the Rust rows say what it does to the raw client), changed summaries and descriptions, named schemas
-//!   added or removed, and `info.version` (sent as `api-version`);
+//!   added or removed, and `info.version` (sent as `X-Plex-Pms-Api-Version`);
 //! - statuses added and removed: `drift` calls every added status breaking,
 //!   though old clients read an unlisted error status as the error it is;
 //!   see `compare_statuses`;
@@ -538,7 +538,7 @@ fn compare_document(context: &Context<'_>, rows: &mut Rows) {
                 old_version.unwrap_or_default(),
                 new_version.unwrap_or_default()
             ),
-            "clients send it as the `api-version` header; the server ignores it",
+            "clients send it as `X-Plex-Pms-Api-Version`; old clients keep sending theirs, and the server answers each as its version asks",
         );
     }
     let old_openapi = context.old.get_str("openapi");
