@@ -9,6 +9,7 @@
 //! ```sh
 //! cargo bench -p plex-butler-tests --bench wire                     # everything
 //! cargo bench -p plex-butler-tests --bench wire -- --no-build-cost  # no rebuilds
+//! cargo bench -p plex-butler-tests --bench wire -- --clients-only   # the two client tables
 //! ```
 //!
 //! Why a `[[bench]]` of the tests crate rather than `cargo xtask bench`: the
@@ -52,6 +53,9 @@ const SMOKE_TEST_NAME: &str = "wire_benchmark_runs";
 /// How much of everything a run does.
 struct Settings {
     full: bool,
+    /// Only the clients side by side (`tasks()`, start + stop): not the
+    /// command, the simulator's load, memory, sizes or rebuilds.
+    clients_only: bool,
     plan: Plan,
     process_runs: usize,
     load_duration: Duration,
@@ -64,6 +68,7 @@ impl Settings {
     fn full(build_cost: bool) -> Self {
         Self {
             full: true,
+            clients_only: false,
             plan: Plan {
                 repeats: 15,
                 latency_window: Duration::from_millis(1000),
@@ -81,6 +86,7 @@ impl Settings {
     fn smoke() -> Self {
         Self {
             full: false,
+            clients_only: false,
             plan: Plan {
                 repeats: 1,
                 latency_window: Duration::from_millis(30),
@@ -116,11 +122,12 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
     }
-    let settings = if full {
+    let mut settings = if full {
         Settings::full(!args.iter().any(|a| a == "--no-build-cost"))
     } else {
         Settings::smoke()
     };
+    settings.clients_only = args.iter().any(|a| a == "--clients-only");
     match run(&settings) {
         Ok(report) => {
             println!("{}", report.markdown());
@@ -149,9 +156,6 @@ fn run(settings: &Settings) -> Result<Report, String> {
         judged: settings.full,
         ..Report::default()
     };
-    eprintln!("wire benchmark: building the plex-butler command");
-    let cli = processes::cli_binary(settings.full)?;
-
     let server = ServerProcess::start()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -171,12 +175,25 @@ fn run(settings: &Settings) -> Result<Report, String> {
         eprintln!("wire benchmark: start + stop");
         report.start_stop = Some(measure::measure(&actions, Op::StartStop, settings.plan).await?);
 
+        if settings.clients_only {
+            return Ok(());
+        }
         eprintln!("wire benchmark: the simulator under load");
         report.server =
             Some(processes::server_load(&server.tasks_url, settings.load_duration).await?);
         Ok::<_, String>(())
     })?;
     drop(runtime);
+    if settings.clients_only {
+        report.skipped.push(
+            "the command, the simulator's load, memory, sizes and rebuilds (--clients-only)"
+                .to_owned(),
+        );
+        return Ok(report);
+    }
+
+    eprintln!("wire benchmark: building the plex-butler command");
+    let cli = processes::cli_binary(settings.full)?;
 
     eprintln!("wire benchmark: plex-butler list against curl");
     let times =
