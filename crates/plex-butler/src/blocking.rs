@@ -19,7 +19,8 @@ use std::future::Future;
 use std::time::Duration;
 
 use crate::{
-    Activity, CancelOutcome, Error, RetryPolicy, StartOutcome, StopOutcome, Task, TaskName,
+    Activity, ButlerSettings, CancelOutcome, Error, MaintenanceWindow, Plan, PlanReport,
+    RetryPolicy, Sessions, Setting, SettingValue, StartOutcome, StopOutcome, Task, TaskName,
     WaitOptions, WaitReport,
 };
 
@@ -189,6 +190,108 @@ impl Client {
         options: WaitOptions<'_>,
     ) -> Result<(StartOutcome, WaitReport), Error> {
         self.block_on(self.inner.start_and_wait(task, options))
+    }
+
+    /// Lists every setting; see [`crate::Client::settings`].
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Client::settings`], and
+    /// [`Error::BlockingInAsyncContext`].
+    pub fn settings(&self) -> Result<Vec<Setting>, Error> {
+        self.block_on(self.inner.settings())
+    }
+
+    /// Reads one setting; see [`crate::Client::setting`].
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Client::setting`], and
+    /// [`Error::BlockingInAsyncContext`].
+    pub fn setting(&self, id: &str) -> Result<Setting, Error> {
+        self.block_on(self.inner.setting(id))
+    }
+
+    /// Changes settings in one request; see
+    /// [`crate::Client::set_settings`].
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Client::set_settings`], and
+    /// [`Error::BlockingInAsyncContext`].
+    pub fn set_settings<K, V>(&self, changes: impl IntoIterator<Item = (K, V)>) -> Result<(), Error>
+    where
+        K: Into<String>,
+        V: Into<SettingValue>,
+    {
+        self.block_on(self.inner.set_settings(changes))
+    }
+
+    /// Reads the Butler's settings, typed; see
+    /// [`crate::Client::butler_settings`].
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Client::butler_settings`], and
+    /// [`Error::BlockingInAsyncContext`].
+    pub fn butler_settings(&self) -> Result<ButlerSettings, Error> {
+        self.block_on(self.inner.butler_settings())
+    }
+
+    /// Moves the maintenance window; see [`crate::Client::set_window`].
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Client::set_window`], and
+    /// [`Error::BlockingInAsyncContext`].
+    pub fn set_window(&self, window: MaintenanceWindow) -> Result<(), Error> {
+        self.block_on(self.inner.set_window(window))
+    }
+
+    /// Switches one task on or off; see
+    /// [`crate::Client::set_task_enabled`].
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Client::set_task_enabled`], and
+    /// [`Error::BlockingInAsyncContext`].
+    pub fn set_task_enabled(&self, task: impl Into<TaskName>, enabled: bool) -> Result<(), Error> {
+        self.block_on(self.inner.set_task_enabled(task, enabled))
+    }
+
+    /// Switches several tasks on or off in one change; see
+    /// [`crate::Client::set_tasks_enabled`].
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Client::set_tasks_enabled`], and
+    /// [`Error::BlockingInAsyncContext`].
+    pub fn set_tasks_enabled<T: Into<TaskName>>(
+        &self,
+        tasks: impl IntoIterator<Item = (T, bool)>,
+    ) -> Result<(), Error> {
+        self.block_on(self.inner.set_tasks_enabled(tasks))
+    }
+
+    /// Lists what is playing now; see [`crate::Client::sessions`].
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Client::sessions`], and
+    /// [`Error::BlockingInAsyncContext`].
+    pub fn sessions(&self) -> Result<Sessions, Error> {
+        self.block_on(self.inner.sessions())
+    }
+
+    /// Runs a plan; see [`crate::Client::run_plan`]. Its callback runs on
+    /// this thread.
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Client::run_plan`], and
+    /// [`Error::BlockingInAsyncContext`].
+    pub fn run_plan(&self, plan: &Plan<'_>) -> Result<PlanReport, Error> {
+        self.block_on(self.inner.run_plan(plan))
     }
 
     fn block_on<T>(&self, call: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {

@@ -264,6 +264,7 @@ impl ClientBuilder {
                 token: self.token,
                 timeout: self.timeout,
                 retry: self.retry,
+                settings_changed: Default::default(),
             }),
         })
     }

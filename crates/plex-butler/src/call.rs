@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use tracing::Instrument as _;
 
-use crate::retry::{Acted, passing};
+use crate::retry::{Acted, Moment, passing_in};
 use crate::{Client, Error, TaskName};
 
 /// What may be repeated after a failure whose effect is unknown.
@@ -23,8 +23,8 @@ pub(crate) enum Repeat {
 }
 
 impl Repeat {
-    fn allows(self, error: &Error) -> bool {
-        match passing(error) {
+    fn allows(self, error: &Error, moment: Moment) -> bool {
+        match passing_in(error, moment) {
             None => false,
             Some(Acted::No) => true,
             Some(Acted::Maybe) => self == Self::Safe,
@@ -168,7 +168,10 @@ impl Client {
                 Ok(Err(error)) => error,
                 Err(_elapsed) => self.timeout_error(),
             };
-            if !call.repeat.allows(&error) {
+            if !call
+                .repeat
+                .allows(&error, self.shared.settings_changed.moment())
+            {
                 return Err(error);
             }
             let retry_after = match &error {

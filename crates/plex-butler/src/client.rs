@@ -58,6 +58,9 @@ pub(crate) struct Shared {
     pub(crate) token: Option<String>,
     pub(crate) timeout: Duration,
     pub(crate) retry: RetryPolicy,
+    /// When this client last changed settings: real servers may answer
+    /// 400 for a short while after.
+    pub(crate) settings_changed: crate::settings::ChangeClock,
 }
 
 impl fmt::Debug for Client {

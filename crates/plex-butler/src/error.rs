@@ -67,15 +67,77 @@ pub enum Error {
     },
 
     /// Butler work was still running when the wait's time was up
-    /// ([`crate::WaitOptions::timeout`]). The work goes on; only the
-    /// waiting stopped.
-    #[error("{}", wait_timed_out_message(*.waited, .running))]
+    /// ([`crate::WaitOptions::timeout`]), or, for a [plan](crate::Plan)
+    /// that waits until the server is idle, someone was still watching.
+    /// The work goes on; only the waiting stopped.
+    #[error("{}", wait_timed_out_message(*.waited, .running, *.watching))]
     #[non_exhaustive]
     WaitTimedOut {
         /// How long the wait lasted.
         waited: Duration,
         /// The Butler activities of the last look at the server.
         running: Vec<Activity>,
+        /// How many playbacks the last look found: 0 unless the wait
+        /// watched the sessions too (a plan's idle guard).
+        watching: u32,
+    },
+
+    /// The server has no setting of that id (404 on reading one).
+    #[error("the server has no setting {id:?}: list the settings to see the ids it knows")]
+    #[non_exhaustive]
+    UnknownSetting {
+        /// The id that was asked for, cut short.
+        id: String,
+    },
+
+    /// The server refused a change of settings (400 or 403): one of the
+    /// ids does not exist, or a value does not fit its setting. Nothing
+    /// was changed (a real server checks the lot; the answer does not say
+    /// which one).
+    #[error("{}", settings_refused_message(*.status, .ids))]
+    #[non_exhaustive]
+    SettingsRefused {
+        /// 400 or 403.
+        status: u16,
+        /// The ids that were sent, in the order given, cut short.
+        ids: Vec<String>,
+    },
+
+    /// A change of settings that cannot be sent: an empty id.
+    #[error("invalid setting {id:?}: {reason}")]
+    #[non_exhaustive]
+    InvalidSetting {
+        /// The id as given, cut short.
+        id: String,
+        /// Why it cannot be used.
+        reason: &'static str,
+    },
+
+    /// A maintenance window whose hours are not 0 to 23.
+    #[error(
+        "invalid maintenance window {start_hour}-{end_hour}: hours go from 0 to 23 (a start later than the end spans midnight)"
+    )]
+    #[non_exhaustive]
+    InvalidWindow {
+        /// The hour the window would start.
+        start_hour: u32,
+        /// The hour the window would end.
+        end_hour: u32,
+    },
+
+    /// The task has no switch among the server's settings
+    /// (`ButlerTask<Name>`), so it cannot be turned on or off. Some tasks
+    /// have none (`AutomaticUpdates`, `ButlerTaskCleanSupplementalLogFiles`,
+    /// `ProcessAssets`, ...), and some are governed by a three-way
+    /// `*Behavior` setting instead ([`crate::ButlerSettings::behaviors`]).
+    /// Nothing was changed.
+    #[error("{}", no_task_switch_message(.task, .switchable))]
+    #[non_exhaustive]
+    NoTaskSwitch {
+        /// The task that was asked for.
+        task: TaskName,
+        /// The tasks the server's settings do have a switch for.
+        switchable: Vec<TaskName>,
     },
 
     /// The server refused the request (401 or 403): the token is missing,
@@ -219,6 +281,8 @@ impl Error {
             Self::Unauthorized { status, .. } | Self::Server { status, .. } => Some(*status),
             Self::UnknownTask { .. } => Some(404),
             Self::NotCancellable { .. } => Some(400),
+            Self::UnknownSetting { .. } => Some(404),
+            Self::SettingsRefused { status, .. } => Some(*status),
             _ => None,
         }
     }
@@ -260,7 +324,23 @@ fn timeout_message(url: &str, timeout: Option<Duration>) -> String {
     )
 }
 
-fn wait_timed_out_message(waited: Duration, running: &[Activity]) -> String {
+fn wait_timed_out_message(waited: Duration, running: &[Activity], watching: u32) -> String {
+    if watching > 0 {
+        let who = if watching == 1 {
+            "someone was still watching (1 playback)".to_owned()
+        } else {
+            format!("someone was still watching ({watching} playbacks)")
+        };
+        let work = if running.is_empty() {
+            ""
+        } else {
+            " and Butler work was running"
+        };
+        return format!(
+            "the server was not idle after {}: {who}{work}; nothing was started. Try later, or wait longer",
+            format_duration(waited)
+        );
+    }
     if running.is_empty() {
         // The first look itself did not come back in time.
         return format!(
@@ -278,6 +358,35 @@ fn wait_timed_out_message(waited: Duration, running: &[Activity]) -> String {
         .collect();
     let _ = write!(message, " ({})", shown.join(", "));
     message.push_str(": it goes on; wait longer, or look at the server's activities");
+    message
+}
+
+fn settings_refused_message(status: u16, ids: &[String]) -> String {
+    let sent = ids
+        .iter()
+        .map(|id| format!("{id:?}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut message = format!(
+        "the server refused the change of {sent} ({status}): one of these settings does not exist or its value does not fit it; nothing was changed. List the settings to see their ids and choices"
+    );
+    if status == 403 {
+        message.push_str(" (a 403 may also mean that this token may not change settings)");
+    }
+    message
+}
+
+fn no_task_switch_message(task: &TaskName, switchable: &[TaskName]) -> String {
+    let mut message = format!(
+        "the task {:?} has no switch among the server's settings, so it cannot be turned on or off",
+        task.as_str()
+    );
+    if switchable.is_empty() {
+        message.push_str(" (the server has no task switches at all)");
+    } else {
+        let names: Vec<&str> = switchable.iter().map(TaskName::as_str).collect();
+        let _ = write!(message, "; tasks with a switch: {}", names.join(", "));
+    }
     message
 }
 

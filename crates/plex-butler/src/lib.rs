@@ -51,6 +51,10 @@
 //! | `stopTask` | `DELETE /butler/{task}` | [`Client::stop`] | [`StopOutcome`]: `Stopped` (200), `NotRunning` (404 for a task the server lists); 404 otherwise is [`Error::UnknownTask`] |
 //! | `getActivities` | `GET /activities` | [`Client::activities`] | `Vec<`[`Activity`]`>` |
 //! | `cancelActivity` | `DELETE /activities/{activityId}` | [`Client::cancel_activity`] | [`CancelOutcome`]: `Cancelled` (200), `NotFound` (404); 400 is [`Error::NotCancellable`] |
+//! | `getPreferences` | `GET /:/prefs` | [`Client::settings`], [`Client::butler_settings`] | `Vec<`[`Setting`]`>`, [`ButlerSettings`] |
+//! | `getPreference` | `GET /:/prefs/get?id=` | [`Client::setting`] | [`Setting`]; 404 is [`Error::UnknownSetting`] |
+//! | `setPreferences` | `PUT /:/prefs?ID=VALUE` | [`Client::set_settings`], [`Client::set_window`], [`Client::set_task_enabled`] | `()`; 400 and 403 are [`Error::SettingsRefused`] |
+//! | `getSessions` | `GET /status/sessions` | [`Client::sessions`] | [`Sessions`] |
 //!
 //! # Waiting for the work to end
 //!
@@ -90,6 +94,32 @@
 //! - A `progress` of 100 does not mean done; the activity leaving the list
 //!   does.
 //!
+//! # Settings, sessions and plans
+//!
+//! The Butler runs in a daily maintenance window and only the tasks whose
+//! switch is on; both are server settings, which
+//! [`Client::butler_settings`] reads typed and [`Client::set_window`] and
+//! [`Client::set_task_enabled`] change. [`Client::sessions`] says who is
+//! watching. A [`Plan`] runs tasks one after another, each until its work
+//! has ended, optionally only while nobody watches:
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use plex_butler::{Client, MaintenanceWindow, Plan, TaskName};
+//!
+//! # async fn run(client: Client) -> Result<(), plex_butler::Error> {
+//! client.set_window(MaintenanceWindow::new(23, 4)?).await?;
+//! client.set_task_enabled(TaskName::RefreshLibraries, false).await?;
+//! let plan = Plan::new([TaskName::BackupDatabase, TaskName::OptimizeDatabase])
+//!     .when_idle(true)
+//!     .wait_timeout(Duration::from_secs(3600));
+//! for step in client.run_plan(&plan).await?.steps {
+//!     println!("{step}");
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Task names
 //!
 //! [`TaskName`] has a variant for every name the spec knows and
@@ -115,12 +145,16 @@
 //! them (see [`Client`], "Runtime"). Failures that may pass (no connection, 429,
 //! 502, 503, 504, a timeout, a broken connection) are retried per the
 //! [`RetryPolicy`] where repeating the call is safe; each method says when.
+//! For 2 s after this client changed settings, a 400 passes too: real
+//! servers answer 400 for a short while after a change.
 //!
 //! # Tracing
 //!
 //! Each call runs in one `tracing` span named `plex_butler` with the fields
 //! `operation` (`tasks`, `start`, `stop`, `start_all`, `stop_all`,
-//! `activities`, `cancel_activity`; a wait is a series of `activities`),
+//! `activities`, `cancel_activity`, `settings`, `setting`, `set_settings`,
+//! `sessions`; a wait is a series of `activities`, a plan a series of
+//! calls),
 //! `method`, `server` (the base URL), `task`, and, recorded when the call
 //! ends, `status` (of the last answer), `attempts` (requests made),
 //! `duration_ms` and, on failure, `error`. Retries log a `debug` event. No
@@ -148,12 +182,16 @@ mod activity;
 #[cfg(feature = "blocking")]
 pub mod blocking;
 mod builder;
+mod butler_settings;
 mod call;
 mod client;
 mod error;
 mod identity;
+mod plan;
 mod response;
 mod retry;
+mod sessions;
+mod settings;
 mod statuses;
 mod task;
 mod task_name;
@@ -161,14 +199,18 @@ mod wait;
 
 pub use activity::{Activity, CancelOutcome};
 pub use builder::ClientBuilder;
+pub use butler_settings::{ButlerSettings, MaintenanceWindow, TaskBehavior, TaskSwitch};
 pub use client::Client;
 pub use error::Error;
+pub use plan::{Plan, PlanEvent, PlanReport, StepOutcome, StepReport};
 /// The client generated from the spec, underneath ([`Client::raw`]), so
 /// that its types can be named without a dependency of one's own. Feature
 /// `raw`; outside semver (it changes with the spec).
 #[cfg(feature = "raw")]
 pub use plex_butler_raw as raw;
 pub use retry::RetryPolicy;
+pub use sessions::{Playback, Sessions};
+pub use settings::{Setting, SettingChoice, SettingKind, SettingValue};
 pub use task::{StartOutcome, StopOutcome, Task};
 pub use task_name::{ParseTaskNameError, TaskName};
 pub use wait::{WaitOptions, WaitProgress, WaitReport};

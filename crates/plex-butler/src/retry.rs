@@ -215,6 +215,26 @@ pub(crate) enum Acted {
 /// have acted. [`crate::Error::is_retryable`] and the retry loop both read
 /// it.
 pub(crate) fn passing(error: &Error) -> Option<Acted> {
+    passing_in(error, Moment::Usual)
+}
+
+/// What the client knows of the server's state when a call failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Moment {
+    Usual,
+    /// This client changed settings a moment ago: a real server may
+    /// answer 400 to the requests that follow for a short while, and
+    /// processes none of them (plex-api.rs retries these too).
+    JustAfterSettingsChange,
+}
+
+/// [`passing`], knowing the moment: right after a change of settings a
+/// 400, whatever the call reads it as, passes too, and the server did not
+/// act on it.
+pub(crate) fn passing_in(error: &Error, moment: Moment) -> Option<Acted> {
+    if moment == Moment::JustAfterSettingsChange && error.status() == Some(400) {
+        return Some(Acted::No);
+    }
     match error {
         Error::Connect { .. } => Some(Acted::No),
         Error::Timeout { .. } | Error::ConnectionLost { .. } => Some(Acted::Maybe),
@@ -300,6 +320,26 @@ mod tests {
             assert_eq!(error.is_retryable(), expected.is_some(), "{status}");
         }
         assert_eq!(passing(&Error::BlockingInAsyncContext), None);
+        // Right after a change of settings, a 400 passes, and nothing
+        // else changes.
+        for status in 100..600 {
+            let expected = match status {
+                400 | 429 | 503 => Some(Acted::No),
+                502 | 504 => Some(Acted::Maybe),
+                _ => None,
+            };
+            let moment = Moment::JustAfterSettingsChange;
+            assert_eq!(passing_in(&server(status), moment), expected, "{status}");
+        }
+        let refused = Error::SettingsRefused {
+            status: 400,
+            ids: vec!["ButlerStartHour".into()],
+        };
+        assert_eq!(passing(&refused), None);
+        assert_eq!(
+            passing_in(&refused, Moment::JustAfterSettingsChange),
+            Some(Acted::No)
+        );
         assert_eq!(passing(&Error::invalid_config("no")), None);
     }
 

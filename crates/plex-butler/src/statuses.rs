@@ -82,3 +82,43 @@ pub(crate) mod cancel_activity {
     /// Read as errors: 401 is [`crate::Error::Unauthorized`].
     pub(crate) const ERRORS: &[u16] = &[401];
 }
+
+/// `GET /:/prefs` (`getPreferences`).
+pub(crate) mod get_preferences {
+    /// The settings, decoded.
+    pub(crate) const LISTED: u16 = 200;
+    /// Read as errors: 401 is [`crate::Error::Unauthorized`].
+    pub(crate) const ERRORS: &[u16] = &[401];
+}
+
+/// `PUT /:/prefs` (`setPreferences`).
+pub(crate) mod set_preferences {
+    /// Every setting changed.
+    pub(crate) const CHANGED: u16 = 200;
+    /// An id does not exist, or a value does not fit:
+    /// [`crate::Error::SettingsRefused`].
+    pub(crate) const REFUSED: u16 = 400;
+    /// An id does not exist (some servers answer 403):
+    /// [`crate::Error::SettingsRefused`].
+    pub(crate) const REFUSED_FORBIDDEN: u16 = 403;
+    /// Read as errors: 401 is [`crate::Error::Unauthorized`].
+    pub(crate) const ERRORS: &[u16] = &[401];
+}
+
+/// `GET /:/prefs/get` (`getPreference`).
+pub(crate) mod get_preference {
+    /// The setting, decoded.
+    pub(crate) const LISTED: u16 = 200;
+    /// No setting of that id: [`crate::Error::UnknownSetting`].
+    pub(crate) const NO_SUCH_SETTING: u16 = 404;
+    /// Read as errors: 401 is [`crate::Error::Unauthorized`].
+    pub(crate) const ERRORS: &[u16] = &[401];
+}
+
+/// `GET /status/sessions` (`getSessions`).
+pub(crate) mod get_sessions {
+    /// The playbacks, decoded.
+    pub(crate) const LISTED: u16 = 200;
+    /// Read as errors: 401 is [`crate::Error::Unauthorized`].
+    pub(crate) const ERRORS: &[u16] = &[401];
+}

@@ -223,6 +223,7 @@ impl Client {
                 return Err(Error::WaitTimedOut {
                     waited: started.elapsed(),
                     running,
+                    watching: 0,
                 });
             };
             running = activities?
@@ -260,6 +261,7 @@ impl Client {
                 return Err(Error::WaitTimedOut {
                     waited: started.elapsed(),
                     running,
+                    watching: 0,
                 });
             }
             let mut wait = interval.min(deadline - now);
