@@ -3,7 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use plex_butler::{Client, Error, RetryPolicy, StartOutcome, StopOutcome, TaskName};
+use plex_butler::{
+    Client, Error, MaintenanceWindow, RetryPolicy, SettingKind, SettingValue, StartOutcome,
+    StopOutcome, TaskName,
+};
 use plex_butler_sim::{FaultPlan, Preset, Simulator, Trigger};
 
 const TOKEN: &str = "facade-sim-token-81c4";
@@ -338,5 +341,233 @@ async fn an_expired_token_is_unauthorized_498_said_as_expired_and_not_retried() 
         !error.is_token_expired(),
         "a wrong token stays a 401: {error:?}"
     );
+    sim.shutdown().await;
+}
+
+// Settings and sessions.
+
+#[tokio::test]
+async fn settings_list_the_butlers_window_switches_and_behaviors() {
+    let sim = sim().await;
+    let client = client(&sim);
+    let settings = client.settings().await.expect("settings");
+    assert_eq!(settings.len(), sim.settings().len());
+    let start = settings
+        .iter()
+        .find(|s| s.id == "ButlerStartHour")
+        .expect("ButlerStartHour");
+    assert_eq!(start.kind, SettingKind::Int);
+    assert_eq!(start.value, SettingValue::Int(2));
+    assert_eq!(start.choices.len(), 24);
+    assert_eq!(start.choices[2].value, "2");
+
+    let butler = client.butler_settings().await.expect("butler settings");
+    assert_eq!(butler.window, MaintenanceWindow::new(2, 5).ok());
+    let backup = butler
+        .switch(&TaskName::BackupDatabase)
+        .expect("BackupDatabase has a switch");
+    assert_eq!(backup.setting, "ButlerTaskBackupDatabase");
+    assert!(backup.enabled);
+    assert!(
+        butler
+            .switch(&TaskName::RefreshLibraries)
+            .is_some_and(|s| !s.enabled),
+        "off by default"
+    );
+    assert!(butler.switch(&TaskName::AutomaticUpdates).is_none());
+    let bif = butler
+        .behaviors
+        .iter()
+        .find(|b| b.setting == "GenerateBIFBehavior")
+        .expect("GenerateBIFBehavior");
+    assert_eq!(bif.task, Some(TaskName::GenerateMediaIndexFiles));
+    assert_eq!(bif.value, "never");
+    assert_eq!(butler.behaviors.len(), 8);
+    assert_eq!(butler.update_policy.as_deref(), Some("askme"));
+    assert_eq!(butler.update_channel.as_deref(), Some("16"));
+    assert!(
+        butler
+            .backup_directory
+            .is_some_and(|d| d.ends_with("Databases"))
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn set_window_then_butler_settings_reads_the_new_window() {
+    let sim = sim().await;
+    let client = client(&sim);
+    let late = MaintenanceWindow::new(23, 4).expect("hours");
+    client.set_window(late).await.expect("set window");
+    assert_eq!(sim.settings()["ButlerStartHour"], "23");
+    assert_eq!(sim.settings()["ButlerEndHour"], "4");
+    let window = client.butler_settings().await.expect("read").window;
+    assert_eq!(window, Some(late));
+    assert!(window.is_some_and(|w| w.spans_midnight()));
+    let one = client.setting("ButlerEndHour").await.expect("one setting");
+    assert_eq!(one.value, SettingValue::Int(4));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_switched_off_task_lists_as_disabled_and_start_all_leaves_it_alone() {
+    let sim = sim().await;
+    let client = client(&sim);
+    client
+        .set_task_enabled(TaskName::BackupDatabase, false)
+        .await
+        .expect("switch off");
+    assert_eq!(sim.settings()["ButlerTaskBackupDatabase"], "0");
+    let tasks = client.tasks().await.expect("list");
+    let backup = tasks
+        .iter()
+        .find(|t| t.name == TaskName::BackupDatabase)
+        .expect("listed");
+    assert!(!backup.enabled);
+
+    client.start_all().await.expect("start all");
+    let state = sim.state();
+    let acted = |name: &str| state.status(name).is_some_and(|s| !s.is_idle());
+    assert!(acted("OptimizeDatabase"), "start-all started the others");
+    assert!(!acted("BackupDatabase"), "but not the one switched off");
+
+    client
+        .set_tasks_enabled([
+            (TaskName::BackupDatabase, true),
+            (TaskName::RefreshLibraries, true),
+        ])
+        .await
+        .expect("switch on, two in one change");
+    assert_eq!(sim.settings()["ButlerTaskBackupDatabase"], "1");
+    assert_eq!(sim.settings()["ButlerTaskRefreshLibraries"], "1");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_task_without_a_switch_is_refused_before_anything_is_written() {
+    let sim = sim().await;
+    let client = client(&sim);
+    let before = sim.settings();
+    let error = client
+        .set_tasks_enabled([
+            (TaskName::BackupDatabase, false),
+            (TaskName::AutomaticUpdates, false),
+        ])
+        .await
+        .expect_err("AutomaticUpdates has no switch");
+    let Error::NoTaskSwitch {
+        task, switchable, ..
+    } = &error
+    else {
+        panic!("expected NoTaskSwitch, got {error:?}");
+    };
+    assert_eq!(*task, TaskName::AutomaticUpdates);
+    assert!(switchable.contains(&TaskName::BackupDatabase));
+    let message = error.to_string();
+    assert!(message.contains("AutomaticUpdates"), "{message}");
+    assert!(message.contains("OptimizeDatabase"), "{message}");
+    assert_eq!(sim.settings(), before, "nothing was written");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_unknown_setting_is_404_named_and_an_unknown_change_is_refused_naming_the_ids() {
+    let sim = sim().await;
+    let client = client(&sim);
+    let error = client
+        .setting("NoSuchSetting")
+        .await
+        .expect_err("unknown id");
+    assert!(
+        matches!(&error, Error::UnknownSetting { id, .. } if id == "NoSuchSetting"),
+        "{error:?}"
+    );
+    assert_eq!(error.status(), Some(404));
+
+    let before = sim.settings();
+    let error = client
+        .set_settings([("ButlerStartHour", "3"), ("NoSuchSetting", "1")])
+        .await
+        .expect_err("unknown id");
+    let Error::SettingsRefused { status, ids, .. } = &error else {
+        panic!("expected SettingsRefused, got {error:?}");
+    };
+    assert_eq!(*status, 400);
+    assert_eq!(ids, &["ButlerStartHour", "NoSuchSetting"]);
+    assert!(error.to_string().contains("\"NoSuchSetting\""), "{error}");
+    assert_eq!(sim.settings(), before, "all or nothing");
+
+    let error = client
+        .set_settings([("ButlerStartHour", 24)])
+        .await
+        .expect_err("not an hour");
+    assert!(matches!(error, Error::SettingsRefused { .. }), "{error:?}");
+    let error = client
+        .set_settings([(" ", true)])
+        .await
+        .expect_err("empty id");
+    assert!(matches!(error, Error::InvalidSetting { .. }), "{error:?}");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_400_right_after_a_change_of_settings_is_retried_as_real_servers_need() {
+    let sim = sim().await;
+    sim.set_faults(FaultPlan::none().bad_request_after_settings_change(2))
+        .expect("faults");
+    let client = client(&sim);
+    client
+        .set_settings([("ButlerTaskRefreshLibraries", true)])
+        .await
+        .expect("change");
+    // The next two requests get 400 from the server; the client retries.
+    let butler = client.butler_settings().await.expect("read after change");
+    assert!(
+        butler
+            .switch(&TaskName::RefreshLibraries)
+            .is_some_and(|s| s.enabled)
+    );
+
+    // A client that changed nothing has no reason to think a 400 passes.
+    client
+        .set_settings([("ButlerStartHour", 3)])
+        .await
+        .expect("another change");
+    let other = Client::builder(sim.url())
+        .token(TOKEN)
+        .build()
+        .expect("client");
+    let error = other.tasks().await.expect_err("400 for another client");
+    assert_eq!(error.status(), Some(400));
+    assert_eq!(sim.settings()["ButlerStartHour"], "3");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn sessions_count_the_playbacks_and_say_who_watches_what() {
+    let sim = Simulator::builder()
+        .token(TOKEN)
+        .sessions(2)
+        .start()
+        .await
+        .expect("simulator starts");
+    let client = client(&sim);
+    let sessions = client.sessions().await.expect("sessions");
+    assert_eq!(sessions.count, 2);
+    assert!(!sessions.is_idle());
+    let first = &sessions.playing[0];
+    assert_eq!(first.title, "Big Buck Bunny");
+    assert_eq!(first.kind, "movie");
+    assert_eq!(first.user, "alice");
+    assert_eq!(first.player, "Living Room TV");
+    assert_eq!(first.state, "playing");
+    assert_eq!(
+        first.to_string(),
+        "alice: Big Buck Bunny on Living Room TV (playing)"
+    );
+    sim.set_sessions(0).expect("nobody watches");
+    let sessions = client.sessions().await.expect("sessions");
+    assert!(sessions.is_idle());
+    assert!(sessions.playing.is_empty());
     sim.shutdown().await;
 }
