@@ -1,11 +1,15 @@
 //! Activities and waiting, the facade against the simulator over real
 //! sockets, with a manual clock: the progress a waiting client sees, the
-//! end of a wait, its timeout, and cancelling.
+//! end of a wait, its timeout, and cancelling; plans, their order, their
+//! failures and their wait until nobody watches.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use plex_butler::{CancelOutcome, Client, Error, RetryPolicy, StartOutcome, TaskName, WaitOptions};
+use plex_butler::{
+    CancelOutcome, Client, Error, Plan, PlanEvent, RetryPolicy, StartOutcome, StepOutcome,
+    TaskName, WaitOptions,
+};
 use plex_butler_sim::{Clock, ManualClock, Preset, Simulator, SimulatorBuilder};
 
 const TOKEN: &str = "activities-sim-token-3d9e";
@@ -221,5 +225,203 @@ fn the_blocking_client_starts_and_waits_too() {
     assert_eq!(outcome, StartOutcome::Started);
     assert!(report.saw_activity);
     assert_eq!(report.seen[0].progress, Some(50));
+    runtime.block_on(sim.shutdown());
+}
+
+// Plans.
+
+/// A plan of `tasks` that looks every millisecond or two.
+fn quick_plan<'a>(tasks: &[TaskName]) -> Plan<'a> {
+    Plan::new(tasks.iter().cloned())
+        .poll_interval(Duration::from_millis(1))
+        .max_poll_interval(Duration::from_millis(2))
+        .wait_timeout(Duration::from_secs(20))
+}
+
+/// What a plan told its callback, in short.
+fn event_log(events: &Mutex<Vec<String>>, event: &PlanEvent<'_>) {
+    let line = match event {
+        PlanEvent::StepStarting { task, .. } => format!("start {task}"),
+        PlanEvent::Busy { watching, .. } => format!("busy {watching}"),
+        PlanEvent::Progress { progress, .. } => format!(
+            "look {:?}",
+            progress
+                .activities
+                .iter()
+                .map(|a| a.progress)
+                .collect::<Vec<_>>()
+        ),
+        PlanEvent::StepFinished { report } => format!("end {}: {}", report.task, report.outcome),
+        other => format!("{other:?}"),
+    };
+    events.lock().expect("log").push(line);
+}
+
+#[tokio::test]
+async fn a_plan_runs_its_tasks_in_order_each_to_its_end() {
+    let sim = frozen()
+        .advance_clock_on_activities(Duration::from_secs(5))
+        .start()
+        .await
+        .expect("simulator starts");
+    let events = Mutex::new(Vec::new());
+    let plan = quick_plan(&[TaskName::BackupDatabase, TaskName::OptimizeDatabase])
+        .on_event(|event| event_log(&events, event));
+    let report = client(&sim).run_plan(&plan).await.expect("plan runs");
+    assert!(report.succeeded());
+    let tasks: Vec<&TaskName> = report.steps.iter().map(|s| &s.task).collect();
+    assert_eq!(
+        tasks,
+        [&TaskName::BackupDatabase, &TaskName::OptimizeDatabase]
+    );
+    assert!(report.steps.iter().all(|s| s.saw_activity));
+    assert!(report.steps[0].started_at <= report.steps[1].started_at);
+    drop(plan);
+    let looks = [
+        "look [Some(25)]",
+        "look [Some(50)]",
+        "look [Some(75)]",
+        "look []",
+    ];
+    let mut expected = vec!["start BackupDatabase"];
+    expected.extend(looks);
+    expected.extend(["end BackupDatabase: done", "start OptimizeDatabase"]);
+    expected.extend(looks);
+    expected.push("end OptimizeDatabase: done");
+    assert_eq!(events.into_inner().expect("log"), expected);
+    // On the server's clock, the second began as the first ended: 20 s of
+    // work each, one after the other.
+    let state = sim.state();
+    let ended = |name: &str| state.task(name).and_then(|t| t.last_run);
+    let (first, second) = (ended("BackupDatabase"), ended("OptimizeDatabase"));
+    assert!(first.is_some() && second.is_some());
+    assert_eq!(
+        second.zip(first).map(|(b, a)| (b - a).num_seconds()),
+        Some(20)
+    );
+    assert!(state.running().is_empty());
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_failed_step_stops_the_plan_unless_it_keeps_going() {
+    let sim = frozen()
+        .advance_clock_on_activities(Duration::from_secs(10))
+        .start()
+        .await
+        .expect("simulator starts");
+    let client = client(&sim);
+    let steps = [
+        TaskName::Other("NoSuchTask".into()),
+        TaskName::CleanOldBundles,
+    ];
+    let report = client
+        .run_plan(&quick_plan(&steps))
+        .await
+        .expect("plan runs");
+    assert!(!report.succeeded());
+    assert!(matches!(
+        report.steps[0].outcome,
+        StepOutcome::Failed(Error::UnknownTask { .. })
+    ));
+    assert!(matches!(report.steps[1].outcome, StepOutcome::Skipped));
+    assert_eq!(report.failures().count(), 1);
+    let ran = |name: &str| sim.state().task(name).and_then(|t| t.last_run).is_some();
+    assert!(!ran("CleanOldBundles"), "skipped: never started");
+
+    let report = client
+        .run_plan(&quick_plan(&steps).keep_going(true))
+        .await
+        .expect("plan runs");
+    assert!(matches!(report.steps[0].outcome, StepOutcome::Failed(_)));
+    assert!(matches!(report.steps[1].outcome, StepOutcome::Started));
+    assert!(ran("CleanOldBundles"));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_plan_that_waits_for_idle_starts_once_the_watching_ends() {
+    let sim = frozen()
+        .sessions(1)
+        .advance_clock_on_activities(Duration::from_secs(10))
+        .start()
+        .await
+        .expect("simulator starts");
+    let events = Mutex::new(Vec::new());
+    let plan = quick_plan(&[TaskName::BackupDatabase])
+        .when_idle(true)
+        .on_event(|event| {
+            if let PlanEvent::Busy { .. } = event {
+                // The film ends while the plan waits.
+                assert_eq!(sim.state().running(), Vec::<&str>::new());
+                sim.set_sessions(0).expect("nobody watches");
+            }
+            event_log(&events, event);
+        });
+    let report = client(&sim).run_plan(&plan).await.expect("plan runs");
+    drop(plan);
+    assert!(report.succeeded(), "{:?}", report.steps);
+    let events = events.into_inner().expect("log");
+    assert_eq!(events[..2], ["start BackupDatabase", "busy 1"]);
+    assert_eq!(
+        events.last().map(String::as_str),
+        Some("end BackupDatabase: done")
+    );
+    assert!(
+        sim.state()
+            .task("BackupDatabase")
+            .is_some_and(|t| t.last_run.is_some())
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_plan_that_waits_for_idle_never_starts_while_someone_watches() {
+    let sim = frozen()
+        .sessions(2)
+        .start()
+        .await
+        .expect("simulator starts");
+    let plan = quick_plan(&[TaskName::BackupDatabase, TaskName::OptimizeDatabase])
+        .when_idle(true)
+        .wait_timeout(Duration::from_millis(50));
+    let report = client(&sim).run_plan(&plan).await.expect("plan runs");
+    let StepOutcome::NotStartedBusy(error) = &report.steps[0].outcome else {
+        panic!("expected NotStartedBusy, got {:?}", report.steps[0]);
+    };
+    assert!(
+        matches!(error, Error::WaitTimedOut { watching: 2, .. }),
+        "{error:?}"
+    );
+    let message = error.to_string();
+    assert!(message.contains("watching (2 playbacks)"), "{message}");
+    assert!(message.contains("nothing was started"), "{message}");
+    assert!(matches!(report.steps[1].outcome, StepOutcome::Skipped));
+    let state = sim.state();
+    assert!(state.running().is_empty() && state.scheduled().is_empty());
+    assert!(state.tasks.iter().all(|t| t.last_run.is_none()));
+    sim.shutdown().await;
+}
+
+#[test]
+fn the_blocking_client_runs_a_plan_too() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let sim = runtime
+        .block_on(
+            frozen()
+                .advance_clock_on_activities(Duration::from_secs(10))
+                .start(),
+        )
+        .expect("simulator starts");
+    let client = plex_butler::blocking::Client::builder(sim.url())
+        .token(TOKEN)
+        .retry(RetryPolicy::none())
+        .build()
+        .expect("client");
+    let report = client
+        .run_plan(&quick_plan(&[TaskName::BackupDatabase]))
+        .expect("plan runs");
+    assert!(matches!(report.steps[0].outcome, StepOutcome::Started));
+    assert!(report.steps[0].saw_activity);
     runtime.block_on(sim.shutdown());
 }
