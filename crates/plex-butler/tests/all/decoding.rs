@@ -200,3 +200,93 @@ fn outcomes_serialize_as_snake_case_words() {
     assert_eq!(StartOutcome::Started.to_string(), "started");
     assert_eq!(StopOutcome::Stopped.to_string(), "stopped");
 }
+
+async fn settings_of(json: &str) -> Result<Vec<plex_butler::Setting>, plex_butler::Error> {
+    let server = Server::start([Reply::json(200, json)]);
+    Client::builder(server.base_url())
+        .retry(RetryPolicy::none())
+        .build()
+        .expect("client")
+        .settings()
+        .await
+}
+
+#[tokio::test]
+async fn a_real_servers_settings_are_read_whole_and_typed() {
+    use plex_butler::{ButlerSettings, MaintenanceWindow, SettingKind, SettingValue};
+
+    let json = include_str!("../../../../fixtures/prefs/prefs-butler.json");
+    let settings = settings_of(json).await.expect("the fixture reads");
+    assert_eq!(settings.len(), 25);
+    let find = |id: &str| {
+        settings
+            .iter()
+            .find(|s| s.id == id)
+            .unwrap_or_else(|| panic!("{id} is listed"))
+    };
+    let start = find("ButlerStartHour");
+    assert_eq!(start.kind, SettingKind::Int);
+    assert_eq!(
+        (&start.value, &start.default),
+        (&SettingValue::Int(1), &SettingValue::Int(2))
+    );
+    assert_eq!(
+        start.choices[2].label, "2\u{a789}00",
+        "the label's bytes are kept"
+    );
+    let crash = find("sendCrashReports");
+    assert_eq!(crash.value, SettingValue::Bool(true));
+    let channel = find("ButlerUpdateChannel");
+    assert_eq!(channel.value, SettingValue::Text("0".into()));
+    assert_eq!(channel.default, SettingValue::Text("16".into()));
+    let labels: Vec<&str> = channel.choices.iter().map(|c| c.label.as_str()).collect();
+    assert_eq!(labels, ["Public", "Beta"]);
+
+    let butler = ButlerSettings::from_settings(&settings);
+    assert_eq!(butler.window, MaintenanceWindow::new(1, 7).ok());
+    // Every ButlerTask<Name> flag, the two later servers dropped included.
+    assert_eq!(butler.tasks.len(), 14);
+    assert!(
+        butler
+            .switch(&TaskName::Other("ReverseGeocode".into()))
+            .is_some()
+    );
+    assert_eq!(butler.behaviors.len(), 5);
+    assert_eq!(butler.update_channel.as_deref(), Some("0"));
+    assert_eq!(butler.update_policy, None, "this server did not list it");
+}
+
+#[tokio::test]
+async fn settings_of_odd_shapes_are_kept_rather_than_refused() {
+    use plex_butler::{SettingKind, SettingValue};
+
+    let settings = settings_of(
+        r#"{"MediaContainer":{"size":"4","extra":true,"Setting":[
+            {"id":"A","type":"bool","value":"1","default":0,"hidden":"1","unknownField":[1]},
+            {"id":"B","type":"color","value":5},
+            {"id":"C","type":"int","value":"soon","default":null},
+            {"id":"D"}
+        ]}}"#,
+    )
+    .await
+    .expect("lenient settings");
+    let values: Vec<(&SettingKind, &SettingValue, &SettingValue)> = settings
+        .iter()
+        .map(|s| (&s.kind, &s.value, &s.default))
+        .collect();
+    let text = |s: &str| SettingValue::Text(s.into());
+    assert_eq!(
+        values,
+        [
+            (
+                &SettingKind::Bool,
+                &SettingValue::Bool(true),
+                &SettingValue::Bool(false)
+            ),
+            (&SettingKind::Other("color".into()), &text("5"), &text("")),
+            (&SettingKind::Int, &text("soon"), &text("")),
+            (&SettingKind::Text, &text(""), &text("")),
+        ]
+    );
+    assert!(settings[0].hidden);
+}
