@@ -36,6 +36,7 @@ pub struct Task {
     /// [`crate::Client::start_all`].
     pub enabled: bool,
     /// Days between scheduled runs: 1 is daily, 3 every three days, 7 weekly.
+    /// An interval the server gives past `u32::MAX` reads as `u32::MAX`.
     pub interval_days: u32,
     /// Whether the task runs at a random time within the server's daily
     /// maintenance window rather than at its start.
@@ -109,7 +110,7 @@ impl DecodeProblem for TaskDecodeError {
 
 /// Maps the generated list to tasks, checking what the spec leaves open:
 /// flags must be a boolean, 0/1 or "0"/"1"/"true"/"false"; the interval a
-/// whole number of days that fits in a `u32`. What an error shows of the
+/// whole number of days, at most `u32::MAX`. What an error shows of the
 /// answer has `secret` blanked out.
 pub(crate) fn tasks_from_raw(
     list: raw::ButlerTasksResponse,
@@ -169,18 +170,23 @@ pub(crate) fn flag(value: &raw::PlexBoolean, secret: Option<&str>) -> Result<boo
     }
 }
 
+/// Days between runs. An interval past `u32::MAX` days (some 11 million
+/// years: a server's "never") is read as `u32::MAX` rather than failing
+/// the whole list for one task's field; a negative or non-numeric one is
+/// still an error, as it says nothing of the schedule.
 fn days(value: &raw::PlexInteger, secret: Option<&str>) -> Result<u32, String> {
     let not_days = |shown: &str| format!("is {shown}, not a number of days");
     match value {
-        raw::PlexInteger::Integer(n) => u32::try_from(*n).map_err(|_| not_days(&n.to_string())),
+        raw::PlexInteger::Integer(n) if *n < 0 => Err(not_days(&n.to_string())),
+        raw::PlexInteger::Integer(n) => Ok(u32::try_from(*n).unwrap_or(u32::MAX)),
         raw::PlexInteger::String(s) => {
             let digits = s.trim();
-            let parsed = if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-                digits.parse::<u32>().ok()
+            if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+                // Only digits: a parse can fail by overflow alone.
+                Ok(digits.parse::<u32>().unwrap_or(u32::MAX))
             } else {
-                None
-            };
-            parsed.ok_or_else(|| not_days(&format!("{:?}", excerpt(s.as_bytes(), secret))))
+                Err(not_days(&format!("{:?}", excerpt(s.as_bytes(), secret))))
+            }
         }
     }
 }
@@ -246,15 +252,24 @@ mod tests {
     }
 
     #[test]
-    fn negative_huge_or_non_numeric_interval_is_a_decode_error() {
-        for interval in [
-            "-1",
-            "4294967296",
-            r#""-3""#,
-            r#""3 days""#,
-            r#""""#,
-            r#""99999999999""#,
-        ] {
+    fn an_interval_past_u32_reads_as_u32_max_rather_than_failing_the_list() {
+        for interval in ["4294967296", r#""99999999999""#, "9223372036854775807"] {
+            let task = one(&format!(
+                r#""interval":{interval},"scheduleRandomized":0,"enabled":1"#
+            ))
+            .unwrap_or_else(|e| panic!("interval {interval}: {e}"));
+            assert_eq!(task.interval_days, u32::MAX, "{interval}");
+        }
+        assert_eq!(
+            one(r#""interval":4294967295,"scheduleRandomized":0,"enabled":1"#)
+                .map(|t| t.interval_days),
+            Ok(u32::MAX)
+        );
+    }
+
+    #[test]
+    fn negative_or_non_numeric_interval_is_a_decode_error() {
+        for interval in ["-1", r#""-3""#, r#""3 days""#, r#""""#] {
             let error = one(&format!(
                 r#""interval":{interval},"scheduleRandomized":0,"enabled":1"#
             ))
