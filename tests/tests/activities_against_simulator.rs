@@ -243,6 +243,7 @@ fn event_log(events: &Mutex<Vec<String>>, event: &PlanEvent<'_>) {
     let line = match event {
         PlanEvent::StepStarting { task, .. } => format!("start {task}"),
         PlanEvent::Busy { watching, .. } => format!("busy {watching}"),
+        PlanEvent::Started { outcome, .. } => outcome.to_string(),
         PlanEvent::Progress { progress, .. } => format!(
             "look {:?}",
             progress
@@ -283,9 +284,13 @@ async fn a_plan_runs_its_tasks_in_order_each_to_its_end() {
         "look [Some(75)]",
         "look []",
     ];
-    let mut expected = vec!["start BackupDatabase"];
+    let mut expected = vec!["start BackupDatabase", "started"];
     expected.extend(looks);
-    expected.extend(["end BackupDatabase: done", "start OptimizeDatabase"]);
+    expected.extend([
+        "end BackupDatabase: done",
+        "start OptimizeDatabase",
+        "started",
+    ]);
     expected.extend(looks);
     expected.push("end OptimizeDatabase: done");
     assert_eq!(events.into_inner().expect("log"), expected);
@@ -324,6 +329,7 @@ async fn a_failed_step_stops_the_plan_unless_it_keeps_going() {
         report.steps[0].outcome,
         StepOutcome::Failed(Error::UnknownTask { .. })
     ));
+    assert_eq!(report.steps[0].start, None);
     assert!(matches!(report.steps[1].outcome, StepOutcome::Skipped));
     assert_eq!(report.failures().count(), 1);
     let ran = |name: &str| sim.state().task(name).and_then(|t| t.last_run).is_some();

@@ -187,13 +187,45 @@ async fn backup_example_waits_for_a_running_backup_and_gives_up_after_its_limit(
     );
     assert!(is_running(&sim, "BackupDatabase"));
 
+    // The second run waits for the Butler to be idle before it starts
+    // anything, and the first backup still runs.
     let second = run_example("backup_before_upgrade", &["1"], sim.url(), TOKEN).await;
     assert_eq!(second.code, Some(1), "{}", second.output());
+    assert!(second.stdout.is_empty(), "{}", second.output());
     assert!(
-        second.stdout.starts_with("database backup already running"),
+        second
+            .stderr
+            .starts_with("error: the database backup was not started"),
         "{}",
         second.output()
     );
+    assert!(
+        second.stderr.contains("Butler work was still running"),
+        "{}",
+        second.output()
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_example_does_not_start_the_backup_while_someone_watches() {
+    let sim = sim().await;
+    sim.set_sessions(1).expect("someone watches");
+    let run = run_example("backup_before_upgrade", &["1"], sim.url(), TOKEN).await;
+    assert_eq!(run.code, Some(1), "{}", run.output());
+    assert!(
+        run.stdout.starts_with("waiting: 1 playback(s)"),
+        "{}",
+        run.output()
+    );
+    assert!(
+        run.stderr
+            .starts_with("error: the database backup was not started"),
+        "{}",
+        run.output()
+    );
+    assert!(run.stderr.contains("watching"), "{}", run.output());
+    assert!(!is_running(&sim, "BackupDatabase"));
     sim.shutdown().await;
 }
 

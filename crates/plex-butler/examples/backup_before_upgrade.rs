@@ -1,6 +1,7 @@
-//! Backs up the database before upgrading Plex Media Server: starts the
-//! backup, then waits until the server shows no Butler work left, so that
-//! the upgrade does not restart the server in the middle of the backup.
+//! Backs up the database before upgrading Plex Media Server: once nobody
+//! is watching and no Butler work runs, starts the backup, then waits until
+//! the server shows no Butler work left, so that the upgrade does not
+//! restart the server in the middle of the backup (or of a film).
 //!
 //! ```sh
 //! PLEX_URL=http://192.168.1.10:32400 PLEX_TOKEN=... cargo run -p plex-butler --example backup_before_upgrade [MAX_WAIT_SECONDS]
@@ -8,9 +9,10 @@
 //!
 //! Exits with 0 when the backup ran to its end (or had ended before the
 //! first look at the server's activities), with 1 when it could not be
-//! started (no server, a refused token, no such task) or was still running
-//! after `MAX_WAIT_SECONDS` (default two hours), so a script can stop
-//! before the upgrade:
+//! started (no server, a refused token, no such task, someone still
+//! watching after `MAX_WAIT_SECONDS`) or was still running after
+//! `MAX_WAIT_SECONDS` (default two hours for each wait), so a script can
+//! stop before the upgrade:
 //!
 //! ```sh
 //! backup_before_upgrade && apt-get install plexmediaserver
@@ -23,9 +25,10 @@ use std::env::{self, VarError};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use plex_butler::{Client, StartOutcome, TaskName, WaitOptions};
+use plex_butler::{Client, Plan, PlanEvent, StepOutcome, TaskName};
 
-/// How long the backup may take before this program gives up on it.
+/// How long each wait (until idle, until the backup ends) may take before
+/// this program gives up.
 const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(2 * 3600);
 
 #[tokio::main(flavor = "current_thread")]
@@ -49,33 +52,57 @@ async fn main() -> ExitCode {
     };
     // Starting a task is not repeated on a lost answer (the server may have
     // started it); a second run of this program is safe, though: it finds
-    // the backup running and waits for it.
+    // the Butler busy and waits until the first backup has ended before it
+    // starts one.
     let server = client.base_url();
-    match client.start(TaskName::BackupDatabase).await {
-        Ok(StartOutcome::Started) => println!("database backup started on {server}"),
-        // "already running", or an outcome a later version tells apart.
-        Ok(other) => println!("database backup {other} on {server}"),
+    let plan = Plan::new([TaskName::BackupDatabase])
+        .when_idle(true)
+        .wait_timeout(max_wait)
+        .on_event(|event| match event {
+            PlanEvent::Busy { watching, .. } if *watching > 0 => {
+                println!("waiting: {watching} playback(s) on {server}");
+            }
+            // "started", "already running", or an outcome a later version
+            // tells apart.
+            PlanEvent::Started { outcome, .. } => {
+                println!("database backup {outcome} on {server}");
+            }
+            _ => {}
+        });
+    let report = match client.run_plan(&plan).await {
+        Ok(report) => report,
         Err(e) => {
             eprintln!("error: cannot start the database backup on {server}: {e}");
             return ExitCode::FAILURE;
         }
-    }
-    match client
-        .wait_until_idle(WaitOptions::new().timeout(max_wait))
-        .await
-    {
-        Ok(report) if report.saw_activity => {
+    };
+    let Some(step) = report.steps.first() else {
+        return ExitCode::FAILURE;
+    };
+    match &step.outcome {
+        StepOutcome::Started | StepOutcome::AlreadyRunning if step.saw_activity => {
             println!("database backup done: no Butler work is left");
             ExitCode::SUCCESS
         }
-        Ok(_) => {
+        StepOutcome::Started | StepOutcome::AlreadyRunning => {
             // It started (the server said so) but never showed as running:
             // it ended before the first look.
             println!("database backup done: it ended before the first look");
             ExitCode::SUCCESS
         }
-        Err(e) => {
+        StepOutcome::NotStartedBusy(e) => {
+            eprintln!("error: the database backup was not started on {server}: {e}");
+            ExitCode::FAILURE
+        }
+        StepOutcome::Failed(e) if step.start.is_some() => {
             eprintln!("error: the database backup has not finished: {e}");
+            ExitCode::FAILURE
+        }
+        other => {
+            let reason = other
+                .error()
+                .map_or_else(|| other.to_string(), ToString::to_string);
+            eprintln!("error: cannot start the database backup on {server}: {reason}");
             ExitCode::FAILURE
         }
     }

@@ -187,6 +187,15 @@ pub enum PlanEvent<'r> {
         /// The Butler activities running.
         running: &'r [Activity],
     },
+    /// The step's task was started (or found running).
+    Started {
+        /// The step's number.
+        index: usize,
+        /// Its task.
+        task: &'r TaskName,
+        /// What the server answered.
+        outcome: StartOutcome,
+    },
     /// The step's task runs: one look at the server.
     Progress {
         /// The step's number.
@@ -261,6 +270,9 @@ pub struct StepReport {
     pub task: TaskName,
     /// How it ended.
     pub outcome: StepOutcome,
+    /// What the start answered, when the step got that far: a step that
+    /// [failed](StepOutcome::Failed) while waiting for its work has one.
+    pub start: Option<StartOutcome>,
     /// When the step began (its wait until idle included).
     pub started_at: SystemTime,
     /// How long it lasted, from its beginning to the end of its work (or
@@ -340,6 +352,7 @@ impl Client {
                     index,
                     task: task.clone(),
                     outcome: StepOutcome::Skipped,
+                    start: None,
                     started_at: SystemTime::now(),
                     duration: Duration::ZERO,
                     saw_activity: false,
@@ -367,11 +380,15 @@ impl Client {
             index,
             task: task.clone(),
             outcome: StepOutcome::Skipped,
+            start: None,
             started_at,
             duration: Duration::ZERO,
             saw_activity: false,
         };
-        report.outcome = match self.step_outcome(plan, index, task).await {
+        report.outcome = match self
+            .step_outcome(plan, index, task, &mut report.start)
+            .await
+        {
             Ok((outcome, saw_activity)) => {
                 report.saw_activity = saw_activity;
                 outcome
@@ -388,6 +405,7 @@ impl Client {
         plan: &Plan<'_>,
         index: usize,
         task: &TaskName,
+        start: &mut Option<StartOutcome>,
     ) -> Result<(StepOutcome, bool), StepOutcome> {
         if plan.when_idle {
             self.until_idle(plan, index, task)
@@ -401,6 +419,12 @@ impl Client {
             .start(task.clone())
             .await
             .map_err(StepOutcome::Failed)?;
+        *start = Some(started);
+        plan.tell(&PlanEvent::Started {
+            index,
+            task,
+            outcome: started,
+        });
         let options = WaitOptions::new()
             .timeout(plan.wait_timeout)
             .poll_interval(plan.poll_interval)
