@@ -117,6 +117,10 @@ impl Client {
             duration_ms = tracing::field::Empty,
             error = tracing::field::Empty,
         );
+        if span.is_disabled() {
+            // No subscriber wants it: nothing to time or record.
+            return body.await;
+        }
         if let Some(task) = task {
             span.record("task", tracing::field::display(task));
         }

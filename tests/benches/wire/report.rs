@@ -216,6 +216,14 @@ impl Report {
     }
 
     fn other_table(&self, out: &mut String) {
+        let measured = self.processes.is_some()
+            || self.server.is_some()
+            || self.memory.is_some()
+            || self.build.is_some()
+            || self.sizes.is_some();
+        if !measured {
+            return;
+        }
         let _ = writeln!(out, "### The command, the simulator, memory, the build\n");
         let _ = writeln!(out, "| measure | value | budget |");
         let _ = writeln!(out, "|---|---:|---|");
