@@ -71,7 +71,10 @@ mod cited_tests {
                 }
             }
         }
-        assert!(cited > 50, "only {cited} test references found: the parser is off");
+        assert!(
+            cited > 50,
+            "only {cited} test references found: the parser is off"
+        );
         assert!(
             missing.is_empty(),
             "cited tests that do not exist:\n{}",
