@@ -7,13 +7,11 @@
 //! Times are measured and held to bounds derived from the timeout and the
 //! retry policy, with a margin for a loaded machine.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
+use crate::support::{Reply, Server, TOKEN, assert_no_token, entry, head, task_list};
 use plex_butler::{Client, Error, RetryPolicy, StartOutcome, TaskName};
 use plex_butler_sim::{FaultPlan, Preset, Simulator, Trigger};
-use support::{Reply, Server, TOKEN, assert_no_token, entry, head, task_list};
 
 /// Slack for scheduling on a busy two-core machine.
 const MARGIN: Duration = Duration::from_millis(1500);
@@ -294,7 +292,7 @@ async fn a_garbage_body_is_a_decode_error_with_an_escaped_excerpt_and_is_not_ret
 async fn answers_that_are_not_the_task_list_are_decode_errors_that_say_what_came() {
     let html =
         "<!DOCTYPE html><html><head><title>Sign in</title></head><body>Welcome</body></html>";
-    let xml = include_str!("../../fixtures/pms-1.43.2/butler.xml");
+    let xml = include_str!("../../../fixtures/pms-1.43.2/butler.xml");
     let cases: Vec<(&str, Reply, Option<&str>, &str)> = vec![
         (
             "HTML with 200",

@@ -3,15 +3,13 @@
 //! with bounded case counts), and hostile requests to the simulator amid
 //! real traffic.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::{Reply, Server, TOKEN, entry, task_list};
 use plex_butler::{Client, Error, RetryPolicy, StartOutcome, StopOutcome, TaskName};
 use plex_butler_sim::{Preset, Simulator};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
-use support::{Reply, Server, TOKEN, entry, task_list};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A runner with `cases` cases that writes no regression files into the

@@ -3,15 +3,13 @@
 //! not in the repository's golden files (traces: `trace_capture.rs`). The
 //! token of these tests is distinctive, so a leak cannot hide.
 
-mod support;
-
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::support::{Reply, Server, TOKEN, assert_no_token, entry, refused_url, shown, task_list};
 use plex_butler::{Client, Error, RetryPolicy, TaskName};
 use plex_butler_sim::{FaultPlan, Preset, Simulator, Trigger};
-use support::{Reply, Server, TOKEN, assert_no_token, entry, refused_url, shown, task_list};
 
 fn quick() -> RetryPolicy {
     RetryPolicy::default()
