@@ -15,7 +15,8 @@ pub mod exit {
     pub const USAGE: u8 = 2;
     /// The server refused the token (401/403).
     pub const UNAUTHORIZED: u8 = 3;
-    /// A task name the server does not know.
+    /// A task name the server does not know, or (enable, disable, apply)
+    /// a task the server's settings have no switch for.
     pub const UNKNOWN_TASK: u8 = 4;
     /// The server could not be reached, or did not answer in time; or
     /// `--wait-timeout` or `--deadline` passed.
@@ -30,9 +31,9 @@ Exit codes:
   1  other error
   2  usage or configuration error (bad flag, URL, token file, config file or profile)
   3  unauthorized: the server refused the token
-  4  unknown task name
+  4  unknown task name, or (enable, disable, apply) a task with no switch in the server's settings
   5  server unreachable, connection lost or timed out; --wait-timeout passed with Butler work
-     still running; or --deadline passed
+     still running (or, for run --when-idle, someone still watching); or --deadline passed
   130  interrupted (Ctrl-C); the server's work goes on
 With several profiles, the exit code is the highest of the servers'.
 
@@ -194,6 +195,45 @@ pub enum Command {
     /// List what the server is working on now (running Butler tasks show as
     /// type `butler`), with progress
     Activities,
+    /// Show the Butler's settings: maintenance window, task switches,
+    /// analysis behaviours, backup directory, update policy and channel
+    Settings,
+    /// Show the maintenance window, or move it (`window set 1-6`)
+    Window {
+        /// What to do with it (nothing: show it).
+        #[command(subcommand)]
+        action: Option<WindowAction>,
+    },
+    /// Switch tasks on, so that the Butler runs them in its window (one
+    /// change for all the tasks named)
+    Enable {
+        /// Task names, as `list` shows them (case does not matter)
+        #[arg(required = true, value_name = "TASK")]
+        tasks: Vec<String>,
+    },
+    /// Switch tasks off, so that the Butler no longer runs them (one change
+    /// for all the tasks named)
+    Disable {
+        /// Task names, as `list` shows them (case does not matter)
+        #[arg(required = true, value_name = "TASK")]
+        tasks: Vec<String>,
+    },
+    /// Run tasks one after another, each until the server's Butler work has
+    /// ended, and report each step
+    Run(RunArgs),
+    /// Bring the window and task switches to the state a TOML file
+    /// describes, in one change; says what changes first
+    Apply {
+        /// The desired state: `[window]` with start_hour and end_hour,
+        /// `[tasks]` with `TaskName = true|false` (only read)
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Show the changes and make none
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Show what is playing now: who watches what, on which player
+    Sessions,
     /// Print the JSON Schema of the --output json forms
     Schema,
     /// Print shell completions
@@ -215,6 +255,13 @@ impl Command {
             Command::StartAll { .. } => "start-all",
             Command::StopAll => "stop-all",
             Command::Activities => "activities",
+            Command::Settings => "settings",
+            Command::Window { .. } => "window",
+            Command::Enable { .. } => "enable",
+            Command::Disable { .. } => "disable",
+            Command::Run(_) => "run",
+            Command::Apply { .. } => "apply",
+            Command::Sessions => "sessions",
             Command::Schema => "schema",
             Command::Completions { .. } => "completions",
         }
@@ -235,6 +282,43 @@ pub struct WaitArgs {
     /// How long --wait may take in all before giving up with exit code 5;
     /// the work goes on [default: 1h]
     #[arg(long, requires = "wait", value_name = "DUR", value_parser = parse_duration)]
+    pub wait_timeout: Option<Duration>,
+}
+
+/// What `window` does besides showing the window.
+#[derive(Debug, Subcommand)]
+pub enum WindowAction {
+    /// Move the maintenance window: `1-6` is 01:00 to 06:00, `22-4` spans
+    /// midnight (hours 0 to 23, the server's local time)
+    Set {
+        /// START-END, whole hours from 0 to 23
+        #[arg(value_name = "START-END", value_parser = parse_window)]
+        hours: (u32, u32),
+    },
+}
+
+/// `run`: the tasks and how to go about them.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Task names, in the order to run them, as `list` shows them (case
+    /// does not matter)
+    #[arg(required = true, value_name = "TASK")]
+    pub tasks: Vec<String>,
+
+    /// Before each step, wait until nobody is watching and no Butler work
+    /// runs; nothing is started while someone watches
+    #[arg(long)]
+    pub when_idle: bool,
+
+    /// Go on with the next task after one fails [default: stop at the first
+    /// failure and skip the rest]
+    #[arg(long)]
+    pub keep_going: bool,
+
+    /// How long each wait may take (the wait for a task's work to end, and
+    /// the wait until idle before it) before the step fails with exit code
+    /// 5; the work goes on [default: 1h]
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
     pub wait_timeout: Option<Duration>,
 }
 
@@ -270,9 +354,35 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(duration)
 }
 
+/// Reads a maintenance window such as `1-6` or `22-4`: two whole hours
+/// from 0 to 23.
+pub fn parse_window(text: &str) -> Result<(u32, u32), String> {
+    let hour = |part: &str| {
+        part.trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|h| *h <= 23)
+            .ok_or_else(|| format!("{:?} is not an hour from 0 to 23", part.trim()))
+    };
+    let (start, end) = text
+        .split_once('-')
+        .ok_or("give START-END, two hours from 0 to 23, such as 1-6 or 22-4")?;
+    Ok((hour(start)?, hour(end)?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn windows_read_as_two_hours_and_refuse_anything_else() {
+        assert_eq!(parse_window("1-6"), Ok((1, 6)));
+        assert_eq!(parse_window("22-4"), Ok((22, 4)));
+        assert_eq!(parse_window(" 0 - 23 "), Ok((0, 23)));
+        for bad in ["", "5", "1-24", "-1-6", "a-b", "1-6-7", "1:00-6:00", "24-1"] {
+            assert!(parse_window(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
 
     #[test]
     fn time_limits_read_with_their_units_and_refuse_zero() {

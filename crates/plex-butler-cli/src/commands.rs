@@ -7,18 +7,19 @@ use std::time::{Duration, Instant};
 
 use plex_butler::{Client, Error, RetryPolicy, Task, TaskName, WaitOptions};
 
-use crate::args::{Cli, Command, WaitArgs};
+use crate::args::{Cli, Command, WaitArgs, WindowAction};
 use crate::config::{Target, Token};
+use crate::desired::Desired;
 use crate::failure::{DEFAULT_TIMEOUT, Failure};
 use crate::output::{self, ErrorKind, Outcome, TaskResult, WaitSummary};
 use crate::progress::{Display, Screen};
 use crate::record::{Record, WaitState};
 use crate::sink::Stdout;
-use crate::table;
+use crate::{maintenance, steps, table};
 
 /// The longest wait between two looks of `--wait`: often enough for the
 /// progress to move on screen.
-const WAIT_MAX_POLL_INTERVAL: Duration = Duration::from_secs(2);
+pub const WAIT_MAX_POLL_INTERVAL: Duration = Duration::from_secs(2);
 
 /// What every server's run shares.
 pub struct Context<'a> {
@@ -32,6 +33,8 @@ pub struct Context<'a> {
     pub deadline: Option<Instant>,
     /// Whether lines go to stdout as things happen (one server, table).
     pub live: bool,
+    /// `apply`: the file's desired state, read before any server is asked.
+    pub desired: Option<Desired>,
 }
 
 /// A record shared between the run and whoever reports it.
@@ -55,14 +58,21 @@ pub async fn run(ctx: &Context<'_>, target: &Target, record: Shared) {
 }
 
 /// One call of the facade, its error put in this command's terms.
-struct Caller<'a> {
-    client: Client,
-    timeout: Duration,
-    ctx: &'a Context<'a>,
+pub struct Caller<'a> {
+    /// The client of this server.
+    pub client: Client,
+    /// The time allowed for each answer.
+    pub timeout: Duration,
+    /// What every server's run shares.
+    pub ctx: &'a Context<'a>,
 }
 
 impl Caller<'_> {
-    async fn call<T>(&self, call: impl Future<Output = Result<T, Error>>) -> Result<T, Failure> {
+    /// Awaits a call, its error in this command's terms.
+    pub async fn call<T>(
+        &self,
+        call: impl Future<Output = Result<T, Error>>,
+    ) -> Result<T, Failure> {
         let started = Instant::now();
         call.await.map_err(|error| {
             Failure::from_call(
@@ -163,6 +173,21 @@ async fn execute(ctx: &Context<'_>, target: &Target, record: &Shared) -> Result<
         Command::Activities => {
             lock(record).activities = Some(caller.call(client.activities()).await?);
         }
+        Command::Settings => maintenance::settings(&caller, record).await?,
+        Command::Window { action } => {
+            let hours = action.as_ref().map(|WindowAction::Set { hours }| *hours);
+            maintenance::window(&caller, record, hours).await?;
+        }
+        Command::Enable { tasks } => maintenance::switch(&caller, record, tasks, true).await?,
+        Command::Disable { tasks } => maintenance::switch(&caller, record, tasks, false).await?,
+        Command::Apply { dry_run, .. } => {
+            let Some(desired) = &ctx.desired else {
+                return Err(Failure::new(ErrorKind::Other, "the file was not read"));
+            };
+            maintenance::apply(&caller, record, desired, *dry_run).await?;
+        }
+        Command::Sessions => maintenance::sessions(&caller, record).await?,
+        Command::Run(args) => steps::run(&caller, target, record, args).await?,
         Command::Schema | Command::Completions { .. } => {}
     }
     Ok(())
@@ -281,7 +306,7 @@ fn wait_failure(failure: Failure, record: &Record) -> Failure {
 /// Turns the names the user typed into the server's names, case-insensitively,
 /// and fails before any change when one is unknown, with the closest name as
 /// a hint. `listed`: the server's tasks, when already read.
-async fn resolve_names(
+pub async fn resolve_names(
     caller: &Caller<'_>,
     typed: &[String],
     listed: Option<&[Task]>,

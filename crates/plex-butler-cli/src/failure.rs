@@ -39,7 +39,7 @@ impl Failure {
         let code = match kind {
             ErrorKind::Usage | ErrorKind::Config => exit::USAGE,
             ErrorKind::Unauthorized => exit::UNAUTHORIZED,
-            ErrorKind::UnknownTask => exit::UNKNOWN_TASK,
+            ErrorKind::UnknownTask | ErrorKind::NoTaskSwitch => exit::UNKNOWN_TASK,
             ErrorKind::Unreachable
             | ErrorKind::Timeout
             | ErrorKind::WaitTimedOut
@@ -67,14 +67,29 @@ impl Failure {
     /// A facade error of one call to `server`, which took `elapsed`, with
     /// `timeout` per answer.
     pub fn from_call(error: Error, server: &str, timeout: Duration, elapsed: Duration) -> Self {
+        Self::described(&error, server, timeout, Some(elapsed))
+    }
+
+    /// A facade error met in the course of a longer operation (a step of a
+    /// plan), whose calls' durations are not known one by one.
+    pub fn of_call(error: &Error, server: &str, timeout: Duration) -> Self {
+        Self::described(error, server, timeout, None)
+    }
+
+    fn described(
+        error: &Error,
+        server: &str,
+        timeout: Duration,
+        elapsed: Option<Duration>,
+    ) -> Self {
         let attempts = last_attempts(server);
         let status = error.status();
-        let mut failure = match &error {
+        let mut failure = match error {
             Error::Timeout { .. } => Failure::new(
                 ErrorKind::Timeout,
                 timeout_message(server, timeout, attempts, elapsed),
             ),
-            Error::Connect { .. } if dns_failed(&error) => Failure::new(
+            Error::Connect { .. } if dns_failed(error) => Failure::new(
                 ErrorKind::Unreachable,
                 format!(
                     "cannot find the server {}: its name does not resolve (DNS). Check the spelling of the address",
@@ -85,7 +100,7 @@ impl Failure {
                 status: 300..=399,
                 location: Some(location),
                 ..
-            } => Failure::new(ErrorKind::Server, redirect_message(&error, location)),
+            } => Failure::new(ErrorKind::Server, redirect_message(error, location)),
             _ => Failure::from(error),
         };
         failure.status = status;
@@ -95,14 +110,23 @@ impl Failure {
 
 impl From<Error> for Failure {
     fn from(error: Error) -> Self {
-        let kind = match &error {
+        Failure::from(&error)
+    }
+}
+
+impl From<&Error> for Failure {
+    fn from(error: &Error) -> Self {
+        let kind = match error {
             Error::Unauthorized { .. } => ErrorKind::Unauthorized,
             Error::UnknownTask { .. } => ErrorKind::UnknownTask,
+            Error::NoTaskSwitch { .. } => ErrorKind::NoTaskSwitch,
             Error::Timeout { .. } => ErrorKind::Timeout,
             Error::Connect { .. } | Error::ConnectionLost { .. } => ErrorKind::Unreachable,
             Error::WaitTimedOut { .. } => ErrorKind::WaitTimedOut,
-            Error::InvalidConfig { .. } | Error::InvalidTaskName { .. } => ErrorKind::Usage,
-            Error::Server { .. } => ErrorKind::Server,
+            Error::InvalidConfig { .. }
+            | Error::InvalidTaskName { .. }
+            | Error::InvalidWindow { .. } => ErrorKind::Usage,
+            Error::Server { .. } | Error::SettingsRefused { .. } => ErrorKind::Server,
             Error::Decode { .. } => ErrorKind::Decode,
             _ => ErrorKind::Other,
         };
@@ -126,19 +150,19 @@ fn timeout_message(
     server: &str,
     timeout: Duration,
     attempts: Option<u64>,
-    elapsed: Duration,
+    elapsed: Option<Duration>,
 ) -> String {
     let tries = match attempts {
         Some(1) => "1 attempt".to_string(),
         Some(n) => format!("{n} attempts"),
         None => "up to 3 attempts".to_string(),
     };
+    let in_all = elapsed.map_or(String::new(), |e| format!(", {} in all", human(e)));
     format!(
         "the server at {server} did not answer within {} (--timeout, for each answer): \
-         {tries}, {} in all. It may be busy: try again, raise --timeout, \
+         {tries}{in_all}. It may be busy: try again, raise --timeout, \
          or bound the whole command with --deadline",
         human(timeout),
-        human(elapsed)
     )
 }
 

@@ -4,12 +4,16 @@
 mod args;
 mod commands;
 mod config;
+mod desired;
 mod failure;
+mod maintenance;
 mod output;
 mod progress;
 mod record;
+mod reports;
 mod sink;
 mod state;
+mod steps;
 mod table;
 
 use std::io::{self, BufRead, IsTerminal, Write};
@@ -26,6 +30,7 @@ use tracing_subscriber::{Layer, filter};
 use crate::args::{Cli, ColorChoice, Command, GlobalArgs, OutputFormat, exit};
 use crate::commands::{Context, Shared, lock};
 use crate::config::{Selection, Target};
+use crate::desired::Desired;
 use crate::failure::Failure;
 use crate::output::{ErrorKind, JsonOutput, ServerDocument};
 use crate::progress::Screen;
@@ -140,6 +145,10 @@ fn fail_alone(cli: &Cli, failure: &Failure) -> u8 {
     report(&failure.message);
     if cli.global.json() {
         let mut record = Record::new(cli.command.name(), String::new());
+        if let Command::Apply { file, dry_run } = &cli.command {
+            record.file = file.display().to_string();
+            record.dry_run = *dry_run;
+        }
         record.failure = Some(failure.clone());
         let _ = output::print_json(&mut Stdout::new(), &record.to_json());
     }
@@ -272,6 +281,15 @@ async fn run_on(cli: &Cli, selection: Selection, client_identifier: Option<Strin
     if let Err(failure) = confirm(cli, &selection.targets) {
         return fail_alone(cli, &failure);
     }
+    // Read once, before any server is asked: a mistake in it changes
+    // nothing anywhere.
+    let desired = match &cli.command {
+        Command::Apply { file, .. } => match Desired::read(file) {
+            Ok(desired) => Some(desired),
+            Err(failure) => return fail_alone(cli, &failure),
+        },
+        _ => None,
+    };
     let started = Instant::now();
     let ctx = Context {
         cli,
@@ -279,6 +297,7 @@ async fn run_on(cli: &Cli, selection: Selection, client_identifier: Option<Strin
         client_identifier,
         deadline: global.deadline.map(|d| started + d),
         live: !selection.several && !global.json(),
+        desired,
     };
     let records: Vec<Shared> = selection
         .targets

@@ -7,9 +7,11 @@
 
 use std::io::{self, Write};
 
-use plex_butler::{Activity, StartOutcome, StopOutcome, Task, WaitProgress, WaitReport};
+use plex_butler::{Activity, Sessions, StartOutcome, StopOutcome, Task, WaitProgress, WaitReport};
 use schemars::JsonSchema;
 use serde::Serialize;
+
+use crate::reports::{SettingChange, SettingsView, StepResult, SwitchResult, WindowView};
 
 /// Every `--output json` document. `command` says which form it is.
 #[derive(Debug, Serialize, JsonSchema)]
@@ -84,6 +86,89 @@ pub enum JsonOutput {
         #[serde(skip_serializing_if = "Option::is_none")]
         error: Option<ErrorInfo>,
     },
+    /// `plex-butler settings`: the Butler's settings.
+    Settings {
+        /// The settings; absent when they could not be read (see `error`).
+        #[serde(flatten)]
+        settings: Option<SettingsView>,
+        /// What went wrong, when something did.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<ErrorInfo>,
+    },
+    /// `plex-butler window` and `window set`: the maintenance window.
+    Window {
+        /// The window (after `set`, the one set); absent when it could not
+        /// be read, null when the server has none.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        window: Option<Option<WindowView>>,
+        /// `window set`: the window before, when the server had one.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        previous: Option<WindowView>,
+        /// `window set`: whether the server was changed (`false`: the window
+        /// was so already, or the change failed).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        changed: Option<bool>,
+        /// What went wrong, when something did.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<ErrorInfo>,
+    },
+    /// `plex-butler enable`: each task named, in the order given; empty when
+    /// a name or a switch was refused before any change.
+    Enable {
+        /// What became of each task's switch.
+        tasks: Vec<SwitchResult>,
+        /// What went wrong, when something did.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<ErrorInfo>,
+    },
+    /// `plex-butler disable`: as `enable`.
+    Disable {
+        /// What became of each task's switch.
+        tasks: Vec<SwitchResult>,
+        /// What went wrong, when something did.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<ErrorInfo>,
+    },
+    /// `plex-butler run`: a report per step, in order; after Ctrl-C or
+    /// `--deadline`, the steps so far.
+    Run {
+        /// The steps.
+        steps: Vec<StepResult>,
+        /// What went wrong, when something did: the step that failed (the
+        /// one with the highest exit code when several did), or what
+        /// stopped the run.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<ErrorInfo>,
+    },
+    /// `plex-butler apply FILE`: the plan of changes, and whether it was
+    /// applied.
+    Apply {
+        /// The file, as given.
+        file: String,
+        /// Whether `--dry-run` was given.
+        dry_run: bool,
+        /// The settings to change, window first; empty when the server
+        /// already matches the file. Absent when the plan could not be
+        /// made (see `error`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        changes: Option<Vec<SettingChange>>,
+        /// Whether the changes were made (in one request): `false` for a
+        /// dry run, nothing to change, or a failure.
+        applied: bool,
+        /// What went wrong, when something did.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<ErrorInfo>,
+    },
+    /// `plex-butler sessions`: what is playing now.
+    Sessions {
+        /// `count` and `playing`; absent when they could not be read (see
+        /// `error`).
+        #[serde(flatten)]
+        sessions: Option<Sessions>,
+        /// What went wrong, when something did.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<ErrorInfo>,
+    },
     /// Any command run against several profiles at once: one document per
     /// server, in the order of the profiles.
     Servers {
@@ -136,6 +221,9 @@ pub enum ErrorKind {
     Unauthorized,
     /// A task name the server does not know (exit code 4).
     UnknownTask,
+    /// A task the server's settings have no switch for, so that it cannot
+    /// be turned on or off (exit code 4).
+    NoTaskSwitch,
     /// No connection could be made, or it broke off (exit code 5).
     Unreachable,
     /// The server did not answer within `--timeout` (exit code 5).
@@ -374,6 +462,15 @@ mod tests {
             "start-all",
             "stop-all",
             "activities",
+            "settings",
+            "window",
+            "enable",
+            "disable",
+            "run",
+            "apply",
+            "sessions",
+            "no_task_switch",
+            "not_started_busy",
             "servers",
             "error",
             "interrupted",

@@ -59,6 +59,9 @@ pub struct Display {
     shown: HashMap<String, (String, String)>,
     /// The bar of each activity, by uuid (bars).
     bars: HashMap<String, ProgressBar>,
+    /// The last note, so that a wait that looks again and again says so
+    /// once.
+    last_note: String,
 }
 
 impl Display {
@@ -72,6 +75,27 @@ impl Display {
             prefix,
             shown: HashMap::new(),
             bars: HashMap::new(),
+            last_note: String::new(),
+        }
+    }
+
+    /// Says how a plan goes (`step 1 of 2: BackupDatabase`), a line on
+    /// stderr above any bars; the same note twice in a row is said once.
+    /// `line` is already safe for a terminal.
+    pub fn note(&mut self, line: &str) {
+        if self.last_note == line {
+            return;
+        }
+        self.last_note = line.to_string();
+        let line = format!("{}{line}", self.prefix);
+        match &self.screen {
+            Screen::Silent => {}
+            Screen::Lines => {
+                let _ = writeln!(io::stderr().lock(), "{line}");
+            }
+            Screen::Bars(multi) => {
+                let _ = multi.println(line);
+            }
         }
     }
 

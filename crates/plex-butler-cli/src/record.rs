@@ -3,12 +3,13 @@
 //! `--deadline` passes mid-call.
 
 use std::io::{self, Write};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
-use plex_butler::{Activity, WaitProgress};
+use plex_butler::{Activity, Sessions, WaitProgress};
 
 use crate::failure::{Failure, human};
 use crate::output::{ErrorKind, JsonOutput, ListedTask, TaskResult, WaitSummary};
+use crate::reports::{SettingChange, SettingsView, StepResult, SwitchResult, WindowView};
 use crate::table;
 
 /// One server's part of the run.
@@ -32,6 +33,31 @@ pub struct Record {
     pub wait: Option<WaitState>,
     /// How the wait ended, when it did.
     pub summary: Option<WaitSummary>,
+    /// `settings`: the Butler's settings.
+    pub settings: Option<SettingsView>,
+    /// `window`: the window (after `set`, the one set); `Some(None)` when
+    /// the server has none.
+    pub window: Option<Option<WindowView>>,
+    /// `window set`: the window before.
+    pub previous_window: Option<WindowView>,
+    /// `window set`: whether the server was changed.
+    pub window_changed: Option<bool>,
+    /// `enable`, `disable`: each task's switch.
+    pub switches: Vec<SwitchResult>,
+    /// `apply`: the plan of changes, once made.
+    pub changes: Option<Vec<SettingChange>>,
+    /// `apply`: whether the changes were made.
+    pub applied: bool,
+    /// `apply`: whether it was a dry run.
+    pub dry_run: bool,
+    /// `apply`: the file.
+    pub file: String,
+    /// `sessions`: what plays.
+    pub sessions: Option<Sessions>,
+    /// `run`: the steps that ended.
+    pub steps: Vec<StepResult>,
+    /// `run`: the step under way.
+    pub current_step: Option<CurrentStep>,
     /// What went wrong.
     pub failure: Option<Failure>,
     /// Whether the command got to its end (with or without a failure).
@@ -47,6 +73,17 @@ pub struct WaitState {
     pub last: Option<WaitProgress>,
 }
 
+/// A step of `run` under way.
+#[derive(Debug)]
+pub struct CurrentStep {
+    /// Its task.
+    pub task: String,
+    /// When it began.
+    pub started: Instant,
+    /// When it began, by the wall clock.
+    pub started_at: SystemTime,
+}
+
 impl Record {
     /// Nothing done yet.
     pub fn new(command: &'static str, server: impl Into<String>) -> Self {
@@ -60,6 +97,18 @@ impl Record {
             activities: None,
             wait: None,
             summary: None,
+            settings: None,
+            window: None,
+            previous_window: None,
+            window_changed: None,
+            switches: Vec::new(),
+            changes: None,
+            applied: false,
+            dry_run: false,
+            file: String::new(),
+            sessions: None,
+            steps: Vec::new(),
+            current_step: None,
             failure: None,
             finished: false,
         }
@@ -79,6 +128,13 @@ impl Record {
             return;
         }
         self.finished = true;
+        if let Some(step) = self.current_step.take() {
+            self.steps.push(StepResult::interrupted(
+                &step.task,
+                step.started_at,
+                step.started.elapsed(),
+            ));
+        }
         let stopped = match (kind, limit) {
             (ErrorKind::Deadline, Some(limit)) => {
                 format!("the --deadline of {} passed", human(limit))
@@ -128,6 +184,11 @@ impl Record {
         if self.accepted {
             done.push(format!("{} accepted", self.command));
         }
+        done.extend(
+            self.steps
+                .iter()
+                .map(|s| format!("{} {}", table::sanitize(&s.task), s.outcome.words())),
+        );
         done.join(", ")
     }
 
@@ -163,6 +224,39 @@ impl Record {
             },
             "activities" => JsonOutput::Activities {
                 activities: self.activities.clone(),
+                error,
+            },
+            "settings" => JsonOutput::Settings {
+                settings: self.settings.clone(),
+                error,
+            },
+            "window" => JsonOutput::Window {
+                window: self.window,
+                previous: self.previous_window,
+                changed: self.window_changed,
+                error,
+            },
+            "enable" => JsonOutput::Enable {
+                tasks: self.switches.clone(),
+                error,
+            },
+            "disable" => JsonOutput::Disable {
+                tasks: self.switches.clone(),
+                error,
+            },
+            "apply" => JsonOutput::Apply {
+                file: self.file.clone(),
+                dry_run: self.dry_run,
+                changes: self.changes.clone(),
+                applied: self.applied,
+                error,
+            },
+            "sessions" => JsonOutput::Sessions {
+                sessions: self.sessions.clone(),
+                error,
+            },
+            "run" => JsonOutput::Run {
+                steps: self.steps.clone(),
                 error,
             },
             _ => JsonOutput::Error {
@@ -203,6 +297,30 @@ impl Record {
         }
         if let Some(activities) = &self.activities {
             table::print_activities(out, activities)?;
+        }
+        if let Some(settings) = &self.settings {
+            table::print_settings(out, settings)?;
+        }
+        if let Some(window) = &self.window {
+            table::print_window(
+                out,
+                *window,
+                self.previous_window,
+                self.window_changed,
+                quiet,
+            )?;
+        }
+        if !quiet {
+            table::print_switches(out, &self.switches)?;
+        }
+        if let Some(changes) = &self.changes {
+            table::print_changes(out, changes, &self.file, self.dry_run, self.applied, quiet)?;
+        }
+        if let Some(sessions) = &self.sessions {
+            table::print_sessions(out, sessions)?;
+        }
+        if !self.steps.is_empty() && !quiet {
+            table::print_steps(out, &self.steps)?;
         }
         if let Some(summary) = &self.summary
             && summary.done

@@ -4,10 +4,14 @@
 use std::io::{self, Write};
 
 use anstyle::{AnsiColor, Style};
-use plex_butler::Activity;
+use plex_butler::{Activity, Sessions, SettingValue};
 use unicode_width::UnicodeWidthStr;
 
+use crate::failure::human;
 use crate::output::{ListedTask, Outcome, TaskResult};
+use crate::reports::{
+    SettingChange, SettingsView, StepResult, StepState, SwitchResult, WindowView,
+};
 
 /// Text from the server (or typed by the user), made safe for a terminal:
 /// control characters (escape sequences, tabs and line breaks among them)
@@ -105,6 +109,241 @@ pub fn print_results(out: &mut impl Write, results: &[TaskResult]) -> io::Result
         )?;
     }
     Ok(())
+}
+
+/// The Butler's settings: a field per line, then the switches and the
+/// behaviours as columns.
+pub fn print_settings(out: &mut impl Write, settings: &SettingsView) -> io::Result<()> {
+    let text = |value: &Option<String>| match value.as_deref().map(str::trim) {
+        Some(v) if !v.is_empty() => sanitize(v),
+        _ => "-".into(),
+    };
+    let channel = match settings.update_channel.as_deref() {
+        Some("0") => "0 (public)".to_string(),
+        Some("8") => "8 (beta)".to_string(),
+        other => text(&other.map(str::to_string)),
+    };
+    let window = settings
+        .window
+        .map_or_else(|| "- (not set, or not hours)".to_string(), |w| w.words());
+    let rows = [
+        ("maintenance window", window),
+        ("backup directory", text(&settings.backup_directory)),
+        ("update policy", text(&settings.update_policy)),
+        ("update channel", channel),
+    ];
+    for (field, value) in rows {
+        writeln!(out, "{:<20}{value}", format!("{field}:"))?;
+    }
+    writeln!(out)?;
+    if settings.tasks.is_empty() {
+        writeln!(out, "the server has no task switches")?;
+    } else {
+        let rows: Vec<Vec<String>> = settings
+            .tasks
+            .iter()
+            .map(|t| {
+                vec![
+                    sanitize(&t.name),
+                    sanitize(&t.setting),
+                    yes_no(t.enabled).into(),
+                ]
+            })
+            .collect();
+        print_columns(out, &["TASK", "SWITCH", "ENABLED"], &rows)?;
+        writeln!(
+            out,
+            "(tasks not listed have no switch: they cannot be turned on or off)"
+        )?;
+    }
+    if !settings.behaviors.is_empty() {
+        writeln!(out)?;
+        let rows: Vec<Vec<String>> = settings
+            .behaviors
+            .iter()
+            .map(|b| {
+                vec![
+                    sanitize(&b.setting),
+                    b.task.as_deref().map_or_else(|| "?".into(), sanitize),
+                    sanitize(&b.value),
+                ]
+            })
+            .collect();
+        print_columns(out, &["BEHAVIOR", "TASK", "VALUE"], &rows)?;
+    }
+    Ok(())
+}
+
+/// The maintenance window, and what `window set` did to it.
+pub fn print_window(
+    out: &mut impl Write,
+    window: Option<WindowView>,
+    previous: Option<WindowView>,
+    changed: Option<bool>,
+    quiet: bool,
+) -> io::Result<()> {
+    let Some(window) = window else {
+        return Ok(());
+    };
+    match changed {
+        None => writeln!(out, "maintenance window: {}", window.words()),
+        Some(_) if quiet => Ok(()),
+        Some(true) => match previous {
+            Some(previous) => writeln!(
+                out,
+                "maintenance window: {} (was {})",
+                window.words(),
+                previous.words()
+            ),
+            None => writeln!(out, "maintenance window: {}", window.words()),
+        },
+        Some(false) => writeln!(
+            out,
+            "maintenance window: {} already; nothing to change",
+            window.words()
+        ),
+    }
+}
+
+/// One line per task `enable` or `disable` named.
+pub fn print_switches(out: &mut impl Write, switches: &[SwitchResult]) -> io::Result<()> {
+    for switch in switches {
+        let state = if switch.enabled {
+            "enabled"
+        } else {
+            "disabled"
+        };
+        let (style, words) = if switch.changed {
+            (AnsiColor::Green.on_default(), state.to_string())
+        } else {
+            (AnsiColor::Yellow.on_default(), format!("already {state}"))
+        };
+        writeln!(out, "{}: {style}{words}{style:#}", sanitize(&switch.task))?;
+    }
+    Ok(())
+}
+
+/// `apply`'s plan of changes, and what became of it. The plan of a dry run
+/// is what was asked for: shown even with `--quiet`.
+pub fn print_changes(
+    out: &mut impl Write,
+    changes: &[SettingChange],
+    file: &str,
+    dry_run: bool,
+    applied: bool,
+    quiet: bool,
+) -> io::Result<()> {
+    if changes.is_empty() {
+        if quiet {
+            return Ok(());
+        }
+        return writeln!(
+            out,
+            "nothing to change: the server already matches {}",
+            sanitize(file)
+        );
+    }
+    if quiet && !dry_run {
+        return Ok(());
+    }
+    let value =
+        |v: Option<&SettingValue>| v.map_or_else(|| "-".into(), |v| sanitize(&v.to_string()));
+    let rows: Vec<Vec<String>> = changes
+        .iter()
+        .map(|c| {
+            vec![
+                sanitize(&c.setting),
+                value(c.from.as_ref()),
+                value(Some(&c.to)),
+            ]
+        })
+        .collect();
+    print_columns(out, &["SETTING", "FROM", "TO"], &rows)?;
+    if dry_run {
+        writeln!(out, "dry run: nothing was changed")
+    } else if applied {
+        let n = changes.len();
+        let settings = if n == 1 { "setting" } else { "settings" };
+        writeln!(out, "applied: {n} {settings} changed in one request")
+    } else {
+        Ok(())
+    }
+}
+
+/// Who watches what.
+pub fn print_sessions(out: &mut impl Write, sessions: &Sessions) -> io::Result<()> {
+    if sessions.is_idle() {
+        return writeln!(out, "nobody is watching");
+    }
+    let listed = sessions.playing.len();
+    let count = sessions.count as usize;
+    let plural = if count == 1 { "playback" } else { "playbacks" };
+    if listed == count {
+        writeln!(out, "{count} {plural}:")?;
+    } else {
+        writeln!(out, "{count} {plural} ({listed} listed):")?;
+    }
+    let or_dash = |text: &str| {
+        if text.trim().is_empty() {
+            "-".into()
+        } else {
+            sanitize(text)
+        }
+    };
+    let rows: Vec<Vec<String>> = sessions
+        .playing
+        .iter()
+        .map(|p| {
+            let title = match p.grandparent_title.as_deref().filter(|g| !g.is_empty()) {
+                Some(show) => format!("{} - {}", sanitize(show), or_dash(&p.title)),
+                None => or_dash(&p.title),
+            };
+            vec![
+                or_dash(&p.user),
+                title,
+                or_dash(&p.player),
+                or_dash(&p.state),
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    print_columns(out, &["USER", "TITLE", "PLAYER", "STATE"], &rows)
+}
+
+/// The report of `run`: a row per step.
+pub fn print_steps(out: &mut impl Write, steps: &[StepResult]) -> io::Result<()> {
+    let rows: Vec<Vec<String>> = steps
+        .iter()
+        .map(|step| {
+            let ran = !matches!(step.outcome, StepState::Skipped);
+            vec![
+                sanitize(&step.task),
+                step.outcome.words().to_string(),
+                if ran {
+                    step.started_at.clone()
+                } else {
+                    "-".into()
+                },
+                if ran {
+                    human(std::time::Duration::from_millis(step.duration_ms))
+                } else {
+                    "-".into()
+                },
+                if ran {
+                    yes_no(step.saw_activity).into()
+                } else {
+                    "-".into()
+                },
+            ]
+        })
+        .collect();
+    print_columns(
+        out,
+        &["TASK", "OUTCOME", "STARTED (UTC)", "DURATION", "WORK SEEN"],
+        &rows,
+    )
 }
 
 /// The server's title, or `-` when it gave none (nothing is made up).

@@ -1,0 +1,199 @@
+//! The desired state `apply` reads: a TOML file with the maintenance
+//! window and the task switches. Read once, before any server is asked;
+//! every mistake is reported with the file's line.
+//!
+//! ```toml
+//! [window]
+//! start_hour = 1
+//! end_hour = 6
+//! [tasks]
+//! OptimizeDatabase = false
+//! BackupDatabase = true
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::failure::Failure;
+use crate::output::ErrorKind;
+use crate::table::sanitize;
+
+/// The file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DesiredFile {
+    window: Option<WindowFile>,
+    #[serde(default)]
+    tasks: BTreeMap<Spanned<String>, Spanned<bool>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WindowFile {
+    start_hour: Spanned<u32>,
+    end_hour: Spanned<u32>,
+}
+
+/// The state a file asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Desired {
+    /// The file, as given on the command line.
+    pub file: String,
+    /// The window's start and end hours (each 0 to 23), if the file sets it.
+    pub window: Option<(u32, u32)>,
+    /// Each task's switch, as typed in the file, in the order of the names.
+    pub tasks: Vec<DesiredSwitch>,
+}
+
+/// One line of `[tasks]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredSwitch {
+    /// The name as typed (not yet matched with the server's tasks).
+    pub name: String,
+    /// Whether it should be on.
+    pub enabled: bool,
+    /// Where it is in the file, from 1.
+    pub line: usize,
+}
+
+impl Desired {
+    /// Reads `path`. Every error is a usage error (exit code 2) naming the
+    /// file and, where known, the line.
+    pub fn read(path: &Path) -> Result<Self, Failure> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Failure::new(
+                ErrorKind::Usage,
+                format!("cannot read {}: {e}", sanitize(&file)),
+            )
+        })?;
+        Self::parse(&file, &text)
+    }
+
+    /// Reads the text of `file`.
+    pub fn parse(file: &str, text: &str) -> Result<Self, Failure> {
+        let at = |offset: usize| format!("{} line {}", sanitize(file), line_of(text, offset));
+        let parsed: DesiredFile = toml::from_str(text).map_err(|e| {
+            let place = match e.span() {
+                Some(span) => at(span.start),
+                None => sanitize(file),
+            };
+            // The message alone: toml's full form quotes the file's line.
+            let message = e.message().trim_end();
+            Failure::new(
+                ErrorKind::Usage,
+                format!(
+                    "{place}: {message}. The file takes [window] with start_hour and end_hour, \
+                     and [tasks] with TaskName = true or false"
+                ),
+            )
+        })?;
+        let window = match parsed.window {
+            Some(window) => {
+                for hour in [&window.start_hour, &window.end_hour] {
+                    if *hour.get_ref() > 23 {
+                        return Err(Failure::new(
+                            ErrorKind::Usage,
+                            format!(
+                                "{}: {} is not an hour: give 0 to 23",
+                                at(hour.span().start),
+                                hour.get_ref()
+                            ),
+                        ));
+                    }
+                }
+                Some((window.start_hour.into_inner(), window.end_hour.into_inner()))
+            }
+            None => None,
+        };
+        let mut tasks: Vec<DesiredSwitch> = parsed
+            .tasks
+            .into_iter()
+            .map(|(name, enabled)| DesiredSwitch {
+                line: line_of(text, name.span().start),
+                name: name.into_inner(),
+                enabled: enabled.into_inner(),
+            })
+            .collect();
+        tasks.sort_by_key(|t| t.line);
+        Ok(Self {
+            file: file.to_string(),
+            window,
+            tasks,
+        })
+    }
+
+    /// `FILE line N`, for messages about one of its lines.
+    pub fn place(&self, line: usize) -> String {
+        format!("{} line {line}", sanitize(&self.file))
+    }
+}
+
+/// The line, from 1, of a byte offset.
+fn line_of(text: &str, offset: usize) -> usize {
+    let offset = offset.min(text.len());
+    text.as_bytes()[..offset]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(text: &str) -> String {
+        match Desired::parse("upkeep.toml", text) {
+            Ok(desired) => panic!("accepted: {desired:?}"),
+            Err(failure) => {
+                assert_eq!(failure.code, 2, "{}", failure.message);
+                failure.message
+            }
+        }
+    }
+
+    #[test]
+    fn a_file_reads_as_its_window_and_switches_in_the_order_written() {
+        let desired = Desired::parse(
+            "upkeep.toml",
+            "[window]\nstart_hour = 22\nend_hour = 4\n[tasks]\nOptimizeDatabase = false\nBackupDatabase = true\n",
+        )
+        .expect("valid");
+        assert_eq!(desired.window, Some((22, 4)));
+        let tasks: Vec<(&str, bool, usize)> = desired
+            .tasks
+            .iter()
+            .map(|t| (t.name.as_str(), t.enabled, t.line))
+            .collect();
+        assert_eq!(
+            tasks,
+            [("OptimizeDatabase", false, 5), ("BackupDatabase", true, 6)]
+        );
+        let empty = Desired::parse("empty.toml", "").expect("an empty file asks nothing");
+        assert_eq!((empty.window, empty.tasks.len()), (None, 0));
+    }
+
+    #[test]
+    fn mistakes_name_the_line_they_are_on() {
+        let bad_hour = error("[window]\nstart_hour = 1\nend_hour = 24\n");
+        assert!(bad_hour.contains("upkeep.toml line 3"), "{bad_hour}");
+        assert!(bad_hour.contains("0 to 23"), "{bad_hour}");
+        let unknown = error("[window]\nstart_hour = 1\nend_hour = 6\nlength = 5\n");
+        assert!(unknown.contains("line 4"), "{unknown}");
+        assert!(unknown.contains("length"), "{unknown}");
+        let section = error("[windows]\nstart_hour = 1\n");
+        assert!(section.contains("line 1"), "{section}");
+        let not_a_flag = error("[tasks]\nBackupDatabase = \"yes\"\n");
+        assert!(not_a_flag.contains("line 2"), "{not_a_flag}");
+        let negative = error("[window]\nstart_hour = -1\nend_hour = 6\n");
+        assert!(negative.contains("line 2"), "{negative}");
+        let half = error("[window]\nstart_hour = 1\n");
+        assert!(half.contains("end_hour"), "{half}");
+        let syntax = error("[tasks]\nBackupDatabase = \n");
+        assert!(syntax.contains("line 2"), "{syntax}");
+    }
+}
