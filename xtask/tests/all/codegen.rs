@@ -1,8 +1,6 @@
 //! `cargo xtask codegen`.
 
-mod common;
-
-use common::{TempDir, assert_no_panic, fixture, xtask};
+use crate::common::{TempDir, assert_no_panic, fixture, xtask};
 
 #[test]
 fn codegen_prints_the_raw_client_generated_from_the_spec() {
@@ -104,7 +102,7 @@ fn known_task_names_pairs_each_name_with_its_generated_variant() {
 
 #[test]
 fn a_task_name_that_is_no_identifier_is_paired_with_the_variant_serde_renames() {
-    let spec = std::fs::read_to_string(common::committed_spec()).expect("the spec");
+    let spec = std::fs::read_to_string(crate::common::committed_spec()).expect("the spec");
     let edited = spec.replacen(
         "      - AutomaticUpdates\n",
         "      - AutomaticUpdates\n      - clean-up.things\n",

@@ -1,7 +1,6 @@
 //! Running `cargo xtask` as its users do, on fixtures made for the tests.
 
 // Each test file uses a part of these helpers.
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -2,11 +2,9 @@
 //! snapshot. The first test is the check itself: it fails when the API
 //! changed without `crates/plex-butler/public-api.txt` being regenerated.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::{TempDir, xtask};
+use crate::common::{TempDir, xtask};
 
 fn committed_snapshot() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates/plex-butler/public-api.txt")

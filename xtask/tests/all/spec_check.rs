@@ -1,12 +1,8 @@
 //! `cargo xtask spec check`.
 
-mod common;
+use crate::common::{TempDir, assert_no_panic, committed_spec_json, fixture, write_spec, xtask};
 
-use common::{
-    TempDir, assert_no_panic, committed_spec, committed_spec_json, fixture, write_spec, xtask,
-};
-
-fn check(spec: &str, facade: &str) -> common::Run {
+fn check(spec: &str, facade: &str) -> crate::common::Run {
     let spec = if spec.contains('/') {
         fixture(spec)
     } else {
@@ -32,17 +28,18 @@ fn a_sound_spec_whose_operations_are_all_wrapped_passes() {
     );
 }
 
+/// The committed spec against the real facade: what CI checks. An
+/// operation added to the spec fails this until the facade wraps it and
+/// maps its statuses, which is the point; no count is pinned here.
 #[test]
-fn the_committed_spec_passes_with_a_facade_that_wraps_its_seven_operations() {
-    let run = xtask([
-        "spec".as_ref(),
-        "check".as_ref(),
-        committed_spec().as_os_str(),
-        "--facade-src".as_ref(),
-        fixture("check/facade-butler").as_os_str(),
-    ]);
+fn the_committed_spec_passes_with_the_real_facade() {
+    let run = xtask(["spec", "check"]);
     assert_eq!(run.code, 0, "{}", run.output());
-    assert!(run.stdout.contains("7 operations"), "{}", run.output());
+    assert!(
+        run.stdout.contains("ok: OpenAPI 3.0.3, ") && run.stdout.contains("wrapped by the facade"),
+        "{}",
+        run.output()
+    );
 }
 
 #[test]
@@ -176,7 +173,7 @@ fn an_unreadable_spec_is_an_error_not_a_panic() {
 }
 
 /// Checks a spec with the workspace's own facade.
-fn check_with_the_facade(spec: &std::path::Path) -> common::Run {
+fn check_with_the_facade(spec: &std::path::Path) -> crate::common::Run {
     xtask(["spec".as_ref(), "check".as_ref(), spec.as_os_str()])
 }
 

@@ -8,11 +8,11 @@
 //! test: they share the build directory (`target/spec-verify/`), so every
 //! build after the first is incremental.
 
-mod common;
-
 use std::time::Instant;
 
-use common::{Run, TempDir, committed_spec, committed_spec_json, fixture, write_spec, xtask};
+use crate::common::{
+    Run, TempDir, committed_spec, committed_spec_json, fixture, write_spec, xtask,
+};
 use serde_json::{Value, json};
 
 /// What a change should be judged.

@@ -3,14 +3,12 @@
 //! (`--no-build`); `spec_corpus.rs` judges changes of the real spec with the
 //! build.
 
-mod common;
-
 use std::process::Command;
 
-use common::{TempDir, assert_no_panic, committed_spec, fixture, xtask, xtask_in};
+use crate::common::{TempDir, assert_no_panic, committed_spec, fixture, xtask, xtask_in};
 
 /// Compares `diff/base.yaml` with `diff/<new>`, without the build.
-fn diff_from_base(new: &str, extra: &[&str]) -> common::Run {
+fn diff_from_base(new: &str, extra: &[&str]) -> crate::common::Run {
     let mut args = vec![
         "spec".to_string(),
         "diff".to_string(),
@@ -140,7 +138,7 @@ fn a_status_replaced_by_another_is_one_breaking_row_naming_both() {
 
 /// Compares `diff/base.yaml` with a copy whose start (`POST /butler/{task}`)
 /// answers `statuses` in place of its 202.
-fn diff_with_start_statuses(name: &str, statuses: &str) -> common::Run {
+fn diff_with_start_statuses(name: &str, statuses: &str) -> crate::common::Run {
     let dir = TempDir::new(name);
     let base = std::fs::read_to_string(fixture("diff/base.yaml")).expect("reads");
     let from = "        \"202\":\n          description: Already running.\n";

@@ -1,18 +1,16 @@
 //! `cargo xtask spec import`.
 
-mod common;
-
 use std::path::Path;
 
-use common::{TempDir, assert_no_panic, committed_spec, fixture, xtask};
+use crate::common::{TempDir, assert_no_panic, committed_spec, fixture, xtask};
 
 /// Runs `spec import`, judging without building the facade unless `extra`
 /// says otherwise (the build is the diff's, tested once below).
-fn import(upstream: &Path, out: &Path, extra: &[&str]) -> common::Run {
+fn import(upstream: &Path, out: &Path, extra: &[&str]) -> crate::common::Run {
     import_with(upstream, out, &[&["--no-build"], extra].concat())
 }
 
-fn import_with(upstream: &Path, out: &Path, extra: &[&str]) -> common::Run {
+fn import_with(upstream: &Path, out: &Path, extra: &[&str]) -> crate::common::Run {
     let mut args = vec![
         "spec".to_string(),
         "import".to_string(),
