@@ -191,7 +191,7 @@ pub fn print_window(
         Some(true) => match previous {
             Some(previous) => writeln!(
                 out,
-                "maintenance window: {} (was {})",
+                "maintenance window: {}, was {}",
                 window.words(),
                 previous.words()
             ),

@@ -12,3 +12,4 @@ mod json_errors;
 mod pipes;
 mod profiles;
 mod terminal;
+mod upkeep;
