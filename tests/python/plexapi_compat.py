@@ -5,14 +5,19 @@ tell: python-plexapi connects with PlexServer(url, token) (which reads
 GET / first), lists the Butler tasks and starts one, reads and changes the
 Butler's settings, and lists who is watching, as against a real server.
 
-Usage: python plexapi_compat.py PATH_TO_PLEX_BUTLER_SIM
+It also checks the other way round: settings changed by the plex-butler
+command read back through python-plexapi.
+
+Usage: python plexapi_compat.py PATH_TO_PLEX_BUTLER_SIM PATH_TO_PLEX_BUTLER
 
 Starts the simulator on 127.0.0.1 with a port the OS picks, and stops it
 whatever happens. Exits non-zero on any failed check.
 """
 
+import os
 import subprocess
 import sys
+import tempfile
 
 from plexapi.exceptions import BadRequest
 from plexapi.server import PlexServer
@@ -86,9 +91,58 @@ def check_settings(server):
     check(not optimize.enabled, "a switch turned off disables its task in butlerTasks()")
 
 
+def plex_butler(cli, url, *args):
+    """Runs the plex-butler command against the simulator; fails the check
+    on a non-zero exit. The token travels in the environment, as the
+    command's README advises; a home of its own keeps the user's config
+    out and the command's state file in."""
+    with tempfile.TemporaryDirectory() as home:
+        env = {"PATH": os.environ.get("PATH", ""), "HOME": home, "PLEX_TOKEN": TOKEN}
+        done = subprocess.run(
+            [cli, "--server", url, *args], env=env, capture_output=True, text=True, timeout=60
+        )
+    if done.returncode != 0:
+        raise AssertionError(f"plex-butler {' '.join(args)} exited {done.returncode}: {done.stderr}")
+    return done.stdout
+
+
+def check_cli_settings(cli, binary):
+    """Changes the Butler's settings with the plex-butler command, on a
+    simulator of its own, and reads them back through python-plexapi."""
+    proc, url = start_simulator(binary)
+    try:
+        plex_butler(cli, url, "window", "set", "3-6")
+        plex_butler(cli, url, "disable", "OptimizeDatabase")
+        server = PlexServer(url, TOKEN, timeout=10)
+        after = read_settings(
+            server, ["ButlerStartHour", "ButlerEndHour", "ButlerTaskOptimizeDatabase"]
+        )
+        check(
+            after == {"ButlerStartHour": 3, "ButlerEndHour": 6, "ButlerTaskOptimizeDatabase": False},
+            "settings changed by plex-butler (window set 3-6, disable) read back through python-plexapi",
+        )
+        check(
+            server.settings.get("ButlerStartHour").value == 3,
+            "plex.settings.get('ButlerStartHour').value is 3",
+        )
+        optimize = next(task for task in server.butlerTasks() if task.name == "OptimizeDatabase")
+        check(not optimize.enabled, "a task disabled by plex-butler is disabled in butlerTasks()")
+    finally:
+        stop(proc)
+
+
+def stop(proc):
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def main():
-    if len(sys.argv) != 2:
+    if len(sys.argv) != 3:
         raise SystemExit(__doc__)
+    check_cli_settings(sys.argv[2], sys.argv[1])
     proc, url = start_simulator(sys.argv[1], "--sessions", "2")
     try:
         server = PlexServer(url, TOKEN, timeout=10)
@@ -123,11 +177,7 @@ def main():
             "each playback has a user and a playing player",
         )
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
     print("python-plexapi works against the simulator")
 
 
