@@ -690,3 +690,37 @@ async fn the_upkeep_commands_run_against_several_profiles_at_once() {
     );
     assert!(stdout(&out).contains("[a] "), "{}", stdout(&out));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_upkeep_command_reports_an_unreachable_server_in_its_own_json_form() {
+    let free_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let home = tempfile::tempdir().expect("temp dir");
+    let file = home.path().join("upkeep.toml");
+    std::fs::write(&file, DESIRED).expect("write");
+    let path = file.to_str().expect("UTF-8 path");
+    let commands: [&[&str]; 8] = [
+        &["settings"],
+        &["window"],
+        &["window", "set", "1-6"],
+        &["enable", "BackupDatabase"],
+        &["disable", "BackupDatabase"],
+        &["apply", path, "--dry-run"],
+        &["sessions"],
+        &["run", "BackupDatabase"],
+    ];
+    for args in commands {
+        let mut command = bare_cmd(home.path());
+        command
+            .args(["--server", &format!("http://127.0.0.1:{free_port}")])
+            .args(["--timeout", "2s", "-o", "json"])
+            .args(args);
+        let out = common::run_without(command, TOKEN).await;
+        assert_eq!(code(&out), 5, "{args:?}: {}", stderr(&out));
+        let doc = json(&out);
+        assert_eq!(doc["command"], args[0], "{doc}");
+        assert_eq!(doc["error"]["kind"], "unreachable", "{doc}");
+    }
+}
