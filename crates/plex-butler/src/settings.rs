@@ -408,7 +408,7 @@ impl Client {
         self.traced(&ONE, None, progress, async {
             check_id(id)?;
             let unknown = || Error::UnknownSetting {
-                id: excerpt(id.as_bytes(), None),
+                id: excerpt(id.as_bytes(), self.secret()),
             };
             let found = self
                 .with_retries(&ONE, progress, |deadline| async move {
@@ -449,6 +449,9 @@ impl Client {
     ///
     /// [`Error::SettingsRefused`] when the server refuses (400 or 403: an
     /// id does not exist, or a value does not fit), naming the ids sent;
+    /// within 2 s of an earlier change by this client, a 400 is reported
+    /// only after the retries above (it cannot be told from the passing
+    /// one);
     /// [`Error::InvalidSetting`] for an empty id; and the errors of
     /// [`Client::tasks`].
     pub async fn set_settings<K, V>(
