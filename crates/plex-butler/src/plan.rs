@@ -278,9 +278,10 @@ pub struct StepReport {
     /// How long it lasted, from its beginning to the end of its work (or
     /// its failure).
     pub duration: Duration,
-    /// Whether any Butler activity was seen while it ran; `false` means
-    /// the work ended before the first look, or never started (see
-    /// [`crate::WaitReport::saw_activity`]).
+    /// Whether any Butler activity was seen while it ran, a step that
+    /// [failed](StepOutcome::Failed) while waiting for its work included;
+    /// `false` means the work ended before the first look, or never
+    /// started (see [`crate::WaitReport::saw_activity`]).
     pub saw_activity: bool,
 }
 
@@ -386,27 +387,32 @@ impl Client {
             saw_activity: false,
         };
         report.outcome = match self
-            .step_outcome(plan, index, task, &mut report.start)
+            .step_outcome(
+                plan,
+                index,
+                task,
+                &mut report.start,
+                &mut report.saw_activity,
+            )
             .await
         {
-            Ok((outcome, saw_activity)) => {
-                report.saw_activity = saw_activity;
-                outcome
-            }
-            Err(outcome) => outcome,
+            Ok(outcome) | Err(outcome) => outcome,
         };
         report.duration = began.elapsed();
         report
     }
 
-    /// The step's outcome and whether it saw Butler work.
+    /// The step's outcome. `start` and `saw_activity` are filled in as the
+    /// step goes, so that a step failing while it waits still says that
+    /// its task was started and its work seen.
     async fn step_outcome(
         &self,
         plan: &Plan<'_>,
         index: usize,
         task: &TaskName,
         start: &mut Option<StartOutcome>,
-    ) -> Result<(StepOutcome, bool), StepOutcome> {
+        saw_activity: &mut bool,
+    ) -> Result<StepOutcome, StepOutcome> {
         if plan.when_idle {
             self.until_idle(plan, index, task)
                 .await
@@ -431,6 +437,7 @@ impl Client {
             .max_poll_interval(plan.max_poll_interval)
             .grace(plan.grace)
             .on_progress(|progress| {
+                *saw_activity |= !progress.activities.is_empty();
                 plan.tell(&PlanEvent::Progress {
                     index,
                     task,
@@ -441,11 +448,11 @@ impl Client {
             .wait_until_idle(options)
             .await
             .map_err(StepOutcome::Failed)?;
-        let outcome = match started {
+        *saw_activity |= waited.saw_activity;
+        Ok(match started {
             StartOutcome::AlreadyRunning => StepOutcome::AlreadyRunning,
             _ => StepOutcome::Started,
-        };
-        Ok((outcome, waited.saw_activity))
+        })
     }
 
     /// Waits until nobody watches and no Butler work runs, or the plan's

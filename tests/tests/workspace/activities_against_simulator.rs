@@ -346,6 +346,29 @@ async fn a_failed_step_stops_the_plan_unless_it_keeps_going() {
 }
 
 #[tokio::test]
+async fn a_step_whose_wait_times_out_while_its_task_runs_says_it_started_and_saw_the_work() {
+    // The clock stands still: the task runs and never ends.
+    let sim = frozen().start().await.expect("simulator starts");
+    let plan = quick_plan(&[TaskName::BackupDatabase, TaskName::OptimizeDatabase])
+        .wait_timeout(Duration::from_millis(100));
+    let report = client(&sim).run_plan(&plan).await.expect("plan runs");
+    let step = &report.steps[0];
+    assert!(
+        matches!(
+            step.outcome,
+            StepOutcome::Failed(Error::WaitTimedOut { .. })
+        ),
+        "{step:?}"
+    );
+    assert_eq!(step.start, Some(StartOutcome::Started));
+    assert!(step.saw_activity, "its work was seen running: {step:?}");
+    assert!(matches!(report.steps[1].outcome, StepOutcome::Skipped));
+    assert!(!report.steps[1].saw_activity);
+    assert_eq!(sim.state().running(), ["BackupDatabase"], "it goes on");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_plan_that_waits_for_idle_starts_once_the_watching_ends() {
     let sim = frozen()
         .sessions(1)
