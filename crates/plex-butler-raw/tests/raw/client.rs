@@ -275,8 +275,13 @@ fn generated_docs_follow_the_spec() {
         serde_yaml_ng::from_str(include_str!("../../../../openapi/butler.yaml")).expect("spec");
     let paths = spec["paths"].as_object().expect("paths");
     let mut checked = 0;
+    let mut operations = 0;
     for item in paths.values() {
         for op in item.as_object().expect("path item").values() {
+            if op.get("operationId").is_none() {
+                continue; // path-level parameters
+            }
+            operations += 1;
             let Some(summary) = op.get("summary").and_then(|s| s.as_str()) else {
                 continue;
             };
@@ -297,7 +302,10 @@ fn generated_docs_follow_the_spec() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 7);
+    // Every operation has a summary and a description, however many the
+    // spec grows to.
+    assert!(operations >= 7, "{operations} operations");
+    assert_eq!(checked, operations);
 }
 
 #[tokio::test]
