@@ -22,13 +22,22 @@
 //!   see `compare_statuses`;
 //! - a change of a response's (or request's) media types: `drift` panics on
 //!   it (`assert!`/`todo!`), so it is reported here and hidden from `drift`.
+//! - what `drift` does not look at, in `transport`: the security schemes
+//!   (`type`, `in`, `name`, `scheme`; added and removed) and the security
+//!   requirements of each operation, each parameter's `style`, `explode`
+//!   and `allowReserved` (OpenAPI's defaults filled in), and the path part
+//!   of `servers[].url`. These change no schema, yet a server that follows
+//!   the new spec looks for the token, a parameter or the request
+//!   somewhere old clients do not put it.
 //!
 //! **The rule.** A change is *breaking* when a client built on the old spec
 //! can fail against a server that follows the new one, or loses something
 //! it may use: an operation, a parameter, a property, an enum value (a task
 //! name) removed; a success status, or a value of a closed enum, added to
 //! answers; a status replaced by another; an input newly required; an
-//! answer's property no longer required. Additions old clients can ignore
+//! answer's property no longer required; the token, a parameter's
+//! serialisation or the base path sent differently; a way to authenticate
+//! no longer accepted. Additions old clients can ignore
 //! are not breaking: an operation, an optional input, an error status (read
 //! as an error, as any unlisted status is), a property of an answer, a
 //! value of an open enum (a task name:
@@ -41,6 +50,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::doc::{self, Node, resolve};
 use crate::rust_api;
+
+mod transport;
 
 /// Whether a change breaks existing clients.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
@@ -404,6 +415,13 @@ fn usage(spec: &Node, operations: &[OperationEntry], side: Side) -> Usage {
         if let Some(responses) = operation.get("responses") {
             collect_refs(spec, responses, &mut outputs);
         }
+        // A security requirement names its scheme, without a `$ref`.
+        for scheme in transport::required_schemes(spec, operation) {
+            inputs.insert(format!(
+                "/components/securitySchemes/{}",
+                doc::escape_pointer_segment(&scheme)
+            ));
+        }
         for (refs, flow) in [(inputs, Flow::INPUT), (outputs, Flow::OUTPUT)] {
             for target in refs {
                 let entry = usage.components.entry(target).or_default();
@@ -490,6 +508,7 @@ pub fn compare(old: &Node, new: &Node) -> Result<Report, String> {
     compare_document(&context, &mut rows);
     compare_operations(&context, &mut rows);
     compare_named_schemas(&context, &mut rows);
+    transport::compare(&context, &mut rows);
     walk_both(&context, &mut rows, &mut covered);
 
     // drift panics on a change of media types; report those here and give
