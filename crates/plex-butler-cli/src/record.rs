@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 use plex_butler::{Activity, Sessions, WaitProgress};
 
 use crate::failure::{Failure, human};
-use crate::output::{ErrorKind, JsonOutput, ListedTask, TaskResult, WaitSummary};
+use crate::output::{ErrorKind, JsonOutput, ListedTask, Outcome, TaskResult, WaitSummary};
 use crate::reports::{SettingChange, SettingsView, StepResult, SwitchResult, WindowView};
 use crate::table;
 
@@ -82,6 +82,24 @@ pub struct CurrentStep {
     pub started: Instant,
     /// When it began, by the wall clock.
     pub started_at: SystemTime,
+    /// What the start answered, once it did: a step cut short while it
+    /// waits for its work was started all the same.
+    pub start: Option<Outcome>,
+    /// Whether its Butler work was seen running.
+    pub saw_activity: bool,
+}
+
+impl CurrentStep {
+    /// A step that has just begun: not started, nothing seen.
+    pub fn new(task: impl Into<String>) -> Self {
+        Self {
+            task: task.into(),
+            started: Instant::now(),
+            started_at: SystemTime::now(),
+            start: None,
+            saw_activity: false,
+        }
+    }
 }
 
 impl Record {
@@ -129,11 +147,7 @@ impl Record {
         }
         self.finished = true;
         if let Some(step) = self.current_step.take() {
-            self.steps.push(StepResult::interrupted(
-                &step.task,
-                step.started_at,
-                step.started.elapsed(),
-            ));
+            self.steps.push(StepResult::interrupted(&step));
         }
         let stopped = match (kind, limit) {
             (ErrorKind::Deadline, Some(limit)) => {

@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::failure::Failure;
 use crate::output::{ErrorInfo, Outcome};
+use crate::record::CurrentStep;
 
 /// The maintenance window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
@@ -224,15 +225,16 @@ impl StepResult {
         }
     }
 
-    /// The step under way when the run was stopped from outside.
-    pub fn interrupted(task: &str, started_at: SystemTime, duration: Duration) -> Self {
+    /// The step under way when the run was stopped from outside, with
+    /// what it got to: a script must not start again a task that runs.
+    pub fn interrupted(step: &CurrentStep) -> Self {
         Self {
-            task: task.to_string(),
+            task: step.task.clone(),
             outcome: StepState::Interrupted,
-            start: None,
-            started_at: rfc3339(started_at),
-            duration_ms: millis(duration),
-            saw_activity: false,
+            start: step.start,
+            started_at: rfc3339(step.started_at),
+            duration_ms: millis(step.started.elapsed()),
+            saw_activity: step.saw_activity,
             error: None,
         }
     }

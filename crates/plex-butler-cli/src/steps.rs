@@ -3,7 +3,6 @@
 //! per step kept as the plan goes (so that Ctrl-C still prints it).
 
 use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime};
 
 use plex_butler::{Plan, PlanEvent, StartOutcome};
 
@@ -11,6 +10,7 @@ use crate::args::RunArgs;
 use crate::commands::{Caller, Shared, WAIT_MAX_POLL_INTERVAL, lock, resolve_names};
 use crate::config::Target;
 use crate::failure::{Failure, human};
+use crate::output::Outcome;
 use crate::progress::Display;
 use crate::record::CurrentStep;
 use crate::reports::{StepResult, StepState};
@@ -39,11 +39,7 @@ pub async fn run(
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         match event {
             PlanEvent::StepStarting { index, task } => {
-                lock(&seen).current_step = Some(CurrentStep {
-                    task: task.to_string(),
-                    started: Instant::now(),
-                    started_at: SystemTime::now(),
-                });
+                lock(&seen).current_step = Some(CurrentStep::new(task.to_string()));
                 display.note(&format!(
                     "step {} of {total}: {}",
                     index + 1,
@@ -54,13 +50,23 @@ pub async fn run(
                 watching, running, ..
             } => display.note(&busy_words(*watching, running.len())),
             PlanEvent::Started { task, outcome, .. } => {
+                if let Some(step) = lock(&seen).current_step.as_mut() {
+                    step.start = Some(Outcome::from(*outcome));
+                }
                 let words = match outcome {
                     StartOutcome::AlreadyRunning => "already running; waiting for it to end",
                     _ => "started; waiting for the Butler work to end",
                 };
                 display.note(&format!("{}: {words}", sanitize(task.as_str())));
             }
-            PlanEvent::Progress { progress, .. } => display.update(progress),
+            PlanEvent::Progress { progress, .. } => {
+                if !progress.activities.is_empty()
+                    && let Some(step) = lock(&seen).current_step.as_mut()
+                {
+                    step.saw_activity = true;
+                }
+                display.update(progress);
+            }
             PlanEvent::StepFinished { report } => {
                 let step = StepResult::from_report(report, &base_url, timeout);
                 if step.outcome != StepState::Skipped {

@@ -3,7 +3,8 @@
 
 use std::path::Path;
 use std::process::Output;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 
@@ -26,12 +27,142 @@ pub async fn run_without(mut cmd: Command, token: &str) -> Output {
         .await
         .expect("join")
         .expect("the binary runs");
-    let printed = format!("{}{}", stdout(&output), stderr(&output));
+    assert_token_absent(&output, token);
+    output
+}
+
+/// Fails the test if `token`, in any case, is in what the binary printed.
+fn assert_token_absent(output: &Output, token: &str) {
+    let printed = format!("{}{}", stdout(output), stderr(output));
     assert!(
         !printed.to_lowercase().contains(&token.to_lowercase()),
         "the token was printed:\n{printed}"
     );
-    output
+}
+
+/// The binary, as a plain process for [`Watched`], with no inherited
+/// configuration (as [`bare_cmd`]).
+pub fn bare_process(home: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("plex-butler"));
+    cmd.env_clear()
+        .env("XDG_CONFIG_HOME", home)
+        .env("HOME", home)
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+/// The binary running, its stderr read as it comes: a test acts once the
+/// binary has said something, never after a fixed sleep, which a slow
+/// machine outruns. A run still going when this is dropped is killed.
+pub struct Watched {
+    child: std::process::Child,
+    stdout: Option<std::thread::JoinHandle<Vec<u8>>>,
+    stderr: Arc<Mutex<Vec<u8>>>,
+    stderr_reader: Option<std::thread::JoinHandle<()>>,
+}
+
+/// How long a test waits for the binary to say something, or to end.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+impl Watched {
+    pub fn spawn(mut cmd: std::process::Command) -> Self {
+        use std::io::Read;
+        let mut child = cmd
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the binary runs");
+        let mut out = child.stdout.take().expect("stdout");
+        let stdout = std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = out.read_to_end(&mut bytes);
+            bytes
+        });
+        let mut err = child.stderr.take().expect("stderr");
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&stderr);
+        let stderr_reader = std::thread::spawn(move || {
+            let mut buffer = [0u8; 1024];
+            while let Ok(n) = err.read(&mut buffer) {
+                if n == 0 {
+                    break;
+                }
+                seen.lock().expect("lock").extend_from_slice(&buffer[..n]);
+            }
+        });
+        Self {
+            child,
+            stdout: Some(stdout),
+            stderr,
+            stderr_reader: Some(stderr_reader),
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Everything on stderr so far.
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.stderr.lock().expect("lock")).into_owned()
+    }
+
+    /// Waits until stderr holds `needle`; fails the test after
+    /// [`PATIENCE`], or when the binary ends without saying it.
+    pub fn wait_for(&mut self, needle: &str) {
+        let until = Instant::now() + PATIENCE;
+        while !self.stderr().contains(needle) {
+            let ended = self.child.try_wait().expect("try_wait").is_some();
+            assert!(
+                !ended && Instant::now() < until,
+                "the binary did not say {needle:?}:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits for the end (killing the binary after [`PATIENCE`]) and
+    /// asserts that `token`, in any case, is nowhere in what it printed.
+    pub fn finish(mut self, token: &str) -> Output {
+        let until = Instant::now() + PATIENCE;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                break status;
+            }
+            assert!(
+                Instant::now() < until,
+                "the binary did not end:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let stdout = self
+            .stdout
+            .take()
+            .map(|reader| reader.join().expect("the stdout reader ends"))
+            .unwrap_or_default();
+        if let Some(reader) = self.stderr_reader.take() {
+            reader.join().expect("the stderr reader ends");
+        }
+        let output = Output {
+            status,
+            stdout,
+            stderr: self.stderr.lock().expect("lock").clone(),
+        };
+        assert_token_absent(&output, token);
+        output
+    }
+}
+
+impl Drop for Watched {
+    fn drop(&mut self) {
+        // Only a test that failed midway leaves the run going.
+        if self.child.try_wait().is_ok_and(|status| status.is_none()) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
 }
 
 pub fn stdout(output: &Output) -> String {

@@ -25,6 +25,7 @@ const TOKEN: &str = "terminal-test-token-3e8d21";
 struct OnTerminal {
     child: Child,
     screen: Arc<Mutex<Vec<u8>>>,
+    reader: std::thread::JoinHandle<()>,
 }
 
 impl OnTerminal {
@@ -55,7 +56,7 @@ impl OnTerminal {
         let screen = Arc::new(Mutex::new(Vec::new()));
         let seen = Arc::clone(&screen);
         let mut master = std::fs::File::from(pty.master);
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             let mut buffer = [0u8; 4096];
             while let Ok(n) = master.read(&mut buffer) {
                 if n == 0 {
@@ -64,7 +65,11 @@ impl OnTerminal {
                 seen.lock().expect("lock").extend_from_slice(&buffer[..n]);
             }
         });
-        Self { child, screen }
+        Self {
+            child,
+            screen,
+            reader,
+        }
     }
 
     fn text(&self) -> String {
@@ -86,9 +91,12 @@ impl OnTerminal {
     /// The exit code, and everything the terminal showed.
     fn finish(mut self) -> (i32, String) {
         let status = self.child.wait().expect("wait");
-        // The reader drains what is left once the child has gone.
-        std::thread::sleep(Duration::from_millis(200));
-        (status.code().unwrap_or(-1), self.text())
+        // The reader ends once it has drained what the child left: no
+        // end of the terminal is open any more.
+        let OnTerminal { screen, reader, .. } = self;
+        reader.join().expect("the reader ends");
+        let shown = String::from_utf8_lossy(&screen.lock().expect("lock")).into_owned();
+        (status.code().unwrap_or(-1), shown)
     }
 }
 

@@ -9,7 +9,9 @@ use std::time::Duration;
 use assert_cmd::Command;
 use plex_butler_sim::{Clock, ManualClock, Preset, Simulator, TaskSpec};
 
-use crate::common::{self, assert_matches_schema, bare_cmd, code, file_state, stderr, stdout};
+use crate::common::{
+    self, Watched, assert_matches_schema, bare_cmd, code, file_state, stderr, stdout,
+};
 
 const TOKEN: &str = "upkeep-test-token-7d41e0";
 
@@ -40,6 +42,16 @@ async fn frozen() -> Simulator {
             .clock(ManualClock::at(Clock::system().now())),
     )
     .await
+}
+
+/// The binary with `args` against `sim`, as a process to watch.
+fn process(sim: &Simulator, home: &Path, args: &[&str]) -> std::process::Command {
+    let mut process = common::bare_process(home);
+    process
+        .env("PLEX_URL", sim.url())
+        .env("PLEX_TOKEN", TOKEN)
+        .args(args);
+    process
 }
 
 fn cmd(sim: &Simulator, home: &Path) -> Command {
@@ -493,28 +505,35 @@ async fn run_when_idle_waits_until_nobody_watches_then_runs() {
     let sim = sim(Duration::from_millis(300)).await;
     sim.set_sessions(1).expect("sessions set");
     let home = tempfile::tempdir().expect("temp dir");
-    let mut command = cmd(&sim, home.path());
-    command.args([
-        "run",
-        "BackupDatabase",
-        "--when-idle",
-        "--wait-timeout",
-        "1m",
-    ]);
-    let running = tokio::spawn(common::run_without(command, TOKEN));
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    let mut running = Watched::spawn(process(
+        &sim,
+        home.path(),
+        &[
+            "run",
+            "BackupDatabase",
+            "--when-idle",
+            "--wait-timeout",
+            "1m",
+        ],
+    ));
+    // The film ends only once the command has seen it playing.
+    let busy = "waiting until the server is idle: someone is watching (1 playback)";
+    let (running, sim) = tokio::task::spawn_blocking(move || {
+        running.wait_for(busy);
+        (running, sim)
+    })
+    .await
+    .expect("join");
     assert!(
         sim.state().running().is_empty(),
         "nothing starts while someone watches"
     );
     sim.set_sessions(0).expect("sessions set");
-    let out = running.await.expect("join");
+    let out = tokio::task::spawn_blocking(move || running.finish(TOKEN))
+        .await
+        .expect("join");
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("waiting until the server is idle: someone is watching (1 playback)"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains(busy), "{}", stderr(&out));
     assert!(
         stdout(&out).contains("BackupDatabase  done"),
         "{}",
@@ -565,7 +584,6 @@ async fn run_when_idle_with_someone_always_watching_exits_5_and_starts_nothing()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_during_run_exits_130_with_the_steps_so_far() {
-    use std::io::Read;
     // A quick first task, then one that never ends on its own.
     let sim = start(
         Simulator::builder()
@@ -574,45 +592,18 @@ async fn ctrl_c_during_run_exits_130_with_the_steps_so_far() {
     )
     .await;
     let home = tempfile::tempdir().expect("temp dir");
-    let bin = assert_cmd::cargo::cargo_bin("plex-butler");
-    let url = sim.url().to_string();
-    let home_path = home.path().to_path_buf();
+    let mut running = Watched::spawn(process(
+        &sim,
+        home.path(),
+        &["-o", "json", "run", "QuickTask", "BackupDatabase"],
+    ));
     let out = tokio::task::spawn_blocking(move || {
-        let mut child = std::process::Command::new(bin)
-            .env_clear()
-            .env("HOME", &home_path)
-            .env("XDG_CONFIG_HOME", &home_path)
-            .env("PLEX_TOKEN", TOKEN)
-            .args([
-                "--server",
-                &url,
-                "-o",
-                "json",
-                "run",
-                "QuickTask",
-                "BackupDatabase",
-            ])
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("spawn");
-        // Until the second step's task has started.
-        let mut err = child.stderr.take().expect("stderr");
-        let mut seen = Vec::new();
-        let mut byte = [0u8; 1];
-        while !String::from_utf8_lossy(&seen).contains("BackupDatabase: started")
-            && err.read(&mut byte).is_ok_and(|n| n == 1)
-        {
-            seen.push(byte[0]);
-        }
-        let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid"));
+        // Until the second step's task has started and its work was seen.
+        running.wait_for("BackupDatabase: started");
+        running.wait_for("Backup Database: ");
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(running.pid()).expect("pid"));
         nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("SIGINT");
-        let mut rest = Vec::new();
-        let _ = err.read_to_end(&mut rest);
-        let mut output = child.wait_with_output().expect("wait");
-        seen.extend(rest);
-        output.stderr = seen;
-        output
+        running.finish(TOKEN)
     })
     .await
     .expect("join");
@@ -622,6 +613,10 @@ async fn ctrl_c_during_run_exits_130_with_the_steps_so_far() {
         steps(&doc),
         pairs(&[("QuickTask", "done"), ("BackupDatabase", "interrupted")])
     );
+    // A script reading this must not start the task again.
+    let cut = &doc["steps"][1];
+    assert_eq!(cut["start"], "started", "{doc}");
+    assert_eq!(cut["saw_activity"], true, "{doc}");
     assert_eq!(doc["error"]["kind"], "interrupted");
     assert!(stderr(&out).contains("goes on"), "{}", stderr(&out));
     assert_eq!(
@@ -629,6 +624,41 @@ async fn ctrl_c_during_run_exits_130_with_the_steps_so_far() {
         ["BackupDatabase"],
         "the work goes on"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_before_a_step_starts_its_task_reports_it_not_started() {
+    // Someone watches throughout: the step waits and never starts.
+    let sim = sim(Duration::from_millis(300)).await;
+    sim.set_sessions(1).expect("sessions set");
+    let home = tempfile::tempdir().expect("temp dir");
+    let mut running = Watched::spawn(process(
+        &sim,
+        home.path(),
+        &[
+            "-o",
+            "json",
+            "run",
+            "BackupDatabase",
+            "--when-idle",
+            "--wait-timeout",
+            "1m",
+        ],
+    ));
+    let out = tokio::task::spawn_blocking(move || {
+        running.wait_for("someone is watching (1 playback)");
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(running.pid()).expect("pid"));
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("SIGINT");
+        running.finish(TOKEN)
+    })
+    .await
+    .expect("join");
+    assert_eq!(code(&out), 130, "{}", stderr(&out));
+    let doc = json(&out);
+    assert_eq!(steps(&doc), pairs(&[("BackupDatabase", "interrupted")]));
+    assert!(doc["steps"][0]["start"].is_null(), "{doc}");
+    assert_eq!(doc["steps"][0]["saw_activity"], false, "{doc}");
+    assert!(sim.state().running().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
