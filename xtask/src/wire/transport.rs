@@ -243,8 +243,18 @@ fn shown_requirements(alternatives: &BTreeSet<Requirement>) -> String {
         .join(" or ")
 }
 
-/// A row for a change of requirements: breaking unless every way old
-/// clients authenticate is still accepted.
+/// Whether credentials sent for `sent` meet `asked`: every scheme asked
+/// for is sent, with at least the scopes asked.
+fn meets(sent: &Requirement, asked: &Requirement) -> bool {
+    asked.iter().all(|(name, scopes)| {
+        sent.iter()
+            .any(|(s, sent_scopes)| s == name && scopes.iter().all(|x| sent_scopes.contains(x)))
+    })
+}
+
+/// A row for a change of requirements: breaking unless what old clients
+/// send, whichever alternative they chose, still meets one of the new
+/// ones (a requirement dropped, or an alternative added, breaks nobody).
 fn requirement_row(
     rows: &mut Rows,
     group: GroupKey,
@@ -252,10 +262,13 @@ fn requirement_row(
     old: &BTreeSet<Requirement>,
     new: &BTreeSet<Requirement>,
 ) {
-    let (class, why) = if old.is_subset(new) {
+    let still_met = old
+        .iter()
+        .all(|sent| new.iter().any(|asked| meets(sent, asked)));
+    let (class, why) = if still_met {
         (
             Class::NotBreaking,
-            "every way old clients authenticate is still accepted".to_string(),
+            "what old clients send still meets what the new spec asks for".to_string(),
         )
     } else {
         (
@@ -610,4 +623,91 @@ fn compare_base_paths(context: &Context<'_>, rows: &mut Rows) {
         ),
         &why,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Row, compare};
+    use crate::doc::parse;
+
+    /// A spec with `GET /x/{id}` taking a query parameter and a path
+    /// parameter, each with the extra lines given.
+    fn spec(query: &str, path: &str) -> crate::doc::Node {
+        parse(&spec_text(query, path)).expect("parses")
+    }
+
+    fn spec_text(query: &str, path: &str) -> String {
+        format!(
+            "openapi: 3.0.3
+info: {{title: t, version: '1'}}
+paths:
+  /x/{{id}}:
+    parameters:
+      - {{name: id, in: path, required: true, schema: {{type: string}}{path}}}
+    get:
+      operationId: getX
+      parameters:
+        - {{name: ids, in: query, schema: {{type: array, items: {{type: string}}}}{query}}}
+      responses:
+        '204': {{description: done}}
+"
+        )
+    }
+
+    fn rows(old: &crate::doc::Node, new: &crate::doc::Node) -> Vec<Row> {
+        compare(old, new)
+            .expect("compares")
+            .rows()
+            .cloned()
+            .collect()
+    }
+
+    #[test]
+    fn a_query_style_changed_from_its_default_is_breaking() {
+        let rows = rows(&spec("", ""), &spec(", style: spaceDelimited", ""));
+        let changes: Vec<&str> = rows.iter().map(|r| r.change.as_str()).collect();
+        assert_eq!(
+            changes,
+            [
+                "parameter `ids` (query): `style` changed from `form` (the default) to \
+                 `spaceDelimited`",
+                // form explodes by default, every other style does not.
+                "parameter `ids` (query): `explode` changed from true to false",
+            ],
+            "{rows:#?}"
+        );
+        assert!(
+            rows.iter().all(|r| r.class == super::Class::Breaking),
+            "{rows:#?}"
+        );
+    }
+
+    #[test]
+    fn the_defaults_written_out_are_no_change() {
+        let rows = rows(
+            &spec("", ""),
+            &spec(
+                ", style: form, explode: true, allowReserved: false",
+                ", style: simple, explode: false",
+            ),
+        );
+        assert!(rows.is_empty(), "{rows:#?}");
+    }
+
+    #[test]
+    fn a_renamed_path_parameter_exploded_is_reported_on_its_path() {
+        let renamed = spec_text("", ", explode: true")
+            .replace("/x/{id}", "/x/{key}")
+            .replace("name: id", "name: key");
+        let rows = rows(&spec("", ""), &parse(&renamed).expect("parses"));
+        let row = rows
+            .iter()
+            .find(|r| r.change.contains("explode"))
+            .unwrap_or_else(|| panic!("no explode row in {rows:#?}"));
+        assert_eq!(
+            row.change,
+            "parameter `key` (path): `explode` changed from false to true"
+        );
+        assert_eq!(row.class, super::Class::Breaking);
+    }
 }

@@ -157,6 +157,15 @@ fn corpus() -> Vec<(&'static str, Expected, Change)> {
                 paths.insert("/butler/{taskName}".to_string(), item);
             },
         ),
+        // No schema changes and the facade builds, yet every old client's
+        // token goes unseen.
+        (
+            "the token's header renamed",
+            expect(true, false, true),
+            |spec| {
+                spec["components"]["securitySchemes"]["PlexToken"]["name"] = json!("X-Plex-Tokn")
+            },
+        ),
         (
             "the start's 202 changed to 409",
             expect(true, false, true),
@@ -260,6 +269,16 @@ fn every_change_of_the_corpus_is_judged_as_the_facade_build_and_its_kind_say() {
         {
             failures.push(format!(
                 "{name}: the diff does not name the status table's entry to add\n{}",
+                judged.output()
+            ));
+        }
+        if name == "the token's header renamed"
+            && !judged.stdout.contains(
+                "BREAKING wire    the token moved: header X-Plex-Token is now header X-Plex-Tokn",
+            )
+        {
+            failures.push(format!(
+                "{name}: the diff does not say where the token went\n{}",
                 judged.output()
             ));
         }

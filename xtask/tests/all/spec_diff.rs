@@ -5,7 +5,12 @@
 
 use std::process::Command;
 
-use crate::common::{TempDir, assert_no_panic, committed_spec, fixture, xtask, xtask_in};
+use serde_json::json;
+
+use crate::common::{
+    Run, TempDir, assert_no_panic, committed_spec, committed_spec_json, fixture, write_spec, xtask,
+    xtask_in,
+};
 
 /// Compares `diff/base.yaml` with `diff/<new>`, without the build.
 fn diff_from_base(new: &str, extra: &[&str]) -> crate::common::Run {
@@ -439,6 +444,208 @@ fn outside_any_workspace_the_diff_says_where_to_run_and_exits_with_2() {
     assert!(
         run.stderr.contains("is not inside a cargo workspace"),
         "{}",
+        run.output()
+    );
+}
+
+/// Compares the committed spec with a copy changed by `change`, without the
+/// build: these changes leave every schema, and so the Rust, as it was.
+fn diff_committed_with(name: &str, change: impl FnOnce(&mut serde_json::Value)) -> Run {
+    let dir = TempDir::new(name);
+    let mut spec = committed_spec_json();
+    change(&mut spec);
+    let new = write_spec(&dir, "new.yaml", &spec);
+    xtask([
+        "spec".as_ref(),
+        "diff".as_ref(),
+        "--no-build".as_ref(),
+        "--old".as_ref(),
+        committed_spec().as_os_str(),
+        "--new".as_ref(),
+        new.as_os_str(),
+    ])
+}
+
+/// The committed spec's token scheme, to change.
+fn token_scheme(spec: &mut serde_json::Value) -> &mut serde_json::Value {
+    spec.pointer_mut("/components/securitySchemes/PlexToken")
+        .expect("the committed spec has the PlexToken scheme")
+}
+
+/// The exploded `prefs` query parameter of `PUT /:/prefs`, to change.
+fn prefs_parameter(spec: &mut serde_json::Value) -> &mut serde_json::Value {
+    spec.pointer_mut("/paths/~1:~1prefs/put/parameters/0")
+        .filter(|p| p["name"] == "prefs")
+        .expect("PUT /:/prefs takes `prefs` first")
+}
+
+fn assert_breaking_with_row(run: &Run, row: &str) {
+    assert_eq!(run.code, 1, "{}", run.output());
+    assert!(run.stdout.contains(row), "{row}\n{}", run.output());
+}
+
+#[test]
+fn a_renamed_token_header_is_breaking_as_servers_no_longer_see_the_token() {
+    let run = diff_committed_with("token-renamed", |spec| {
+        token_scheme(spec)["name"] = json!("X-Plex-Tokn");
+    });
+    assert_breaking_with_row(&run, "### security scheme `PlexToken`\n\nUsed by ");
+    assert!(
+        run.stdout.contains(" getButlerTasks,") && run.stdout.contains(" setPreferences,"),
+        "the operations that send the token: {}",
+        run.output()
+    );
+    assert_breaking_with_row(
+        &run,
+        "| the token moved: header `X-Plex-Token` is now header `X-Plex-Tokn` | **breaking** \
+         |  |  | a server that follows the new spec never sees the token old clients send where \
+         they always did, and answers them as if they sent none |",
+    );
+}
+
+#[test]
+fn a_token_moved_from_header_to_query_is_breaking() {
+    let run = diff_committed_with("token-in-query", |spec| {
+        token_scheme(spec)["in"] = json!("query");
+    });
+    assert_breaking_with_row(
+        &run,
+        "| the token moved: header `X-Plex-Token` is now query parameter `X-Plex-Token` | \
+         **breaking** |",
+    );
+}
+
+#[test]
+fn a_removed_security_scheme_is_breaking_though_dropping_the_requirement_is_not() {
+    let run = diff_committed_with("scheme-removed", |spec| {
+        spec["components"]["securitySchemes"] = json!({});
+        spec.as_object_mut().expect("a map").remove("security");
+    });
+    assert_breaking_with_row(&run, "| security scheme removed | **breaking** |");
+    assert_breaking_with_row(
+        &run,
+        "| the document's security requirement (`security`) changed from `PlexToken` to no \
+         credentials | no |  |  | what old clients send still meets what the new spec asks for |",
+    );
+}
+
+#[test]
+fn a_security_scheme_no_operation_requires_is_not_breaking() {
+    let run = diff_committed_with("scheme-added", |spec| {
+        spec["components"]["securitySchemes"]["Basic"] = json!({"type": "http", "scheme": "basic"});
+    });
+    assert_eq!(run.code, 0, "{}", run.output());
+    assert!(
+        run.stdout.contains(
+            "| security scheme added | no |  |  | no operation requires it: old clients need not \
+             send it |"
+        ),
+        "{}",
+        run.output()
+    );
+}
+
+#[test]
+fn an_operation_requiring_another_scheme_is_breaking() {
+    let run = diff_committed_with("requirement-changed", |spec| {
+        spec["components"]["securitySchemes"]["Basic"] = json!({"type": "http", "scheme": "basic"});
+        spec["paths"]["/butler"]["delete"]["security"] = json!([{"Basic": []}]);
+    });
+    assert_breaking_with_row(&run, "| security scheme added | **breaking** |");
+    assert_breaking_with_row(
+        &run,
+        "| security requirement changed from `PlexToken` to `Basic` | **breaking** |  |  | old \
+         clients authenticate with `PlexToken`; a server that follows the new spec asks for \
+         `Basic` |",
+    );
+}
+
+#[test]
+fn an_operation_accepting_one_more_way_to_authenticate_is_not_breaking() {
+    let run = diff_committed_with("requirement-widened", |spec| {
+        spec["paths"]["/butler"]["get"]["security"] = json!([{"PlexToken": []}, {}]);
+    });
+    assert_eq!(run.code, 0, "{}", run.output());
+    assert!(
+        run.stdout.contains(
+            "| security requirement changed from `PlexToken` to no credentials or `PlexToken` | \
+             no |  |  | what old clients send still meets what the new spec asks for |"
+        ),
+        "{}",
+        run.output()
+    );
+}
+
+#[test]
+fn a_parameter_no_longer_exploded_is_breaking() {
+    let run = diff_committed_with("prefs-not-exploded", |spec| {
+        prefs_parameter(spec)["explode"] = json!(false);
+    });
+    assert_breaking_with_row(&run, "### `PUT /:/prefs` (setPreferences)");
+    assert_breaking_with_row(
+        &run,
+        "| parameter `prefs` (query): `explode` changed from true to false | **breaking** |  |  \
+         | old clients send it exploded (each item or entry on its own); a server that follows \
+         the new spec expects it not exploded (all items and entries in one value), and \
+         misreads theirs |",
+    );
+}
+
+#[test]
+fn a_parameter_allowing_reserved_characters_is_breaking() {
+    let run = diff_committed_with("prefs-reserved", |spec| {
+        prefs_parameter(spec)["allowReserved"] = json!(true);
+    });
+    assert_breaking_with_row(
+        &run,
+        "| parameter `prefs` (query): `allowReserved` changed from false to true | **breaking** \
+         |  |  | old clients percent-encode reserved characters",
+    );
+}
+
+#[test]
+fn defaults_written_out_are_no_change() {
+    let run = diff_committed_with("defaults-written", |spec| {
+        let parameter = spec
+            .pointer_mut("/paths/~1butler~1{task}/parameters/0")
+            .expect("the task path parameter");
+        parameter["style"] = json!("simple");
+        parameter["explode"] = json!(false);
+        parameter["allowReserved"] = json!(false);
+    });
+    assert_eq!(run.code, 0, "{}", run.output());
+    assert!(
+        run.stdout.contains("no changes to the API"),
+        "{}",
+        run.output()
+    );
+}
+
+#[test]
+fn a_base_path_added_to_the_server_url_is_breaking() {
+    let run = diff_committed_with("base-path", |spec| {
+        let url = spec
+            .pointer_mut("/servers/0/url")
+            .expect("the committed spec has a server");
+        *url = json!(format!("{}/api/v2", url.as_str().expect("a string")));
+    });
+    assert_breaking_with_row(
+        &run,
+        "| base path of `servers` changed from `/` to `/api/v2` | **breaking** |  |  | old \
+         clients send every request under the old base path, where a server that follows the \
+         new spec has no operation |",
+    );
+}
+
+#[test]
+fn a_changed_server_host_is_no_change_to_the_api() {
+    let run = diff_committed_with("host", |spec| {
+        spec["servers"][0]["variables"]["host"]["default"] = json!("plex.example");
+    });
+    assert_eq!(run.code, 0, "{}", run.output());
+    assert!(
+        !run.stdout.contains("base path"),
+        "the host is the user's to choose: {}",
         run.output()
     );
 }
