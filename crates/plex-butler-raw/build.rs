@@ -7,6 +7,9 @@
 //! follows the link and packs the spec's content, so a packaged crate (from a
 //! registry, or verified by `cargo package`) carries its own copy and needs
 //! nothing outside itself.
+//!
+//! With `PLEX_BUTLER_SPEC=PATH` set, the spec at PATH is read instead: the
+//! workspace's tools build the facade against a candidate spec that way.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -16,6 +19,11 @@ mod codegen;
 
 /// The spec inside this crate: a link in the repository, a file in a package.
 const IN_CRATE_SPEC: &str = "butler.yaml";
+
+/// The path of another spec to generate from instead, when set: how
+/// `cargo xtask spec verify` and `spec diff` build the facade against a
+/// candidate spec (in a target directory of their own).
+const SPEC_OVERRIDE: &str = "PLEX_BUTLER_SPEC";
 
 fn main() -> ExitCode {
     let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
@@ -55,6 +63,20 @@ struct Spec {
 
 impl Spec {
     fn find(manifest_dir: &Path) -> Result<Self, String> {
+        println!("cargo::rerun-if-env-changed={SPEC_OVERRIDE}");
+        if let Some(path) = std::env::var_os(SPEC_OVERRIDE).map(PathBuf::from) {
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                format!(
+                    "cannot read the spec {} named by {SPEC_OVERRIDE}: {e}",
+                    path.display()
+                )
+            })?;
+            return Ok(Self {
+                text,
+                shown: "the spec named by PLEX_BUTLER_SPEC",
+                watched: vec![path],
+            });
+        }
         let in_crate = manifest_dir.join(IN_CRATE_SPEC);
         let is_link = std::fs::symlink_metadata(&in_crate)
             .map(|m| m.file_type().is_symlink())

@@ -49,7 +49,7 @@ pub fn generate(text: &str) -> Result<String, GenerateError> {
     if !version.starts_with("3.0.") {
         return Err(GenerateError::new(format!(
             "`openapi: {version}`: the generator reads OpenAPI 3.0.x only \
-             (convert a 3.1 spec with `cargo xtask spec import`)"
+             (compare an upstream 3.1 spec with `cargo xtask spec diff --new FILE`)"
         )));
     }
     let known_names = known_task_names(&value)?;
