@@ -6,26 +6,24 @@
 //! Exit codes: 0 ok; 1 a check failed, the spec change breaks clients or
 //! code (`spec diff`), the facade does not build (`spec verify`), or
 //! generated code differs; 2 a usage error. When a command cannot do its
-//! work (unreadable or unfit input, a build that cannot run), `spec diff`,
-//! `spec verify` and `spec import` exit with 2, so that "could not judge"
-//! is never read as "breaking" nor as "fine"; the other commands exit with
-//! 1.
+//! work (unreadable or unfit input, a build that cannot run), `spec diff`
+//! and `spec verify` exit with 2, so that "could not judge" is never read
+//! as "breaking" nor as "fine"; the other commands exit with 1.
 //!
 //! The workspace is the one around the current directory.
 
 mod check;
 mod codegen_cmd;
-mod convert;
 mod diff;
-mod doc;
-mod import;
+mod fixtures;
 mod package_check;
 mod public_api;
 mod rust_api;
+mod spec;
+mod upstream;
 mod verify;
 mod wire;
 mod workspace;
-mod yaml;
 
 // The generation logic the raw client's build script uses, so that the tools
 // generate exactly as the build does.
@@ -53,7 +51,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Check, compare and import the Butler OpenAPI spec.
+    /// Check and compare the Butler OpenAPI spec.
     Spec {
         #[command(subcommand)]
         command: SpecCommand,
@@ -74,24 +72,19 @@ enum SpecCommand {
     /// used as it is.
     Check(CheckArgs),
     /// The semantic difference between the spec at a git revision and the
-    /// working tree (or two files), each change judged on the wire and for
-    /// Rust source, and the facade built against the new spec.
+    /// working tree (or two files, or ours and an upstream spec), each
+    /// change judged on the wire and for Rust source, and the facade built
+    /// against the new spec.
     Diff(DiffArgs),
     /// Build the facade against a spec (in target/spec-verify/, a copy of
     /// the workspace), naming the facade code that no longer compiles.
     Verify(VerifyArgs),
-    /// Fold the Butler operations of Plex's official OpenAPI spec into ours.
-    Import(ImportArgs),
 }
 
 #[derive(Args)]
 struct CheckArgs {
     /// The spec to check [default: openapi/butler.yaml]
     file: Option<PathBuf>,
-    /// The facade's source directory, where every operation must be called
-    /// and its statuses mapped (statuses.rs) [default: crates/plex-butler/src]
-    #[arg(long, value_name = "DIR")]
-    facade_src: Option<PathBuf>,
     /// The git revision whose openapi/butler.yaml the spec must keep every
     /// task name of [default: for openapi/butler.yaml, the merge-base with
     /// main (or origin/main), HEAD on main; for another file, none]
@@ -118,15 +111,16 @@ struct DiffArgs {
     /// The old spec, a file (with --new; instead of the spec at a revision)
     #[arg(long, value_name = "FILE", requires = "new")]
     old: Option<PathBuf>,
-    /// The new spec, a file (with --old; instead of the working tree's spec)
-    #[arg(long, value_name = "FILE", requires = "old")]
+    /// The new spec, a file. Alone, an upstream spec (Plex's, OpenAPI 3.1
+    /// or 3.0, one file or split into several): what it changes in the
+    /// operations we hold, compared with the working tree's spec.
+    #[arg(long, value_name = "FILE")]
     new: Option<PathBuf>,
     /// How to print the changes.
     #[arg(long, value_enum, default_value_t = Format::Markdown)]
     format: Format,
-    /// Judge from the spec and the generated client only, without building
-    /// the facade: quicker, but a facade that no longer compiles goes
-    /// unseen.
+    /// Judge the wire only, without building: quicker, but neither the
+    /// Rust source nor the facade's build is judged.
     #[arg(long)]
     no_build: bool,
 }
@@ -138,36 +132,6 @@ code to change); 2 the build could not run.")]
 struct VerifyArgs {
     /// The spec to build the facade against [default: openapi/butler.yaml]
     file: Option<PathBuf>,
-}
-
-#[derive(Args)]
-#[command(after_help = "\
-Exit codes: 0 imported (or, with --dry-run, the changes shown), whatever the \
-verdict on the change; 2 nothing imported: the input is unreadable or unfit (not \
-a Plex spec, none of our paths, a `$ref` that cannot be followed, a result the \
-generator rejects), or the result could not be written.
-
-The output ends with the next steps: `cargo xtask spec check` and `cargo xtask \
-spec diff`.")]
-struct ImportArgs {
-    /// Plex's OpenAPI spec (3.1 or 3.0, YAML or JSON). A spec split into
-    /// several files is bundled first: `$ref`s to local files, relative to
-    /// the file that holds them, are followed.
-    file: PathBuf,
-    /// Our spec, which is read, merged into and written [default:
-    /// openapi/butler.yaml]
-    #[arg(long, value_name = "FILE")]
-    out: Option<PathBuf>,
-    /// Print the changes without writing anything.
-    #[arg(long)]
-    dry_run: bool,
-    /// How to print the changes and notes.
-    #[arg(long, value_enum, default_value_t = Format::Markdown)]
-    format: Format,
-    /// Judge the import from the spec and the generated client only,
-    /// without building the facade against it (as `spec diff --no-build`).
-    #[arg(long)]
-    no_build: bool,
 }
 
 #[derive(Args)]
@@ -226,7 +190,7 @@ fn main() -> ExitCode {
     // Commands that judge exit with 2 when they cannot: see the module doc.
     let cannot_code = match &cli.command {
         Command::Spec {
-            command: SpecCommand::Diff(_) | SpecCommand::Verify(_) | SpecCommand::Import(_),
+            command: SpecCommand::Diff(_) | SpecCommand::Verify(_),
         } => 2,
         _ => 1,
     };
@@ -239,7 +203,6 @@ fn main() -> ExitCode {
             command: SpecCommand::Check(args),
         } => check::run(
             &workspace::input_or_default(args.file, workspace::SPEC),
-            &workspace::input_or_default(args.facade_src, workspace::FACADE_SRC),
             args.base,
         ),
         Command::Spec {
@@ -247,6 +210,7 @@ fn main() -> ExitCode {
         } => {
             let sides = match (args.old, args.new) {
                 (Some(old), Some(new)) => diff::Sides::Files { old, new },
+                (None, Some(file)) => diff::Sides::Upstream { file },
                 _ => diff::Sides::Revision { base: args.base },
             };
             diff::run(sides, args.format, !args.no_build)
@@ -254,17 +218,6 @@ fn main() -> ExitCode {
         Command::Spec {
             command: SpecCommand::Verify(args),
         } => verify::run(&workspace::input_or_default(args.file, workspace::SPEC)),
-        Command::Spec {
-            command: SpecCommand::Import(args),
-        } => import::run(
-            &workspace::input_or_default(Some(args.file), workspace::SPEC),
-            &workspace::input_or_default(args.out, workspace::SPEC),
-            import::Options {
-                dry_run: args.dry_run,
-                format: args.format,
-                build: !args.no_build,
-            },
-        ),
         Command::Codegen(args) => codegen_cmd::run(
             &workspace::input_or_default(args.spec, workspace::SPEC),
             args.out.as_deref(),

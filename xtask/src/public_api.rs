@@ -127,20 +127,31 @@ fn rustdoc_json() -> Result<PathBuf, Failure> {
     Ok(json)
 }
 
-/// The snapshot's text: the header, then one line per item.
-fn render(json: &Path) -> Result<String, Failure> {
-    let api = public_api::Builder::from_rustdoc_json(json)
+/// Reads a crate's public API from rustdoc's JSON, without blanket impls
+/// (the same for every type), and without auto trait impls when asked.
+pub fn from_json(
+    json: &Path,
+    krate: &str,
+    omit_auto_traits: bool,
+) -> Result<public_api::PublicApi, Failure> {
+    public_api::Builder::from_rustdoc_json(json)
         .omit_blanket_impls(true)
+        .omit_auto_trait_impls(omit_auto_traits)
         .build()
         .map_err(|e| {
             Failure(format!(
-                "cannot read rustdoc's JSON ({}): {e}. The public-api version in \
-                 Cargo.toml reads the JSON format of Rust 1.95 ({}); this \
-                 toolchain may write another.",
+                "cannot read rustdoc's JSON of {krate} ({}): {e}. The public-api version in \
+                 Cargo.toml reads the JSON format of Rust 1.95; this toolchain ({}) may write \
+                 another.",
                 format_version(json),
                 rustc_version()
             ))
-        })?;
+        })
+}
+
+/// The snapshot's text: the header, then one line per item.
+fn render(json: &Path) -> Result<String, Failure> {
+    let api = from_json(json, "plex-butler", false)?;
     let mut text = String::from(HEADER);
     let mut known_names_shown = false;
     for item in api.items() {

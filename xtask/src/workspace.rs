@@ -13,10 +13,6 @@ use crate::Failure;
 
 /// The spec, relative to the workspace root.
 pub const SPEC: &str = "openapi/butler.yaml";
-/// The facade's source directory, relative to the workspace root.
-pub const FACADE_SRC: &str = "crates/plex-butler/src";
-/// Where the facade says how it reads each status, relative to the root.
-pub const STATUS_TABLE: &str = "crates/plex-butler/src/statuses.rs";
 
 /// The root found by [`locate`].
 static ROOT: OnceLock<PathBuf> = OnceLock::new();

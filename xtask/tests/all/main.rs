@@ -5,8 +5,6 @@
 mod common;
 
 mod codegen;
-mod public_api;
 mod spec_check;
-mod spec_corpus;
 mod spec_diff;
-mod spec_import;
+mod upstream;

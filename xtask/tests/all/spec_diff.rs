@@ -49,14 +49,8 @@ fn an_added_task_name_is_not_breaking_on_the_wire_nor_for_rust_source() {
         run.output()
     );
     assert!(
-        run.stdout
-            .contains("| variant `KnownTaskName::RefreshSections` added |  | no |"),
-        "{}",
-        run.output()
-    );
-    assert!(
         run.stdout.contains(
-            "0 breaking on the wire, 0 breaking for Rust source, 2 not breaking, 0 to review"
+            "0 breaking on the wire, 0 breaking for Rust source, 1 not breaking, 0 to review"
         ),
         "drift's unclassified \"string schema changed\" is replaced: {}",
         run.output()
@@ -64,7 +58,9 @@ fn an_added_task_name_is_not_breaking_on_the_wire_nor_for_rust_source() {
     assert!(
         run.stdout.contains("Verdict: not breaking.")
             && run.stdout.contains("The facade was not built against")
-            && run.stdout.contains("--no-build was given"),
+            && run
+                .stdout
+                .contains("Rust source not judged: --no-build was given."),
         "{}",
         run.output()
     );
@@ -82,12 +78,6 @@ fn a_removed_task_name_is_breaking() {
     );
     assert!(
         run.stdout
-            .contains("| variant `KnownTaskName::CleanOldBundles` removed |  | **breaking** |"),
-        "{}",
-        run.output()
-    );
-    assert!(
-        run.stdout
             .contains("### schema `KnownTaskName`\n\nUsed by getButlerTasks, startTask."),
         "{}",
         run.output()
@@ -100,16 +90,10 @@ fn a_removed_operation_is_breaking_and_grouped_under_it() {
     assert_eq!(run.code, 1, "{}", run.output());
     assert!(
         run.stdout.contains(
-            "### `DELETE /butler` (stopAllTasks)\n\n| Change | Wire | Rust | Facade | Why |\n\
-             |---|---|---|---|---|\n| the operation stopAllTasks was removed | **breaking** |  |"
+            "### `DELETE /butler` (stopAllTasks)\n\n| Change | Wire | Rust | Why |\n\
+             |---|---|---|---|\n| the operation stopAllTasks was removed | **breaking** |  |"
         ),
         "{}",
-        run.output()
-    );
-    assert!(
-        run.stdout
-            .contains("| method `Client::stop_all_tasks` removed |  | **breaking** |"),
-        "the raw method's removal is in the operation's group: {}",
         run.output()
     );
 }
@@ -120,16 +104,8 @@ fn a_status_replaced_by_another_is_one_breaking_row_naming_both() {
     assert_eq!(run.code, 1, "{}", run.output());
     assert!(
         run.stdout.contains(
-            "| status 202 replaced by 409 | **breaking** |  |  | an answer changed meaning: \
-             202 is gone and 409 is new |"
-        ),
-        "{}",
-        run.output()
-    );
-    assert!(
-        run.stdout.contains(
-            "| POST /butler/{task} (startTask): 409 is neither mapped nor in \
-             `start_task::ERRORS` |  |  | to do |"
+            "| status 202 replaced by 409 | **breaking** |  | an answer changed meaning: \
+             202 gone and 409 new |"
         ),
         "{}",
         run.output()
@@ -171,8 +147,8 @@ fn an_added_error_status_is_not_breaking_as_old_clients_read_it_as_an_error() {
     assert_eq!(run.code, 0, "{}", run.output());
     assert!(
         run.stdout.contains(
-            "| status 503 added | no |  |  | an error status: old clients read it as an error, \
-             as they read any unlisted status |"
+            "| status 503 added | no |  | an error status: old clients read it as an error, \
+             as any unlisted status |"
         ),
         "{}",
         run.output()
@@ -180,7 +156,7 @@ fn an_added_error_status_is_not_breaking_as_old_clients_read_it_as_an_error() {
 }
 
 #[test]
-fn an_added_success_status_is_breaking_as_old_clients_may_misread_it() {
+fn an_added_success_status_is_breaking_as_old_clients_read_it_as_an_error() {
     let run = diff_with_start_statuses(
         "success-added",
         "        \"202\":\n          description: Already running.\n        \"204\":\n          \
@@ -189,8 +165,8 @@ fn an_added_success_status_is_breaking_as_old_clients_may_misread_it() {
     assert_eq!(run.code, 1, "{}", run.output());
     assert!(
         run.stdout.contains(
-            "| status 204 added | **breaking** |  |  | a success status: old clients may \
-             misread a success |"
+            "| status 204 added | **breaking** |  | a success status: old clients read it as \
+             an error |"
         ),
         "{}",
         run.output()
@@ -198,22 +174,39 @@ fn an_added_success_status_is_breaking_as_old_clients_may_misread_it() {
 }
 
 #[test]
-fn a_status_removed_alone_is_not_breaking_on_the_wire_but_is_for_the_facade_mapping_it() {
+fn a_success_status_removed_is_breaking_as_new_clients_misread_older_servers() {
     let run = diff_with_start_statuses("removed", "");
     assert_eq!(run.code, 1, "{}", run.output());
     assert!(
-        run.stdout.contains("| status 202 removed | no |  |  |")
-            && run.stdout.contains(": 0 breaking on the wire,"),
+        run.stdout.contains(
+            "| status 202 removed | **breaking** |  | clients built on the new spec read it as \
+             an error, and older servers still answer it |"
+        ),
         "{}",
         run.output()
     );
+}
+
+#[test]
+fn an_error_status_removed_is_not_breaking() {
+    let dir = TempDir::new("error-removed");
+    let base = std::fs::read_to_string(fixture("diff/base.yaml")).expect("reads");
+    let from = "        \"404\":\n          description: No such task.\n";
+    assert!(base.contains(from), "the start's 404 moved in base.yaml");
+    let new = dir.path("new.yaml");
+    std::fs::write(&new, base.replacen(from, "", 1)).expect("writes");
+    let run = xtask([
+        "spec".as_ref(),
+        "diff".as_ref(),
+        "--no-build".as_ref(),
+        "--old".as_ref(),
+        fixture("diff/base.yaml").as_os_str(),
+        "--new".as_ref(),
+        new.as_os_str(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.output());
     assert!(
-        run.stdout
-            .contains("### the facade's status table (`crates/plex-butler/src/statuses.rs`)")
-            && run.stdout.contains(
-                "| POST /butler/{task} (startTask): `start_task::ALREADY_RUNNING = 202`, which the \
-             spec no longer lists |  |  | **breaking** |"
-            ),
+        run.stdout.contains("| status 404 removed | no |"),
         "{}",
         run.output()
     );
@@ -225,7 +218,8 @@ fn an_added_property_of_an_answer_is_not_breaking() {
     assert_eq!(run.code, 0, "{}", run.output());
     assert!(
         run.stdout.contains(
-            "| optional property `lastRun` added | no |  |  | old clients ignore it in answers |"
+            "| optional property `lastRun` added | no |  | old clients ignore it in answers, and \
+             need not send it |"
         ),
         "{}",
         run.output()
@@ -242,25 +236,14 @@ fn a_removed_property_is_breaking() {
         "{}",
         run.output()
     );
-    assert!(
-        run.stdout
-            .contains("| field `ButlerTask.interval` removed |  | **breaking** |"),
-        "{}",
-        run.output()
-    );
 }
 
 #[test]
-fn a_renamed_operation_id_is_the_same_on_the_wire_but_breaks_rust_source() {
+fn a_renamed_operation_id_is_the_same_on_the_wire() {
     let run = diff_from_base("operation-id-renamed.yaml", &[]);
-    assert_eq!(run.code, 1, "{}", run.output());
-    for row in [
-        "| operationId changed from `startTask` to `butlerPostTask` | no |  |",
-        "| method `Client::start_task` removed |  | **breaking** |",
-        "| method `Client::butler_post_task` added |  | no |",
-    ] {
-        assert!(run.stdout.contains(row), "{row}\n{}", run.output());
-    }
+    assert_eq!(run.code, 0, "{}", run.output());
+    let row = "| operationId changed from `startTask` to `butlerPostTask` | no |  |";
+    assert!(run.stdout.contains(row), "{row}\n{}", run.output());
 }
 
 #[test]
@@ -283,7 +266,7 @@ fn the_text_format_lists_changes_by_operation() {
     assert_eq!(run.code, 1, "{}", run.output());
     assert!(
         run.stdout.contains(
-            "\nPOST /butler/{task} (startTask)\n  BREAKING wire    status 202 replaced by 409: "
+            "\nPOST /butler/{task} (startTask)\n  BREAKING wire  status 202 replaced by 409: "
         ),
         "{}",
         run.output()
@@ -498,8 +481,8 @@ fn a_renamed_token_header_is_breaking_as_servers_no_longer_see_the_token() {
     assert_breaking_with_row(
         &run,
         "| the token moved: header `X-Plex-Token` is now header `X-Plex-Tokn` | **breaking** \
-         |  |  | a server that follows the new spec never sees the token old clients send where \
-         they always did, and answers them as if they sent none |",
+         |  | a server that follows the new spec never sees the credentials old clients send \
+         where they always did |",
     );
 }
 
@@ -524,8 +507,8 @@ fn a_removed_security_scheme_is_breaking_though_dropping_the_requirement_is_not(
     assert_breaking_with_row(&run, "| security scheme removed | **breaking** |");
     assert_breaking_with_row(
         &run,
-        "| the document's security requirement (`security`) changed from `PlexToken` to no \
-         credentials | no |  |  | what old clients send still meets what the new spec asks for |",
+        "| security requirements changed from `PlexToken` to none | no |  | every way old \
+         clients authenticate is still accepted |",
     );
 }
 
@@ -537,8 +520,8 @@ fn a_security_scheme_no_operation_requires_is_not_breaking() {
     assert_eq!(run.code, 0, "{}", run.output());
     assert!(
         run.stdout.contains(
-            "| security scheme added | no |  |  | no operation requires it: old clients need not \
-             send it |"
+            "| security scheme added | no |  | no operation requires it, or old clients send what \
+             it asks for already |"
         ),
         "{}",
         run.output()
@@ -554,9 +537,8 @@ fn an_operation_requiring_another_scheme_is_breaking() {
     assert_breaking_with_row(&run, "| security scheme added | **breaking** |");
     assert_breaking_with_row(
         &run,
-        "| security requirement changed from `PlexToken` to `Basic` | **breaking** |  |  | old \
-         clients authenticate with `PlexToken`; a server that follows the new spec asks for \
-         `Basic` |",
+        "| security requirements changed from `PlexToken` to `Basic` | **breaking** |  | a way \
+         old clients authenticate is no longer accepted |",
     );
 }
 
@@ -568,8 +550,8 @@ fn an_operation_accepting_one_more_way_to_authenticate_is_not_breaking() {
     assert_eq!(run.code, 0, "{}", run.output());
     assert!(
         run.stdout.contains(
-            "| security requirement changed from `PlexToken` to no credentials or `PlexToken` | \
-             no |  |  | what old clients send still meets what the new spec asks for |"
+            "| security requirements changed from `PlexToken` to no credentials or `PlexToken` | \
+             no |  | every way old clients authenticate is still accepted |"
         ),
         "{}",
         run.output()
@@ -584,10 +566,8 @@ fn a_parameter_no_longer_exploded_is_breaking() {
     assert_breaking_with_row(&run, "### `PUT /:/prefs` (setPreferences)");
     assert_breaking_with_row(
         &run,
-        "| parameter `prefs` (query): `explode` changed from true to false | **breaking** |  |  \
-         | old clients send it exploded (each item or entry on its own); a server that follows \
-         the new spec expects it not exploded (all items and entries in one value), and \
-         misreads theirs |",
+        "| query parameter `prefs` serialised differently: style form, explode true, \
+         allowReserved false -> style form, explode false, allowReserved false | **breaking** |",
     );
 }
 
@@ -598,8 +578,8 @@ fn a_parameter_allowing_reserved_characters_is_breaking() {
     });
     assert_breaking_with_row(
         &run,
-        "| parameter `prefs` (query): `allowReserved` changed from false to true | **breaking** \
-         |  |  | old clients percent-encode reserved characters",
+        "| query parameter `prefs` serialised differently: style form, explode true, \
+         allowReserved false -> style form, explode true, allowReserved true | **breaking** |",
     );
 }
 
@@ -631,9 +611,8 @@ fn a_base_path_added_to_the_server_url_is_breaking() {
     });
     assert_breaking_with_row(
         &run,
-        "| base path of `servers` changed from `/` to `/api/v2` | **breaking** |  |  | old \
-         clients send every request under the old base path, where a server that follows the \
-         new spec has no operation |",
+        "| base path changed from `/` to `/api/v2` | **breaking** |  | old clients send every \
+         request under the old base path |",
     );
 }
 
@@ -646,6 +625,41 @@ fn a_changed_server_host_is_no_change_to_the_api() {
     assert!(
         !run.stdout.contains("base path"),
         "the host is the user's to choose: {}",
+        run.output()
+    );
+}
+
+/// Both directions: real PMS 1.43.2 sends no `title` for 22 of its 23
+/// tasks, so a client built on a spec that requires it refuses the servers
+/// users run.
+#[test]
+fn a_property_of_an_answer_made_required_is_breaking() {
+    let run = diff_committed_with("title-required", |spec| {
+        spec.pointer_mut("/components/schemas/ButlerTask/required")
+            .and_then(serde_json::Value::as_array_mut)
+            .expect("ButlerTask has required properties")
+            .push(json!("title"));
+    });
+    assert_breaking_with_row(
+        &run,
+        "| property `title` is now required | **breaking** |  | clients built on the new spec \
+         refuse answers without it, as the servers users run give them |",
+    );
+}
+
+#[test]
+fn a_property_of_a_request_made_optional_is_not_breaking() {
+    let run = diff_committed_with("id-optional", |spec| {
+        let parameters = spec
+            .pointer_mut("/paths/~1:~1prefs~1get/get/parameters/0")
+            .expect("GET /:/prefs/get takes its id");
+        parameters["required"] = json!(false);
+    });
+    assert_eq!(run.code, 0, "{}", run.output());
+    assert!(
+        run.stdout
+            .contains("the parameter 'id' was required and is now optional"),
+        "{}",
         run.output()
     );
 }
