@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use tracing::Instrument as _;
 
+use crate::operations::Operation;
 use crate::retry::{Acted, Moment, passing_in};
 use crate::{Client, Error, TaskName};
 
@@ -31,51 +32,6 @@ impl Repeat {
         }
     }
 }
-
-/// One operation, as its span names it, and whether it may be repeated.
-pub(crate) struct Call {
-    pub(crate) operation: &'static str,
-    pub(crate) method: &'static str,
-    pub(crate) repeat: Repeat,
-}
-
-pub(crate) const LIST: Call = Call {
-    operation: "tasks",
-    method: "GET",
-    repeat: Repeat::Safe,
-};
-pub(crate) const START_ALL: Call = Call {
-    operation: "start_all",
-    method: "POST",
-    repeat: Repeat::Safe,
-};
-pub(crate) const STOP_ALL: Call = Call {
-    operation: "stop_all",
-    method: "DELETE",
-    repeat: Repeat::Safe,
-};
-/// A start found the task running would report "already running" for its
-/// own start: never repeated once sent.
-pub(crate) const START: Call = Call {
-    operation: "start",
-    method: "POST",
-    repeat: Repeat::OnlyIfNotDone,
-};
-pub(crate) const STOP: Call = Call {
-    operation: "stop",
-    method: "DELETE",
-    repeat: Repeat::Safe,
-};
-pub(crate) const ACTIVITIES: Call = Call {
-    operation: "activities",
-    method: "GET",
-    repeat: Repeat::Safe,
-};
-pub(crate) const CANCEL: Call = Call {
-    operation: "cancel_activity",
-    method: "DELETE",
-    repeat: Repeat::Safe,
-};
 
 /// What a call learnt along the way, for its span: recorded once at the
 /// end, so that each field has one value. Atomics, so that the attempts
@@ -101,15 +57,15 @@ impl Client {
     /// Runs one call inside its tracing span, recording how it ended.
     pub(crate) async fn traced<T>(
         &self,
-        call: &Call,
+        operation: &Operation,
         task: Option<&TaskName>,
         progress: &Progress,
         body: impl Future<Output = Result<T, Error>>,
     ) -> Result<T, Error> {
         let span = tracing::info_span!(
             "plex_butler",
-            operation = call.operation,
-            method = call.method,
+            operation = operation.span,
+            method = operation.method,
             server = %self.shared.base_url,
             task = tracing::field::Empty,
             status = tracing::field::Empty,
@@ -153,7 +109,7 @@ impl Client {
     /// from its start), past which it ends in [`Error::Timeout`].
     pub(crate) async fn with_retries<T, F, Fut>(
         &self,
-        call: &Call,
+        operation: &Operation,
         progress: &Progress,
         mut attempt: F,
     ) -> Result<T, Error>
@@ -172,7 +128,7 @@ impl Client {
                 Ok(Err(error)) => error,
                 Err(_elapsed) => self.timeout_error(),
             };
-            if !call
+            if !operation
                 .repeat
                 .allows(&error, self.shared.settings_changed.moment())
             {

@@ -1,7 +1,8 @@
 //! The client and its calls: what each sends, and which answers are its
-//! outcomes. The configuration is in `builder`, the span, timeout and
-//! retries around each call in `call`, the reading of answers in
-//! `response`.
+//! outcomes. What each operation is (its statuses, span name and retry
+//! rule) is in `operations`, the configuration in `builder`, the span,
+//! timeout and retries around each call in `call`, the reading of answers
+//! in `response`.
 
 use std::fmt;
 use std::sync::Arc;
@@ -11,9 +12,12 @@ use plex_butler_raw::types as raw_types;
 
 use crate::activity::activities_from_raw;
 use crate::builder::Redacted;
-use crate::call::{ACTIVITIES, CANCEL, LIST, Progress, START, START_ALL, STOP, STOP_ALL};
+use crate::call::Progress;
+use crate::operations::{
+    self, CANCEL_ACTIVITY, GET_ACTIVITIES, GET_BUTLER_TASKS, START_ALL_TASKS, START_TASK,
+    STOP_ALL_TASKS, STOP_TASK,
+};
 use crate::response::{RawAnswer, excerpt};
-use crate::statuses;
 use crate::task::tasks_from_raw;
 use crate::{
     Activity, CancelOutcome, ClientBuilder, Error, RetryPolicy, StartOutcome, StopOutcome, Task,
@@ -124,8 +128,8 @@ impl Client {
     /// [`Error::Server`]).
     pub async fn tasks(&self) -> Result<Vec<Task>, Error> {
         let progress = &Progress::default();
-        self.traced(&LIST, None, progress, async {
-            self.with_retries(&LIST, progress, |deadline| {
+        self.traced(&GET_BUTLER_TASKS, None, progress, async {
+            self.with_retries(&GET_BUTLER_TASKS, progress, |deadline| {
                 self.list_attempt(deadline, progress)
             })
             .await
@@ -150,11 +154,11 @@ impl Client {
     pub async fn start(&self, task: impl Into<TaskName>) -> Result<StartOutcome, Error> {
         let task = task.into();
         let progress = &Progress::default();
-        self.traced(&START, Some(&task), progress, async {
+        self.traced(&START_TASK, Some(&task), progress, async {
             task.check_sendable()?;
             let raw_name = task.to_raw();
             let found = self
-                .with_retries(&START, progress, |deadline| {
+                .with_retries(&START_TASK, progress, |deadline| {
                     self.start_attempt(&raw_name, deadline, progress)
                 })
                 .await?;
@@ -185,11 +189,11 @@ impl Client {
     pub async fn stop(&self, task: impl Into<TaskName>) -> Result<StopOutcome, Error> {
         let task = task.into();
         let progress = &Progress::default();
-        self.traced(&STOP, Some(&task), progress, async {
+        self.traced(&STOP_TASK, Some(&task), progress, async {
             task.check_sendable()?;
             let raw_name = task.to_raw();
             let reply = self
-                .with_retries(&STOP, progress, |deadline| {
+                .with_retries(&STOP_TASK, progress, |deadline| {
                     self.stop_attempt(&raw_name, deadline, progress)
                 })
                 .await?;
@@ -197,7 +201,7 @@ impl Client {
                 StopReply::Stopped => Ok(StopOutcome::Stopped),
                 StopReply::NotFound => {
                     let listed = self
-                        .with_retries(&LIST, progress, |deadline| {
+                        .with_retries(&GET_BUTLER_TASKS, progress, |deadline| {
                             self.list_attempt(deadline, progress)
                         })
                         .await?;
@@ -232,8 +236,8 @@ impl Client {
     /// As [`Client::tasks`].
     pub async fn start_all(&self) -> Result<(), Error> {
         let progress = &Progress::default();
-        self.traced(&START_ALL, None, progress, async {
-            self.with_retries(&START_ALL, progress, |deadline| async move {
+        self.traced(&START_ALL_TASKS, None, progress, async {
+            self.with_retries(&START_ALL_TASKS, progress, |deadline| async move {
                 let result = self.shared.raw.start_all_tasks().send().await;
                 self.no_content(result, deadline, progress).await
             })
@@ -253,8 +257,8 @@ impl Client {
     /// As [`Client::tasks`].
     pub async fn stop_all(&self) -> Result<(), Error> {
         let progress = &Progress::default();
-        self.traced(&STOP_ALL, None, progress, async {
-            self.with_retries(&STOP_ALL, progress, |deadline| async move {
+        self.traced(&STOP_ALL_TASKS, None, progress, async {
+            self.with_retries(&STOP_ALL_TASKS, progress, |deadline| async move {
                 let result = self.shared.raw.stop_all_tasks().send().await;
                 self.no_content(result, deadline, progress).await
             })
@@ -278,8 +282,8 @@ impl Client {
     /// As [`Client::tasks`].
     pub async fn activities(&self) -> Result<Vec<Activity>, Error> {
         let progress = &Progress::default();
-        self.traced(&ACTIVITIES, None, progress, async {
-            self.with_retries(&ACTIVITIES, progress, |deadline| {
+        self.traced(&GET_ACTIVITIES, None, progress, async {
+            self.with_retries(&GET_ACTIVITIES, progress, |deadline| {
                 self.activities_attempt(deadline, progress)
             })
             .await
@@ -305,9 +309,9 @@ impl Client {
     /// `.` or `..`); and the errors of [`Client::tasks`].
     pub async fn cancel_activity(&self, uuid: &str) -> Result<CancelOutcome, Error> {
         let progress = &Progress::default();
-        self.traced(&CANCEL, None, progress, async {
+        self.traced(&CANCEL_ACTIVITY, None, progress, async {
             check_activity_id(uuid)?;
-            self.with_retries(&CANCEL, progress, |deadline| {
+            self.with_retries(&CANCEL_ACTIVITY, progress, |deadline| {
                 self.cancel_attempt(uuid, deadline, progress)
             })
             .await
@@ -344,7 +348,7 @@ impl Client {
             .activity_id(uuid)
             .send()
             .await;
-        use statuses::cancel_activity::{NOT_CANCELLABLE, NOT_FOUND};
+        use operations::cancel_activity::{NOT_CANCELLABLE, NOT_FOUND};
         match self
             .status_of(result, &[NOT_CANCELLABLE, NOT_FOUND], deadline, progress)
             .await?
@@ -375,7 +379,7 @@ impl Client {
         progress: &Progress,
     ) -> Result<Option<StartOutcome>, Error> {
         let result = self.shared.raw.start_task().task(name.clone()).send().await;
-        use statuses::start_task::{ALREADY_RUNNING, NO_SUCH_TASK};
+        use operations::start_task::{ALREADY_RUNNING, NO_SUCH_TASK};
         // A success the spec does not list (204, ...) still started it.
         Ok(
             match self
@@ -396,7 +400,7 @@ impl Client {
         progress: &Progress,
     ) -> Result<StopReply, Error> {
         let result = self.shared.raw.stop_task().task(name.clone()).send().await;
-        use statuses::stop_task::NOT_FOUND;
+        use operations::stop_task::NOT_FOUND;
         Ok(
             match self
                 .status_of(result, &[NOT_FOUND], deadline, progress)

@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use crate::operations::{cancel_activity, get_preference, start_task};
 use crate::{Activity, TaskName};
 
 /// The status of servers whose tokens expire (newer servers' tokens last
@@ -279,9 +280,10 @@ impl Error {
     pub fn status(&self) -> Option<u16> {
         match self {
             Self::Unauthorized { status, .. } | Self::Server { status, .. } => Some(*status),
-            Self::UnknownTask { .. } => Some(404),
-            Self::NotCancellable { .. } => Some(400),
-            Self::UnknownSetting { .. } => Some(404),
+            // Start's status; stop's (`stop_task::NOT_FOUND`) is the same.
+            Self::UnknownTask { .. } => Some(start_task::NO_SUCH_TASK),
+            Self::NotCancellable { .. } => Some(cancel_activity::NOT_CANCELLABLE),
+            Self::UnknownSetting { .. } => Some(get_preference::NO_SUCH_SETTING),
             Self::SettingsRefused { status, .. } => Some(*status),
             _ => None,
         }

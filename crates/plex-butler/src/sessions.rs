@@ -5,16 +5,11 @@ use std::fmt;
 
 use plex_butler_raw::types as raw;
 
-use crate::call::{Call, Progress, Repeat};
+use crate::call::Progress;
+use crate::operations::GET_SESSIONS;
 use crate::response::excerpt;
 use crate::settings::Lenient;
 use crate::{Client, Error};
-
-const SESSIONS: Call = Call {
-    operation: "sessions",
-    method: "GET",
-    repeat: Repeat::Safe,
-};
 
 /// What is playing on the server now.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
@@ -118,8 +113,8 @@ impl Client {
     /// As [`Client::tasks`].
     pub async fn sessions(&self) -> Result<Sessions, Error> {
         let progress = &Progress::default();
-        self.traced(&SESSIONS, None, progress, async {
-            self.with_retries(&SESSIONS, progress, |deadline| async move {
+        self.traced(&GET_SESSIONS, None, progress, async {
+            self.with_retries(&GET_SESSIONS, progress, |deadline| async move {
                 let result = self.shared.raw.get_sessions().send().await;
                 self.decoded(
                     result,

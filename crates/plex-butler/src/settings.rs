@@ -11,27 +11,11 @@ use std::time::{Duration, Instant};
 use plex_butler_raw::types as raw;
 use serde_json::Value as Json;
 
-use crate::call::{Call, Progress, Repeat};
+use crate::call::Progress;
+use crate::operations::{self, GET_PREFERENCE, GET_PREFERENCES, SET_PREFERENCES};
 use crate::response::{DecodeProblem, RawError, excerpt};
 use crate::retry::Moment;
-use crate::{Client, Error, statuses};
-
-const LIST: Call = Call {
-    operation: "settings",
-    method: "GET",
-    repeat: Repeat::Safe,
-};
-const ONE: Call = Call {
-    operation: "setting",
-    method: "GET",
-    repeat: Repeat::Safe,
-};
-/// Setting the same values twice leaves them set.
-const CHANGE: Call = Call {
-    operation: "set_settings",
-    method: "PUT",
-    repeat: Repeat::Safe,
-};
+use crate::{Client, Error};
 
 /// How long after a change of settings a 400 is taken for the server's
 /// passing refusal rather than its answer: plex-api.rs reports 400s for
@@ -377,8 +361,8 @@ impl Client {
     /// As [`Client::tasks`].
     pub async fn settings(&self) -> Result<Vec<Setting>, Error> {
         let progress = &Progress::default();
-        self.traced(&LIST, None, progress, async {
-            self.with_retries(&LIST, progress, |deadline| async move {
+        self.traced(&GET_PREFERENCES, None, progress, async {
+            self.with_retries(&GET_PREFERENCES, progress, |deadline| async move {
                 let result = self.shared.raw.get_preferences().send().await;
                 self.decoded(
                     result,
@@ -405,15 +389,15 @@ impl Client {
     /// [`Client::tasks`].
     pub async fn setting(&self, id: &str) -> Result<Setting, Error> {
         let progress = &Progress::default();
-        self.traced(&ONE, None, progress, async {
+        self.traced(&GET_PREFERENCE, None, progress, async {
             check_id(id)?;
             let unknown = || Error::UnknownSetting {
                 id: excerpt(id.as_bytes(), self.secret()),
             };
             let found = self
-                .with_retries(&ONE, progress, |deadline| async move {
+                .with_retries(&GET_PREFERENCE, progress, |deadline| async move {
                     let result = self.shared.raw.get_preference().id(id).send().await;
-                    use statuses::get_preference::NO_SUCH_SETTING;
+                    use operations::get_preference::NO_SUCH_SETTING;
                     if let Err(RawError::ErrorResponse(response)) = &result
                         && response.status().as_u16() == NO_SUCH_SETTING
                     {
@@ -467,7 +451,7 @@ impl Client {
             .map(|(id, value)| (id.into(), value.into().to_string()))
             .collect();
         let progress = &Progress::default();
-        self.traced(&CHANGE, None, progress, async {
+        self.traced(&SET_PREFERENCES, None, progress, async {
             for (id, _) in &changes {
                 check_id(id)?;
             }
@@ -480,11 +464,11 @@ impl Client {
                 .collect();
             let query: std::collections::HashMap<String, String> =
                 changes.iter().cloned().collect();
-            self.with_retries(&CHANGE, progress, |deadline| {
+            self.with_retries(&SET_PREFERENCES, progress, |deadline| {
                 let (query, ids) = (query.clone(), &ids);
                 async move {
                     let result = self.shared.raw.set_preferences().prefs(query).send().await;
-                    use statuses::set_preferences::{REFUSED, REFUSED_FORBIDDEN};
+                    use operations::set_preferences::{REFUSED, REFUSED_FORBIDDEN};
                     match self
                         .status_of(result, &[REFUSED, REFUSED_FORBIDDEN], deadline, progress)
                         .await?
