@@ -159,10 +159,38 @@ fn judge(old: &Side, new: &Side, build: bool) -> Result<Judgement, Failure> {
     if !build {
         return not_run("--no-build was given");
     }
-    let old_api = verify::raw_api_json(&old.text, "raw-old.json")?;
+    let old_api = verify::raw_api_json(&old.text, "raw-old.json")?.map_err(|errors| {
+        Failure(format!(
+            "{}: its raw client does not compile ({}), so nothing can be judged against it",
+            old.name.replace('`', ""),
+            errors
+                .first()
+                .map(|(place, e)| format!("{place}: {e}"))
+                .unwrap_or_default()
+        ))
+    })?;
     let facade = verify::check_facade(&new.text)?;
-    let new_api = verify::raw_api_json(&new.text, "raw-new.json")?;
-    report.push(crate::wire::rust_group(rust_api::rows(&old_api, &new_api)?));
+    let rows = match verify::raw_api_json(&new.text, "raw-new.json")? {
+        Ok(new_api) => rust_api::rows(&old_api, &new_api)?,
+        // Code written against the old client cannot build on it at all.
+        Err(errors) => vec![crate::wire::Row {
+            change: format!(
+                "the raw client generated from the new spec does not compile: {} error{} \
+                 (first: {})",
+                errors.len(),
+                if errors.len() == 1 { "" } else { "s" },
+                errors
+                    .first()
+                    .map(|(place, e)| format!("{place}: {e}"))
+                    .unwrap_or_default()
+            ),
+            about: About::Rust,
+            class: Class::Breaking,
+            why: "the generator's output for this spec is not valid Rust: no code builds on it"
+                .to_string(),
+        }],
+    };
+    report.push(crate::wire::rust_group(rows));
     Ok(Judgement {
         report,
         rust_not_judged: None,

@@ -147,17 +147,34 @@ pub fn check_facade(spec_text: &str) -> Result<Build, Failure> {
 }
 
 /// The raw client generated from `spec_text`, described by rustdoc as
-/// JSON; the file is kept under `name`. The facade is documented too (so
+/// JSON; the file is kept under `name`. `Ok(Err(errors))` when the
+/// generated client does not compile. The facade is documented too (so
 /// that both runs resolve features alike); it may not compile against this
 /// spec, hence `--keep-going`: what counts is the raw client's file.
-pub fn raw_api_json(spec_text: &str, name: &str) -> Result<PathBuf, Failure> {
+pub fn raw_api_json(
+    spec_text: &str,
+    name: &str,
+) -> Result<Result<PathBuf, Vec<(String, String)>>, Failure> {
     let json = dir().join("target/doc/plex_butler_raw.json");
     let _ = std::fs::remove_file(&json);
-    let args = ["doc", "--keep-going", "--no-deps", "-p", "plex-butler-raw"];
+    let args = [
+        "doc",
+        "--keep-going",
+        "--no-deps",
+        "--message-format=json",
+        "-p",
+        "plex-butler-raw",
+    ];
     let output = cargo(spec_text, &args)?;
     let kept = dir().join(name);
-    std::fs::rename(&json, &kept).map_err(|_| could_not_run(&args, &output))?;
-    Ok(kept)
+    if std::fs::rename(&json, &kept).is_ok() {
+        return Ok(Ok(kept));
+    }
+    let errors = compile_errors(&String::from_utf8_lossy(&output.stdout));
+    if errors.is_empty() {
+        return Err(could_not_run(&args, &output));
+    }
+    Ok(Err(errors))
 }
 
 /// The errors among cargo's JSON messages, at their primary place.
@@ -178,9 +195,12 @@ fn compile_errors(json_lines: &str) -> Vec<(String, String)> {
         else {
             continue;
         };
+        // Code generated into the build directory is named by its file.
+        let file = span["file_name"].as_str().unwrap_or("?");
+        let file = file.rsplit_once("/out/").map_or(file, |(_, generated)| generated);
         let place = format!(
             "{}:{}:{}",
-            span["file_name"].as_str().unwrap_or("?"),
+            file,
             span["line_start"],
             span["column_start"]
         );

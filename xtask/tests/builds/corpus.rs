@@ -275,7 +275,9 @@ fn every_change_of_the_corpus_is_judged_as_the_facade_build_and_its_kind_say() {
                 "BREAKING wire  the token moved: header X-Plex-Token is now header X-Plex-Tokn"
             }
             "the start's 202 changed to 409" => "BREAKING wire  status 202 replaced by 409",
-            "a task name removed" => "BREAKING Rust  types::KnownTaskName::CheckForUpdates removed",
+            "a task name removed" => {
+                "BREAKING Rust  pub types::KnownTaskName::CheckForUpdates removed"
+            }
             "an operationId renamed" => "BREAKING Rust  pub fn Client::start_task(",
             _ => "",
         };
