@@ -78,9 +78,15 @@ pub fn describe(build: &Build, spec_name: &str) -> String {
         }
         Build::Failed { took, errors } => {
             let s = if errors.len() == 1 { "" } else { "s" };
+            // Places outside the workspace's crates are in generated code.
+            let what = if errors.iter().any(|(place, _)| place.starts_with("crates/")) {
+                "change this facade code (or the spec)"
+            } else {
+                "the raw client generated from it does not compile"
+            };
             let mut out = format!(
                 "The facade does NOT build against {spec_name} (cargo check, {took:.0?}): {} \
-                 error{s}; change this facade code (or the spec):\n",
+                 error{s}; {what}:\n",
                 errors.len()
             );
             for (place, message) in errors {
