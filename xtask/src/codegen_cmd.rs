@@ -93,20 +93,3 @@ pub fn line_diff(old: &str, new: &str, old_name: &str, new_name: &str) -> Option
     }
     Some(out)
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn equal_texts_have_no_diff() {
-        assert!(line_diff("a\nb\n", "a\nb\n", "x", "y").is_none());
-    }
-
-    #[test]
-    fn a_changed_line_shows_as_removed_and_added() {
-        let diff = line_diff("a\nb\nc\n", "a\nB\nc\n", "old.rs", "spec.yaml").expect("differs");
-        assert!(diff.contains("1 line removed, 1 line added"), "{diff}");
-        assert!(diff.contains("-b\n+B\n"), "{diff}");
-    }
-}
