@@ -65,16 +65,15 @@ pub fn str_of<'v>(node: &'v Value, key: &str) -> Option<&'v str> {
 
 /// The strings of an array field (`required`, `enum`).
 pub fn strings(node: &Value, key: &str) -> Vec<String> {
-    node.get(key)
+    let items = node
+        .get(key)
         .and_then(Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
+        .into_iter()
+        .flatten();
+    items
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect()
 }
 
 /// What a node stands for: the target of its local `$ref` (followed

@@ -588,14 +588,11 @@ fn compare_statuses(topic: &Topic, gone: &[String], added: &[String], rows: &mut
 
 fn compare_named_schemas(context: &Context<'_>, rows: &mut Rows) {
     let names = |doc: &Value| -> BTreeSet<String> {
-        let schemas = doc
-            .pointer("/components/schemas")
-            .and_then(Value::as_object);
-        schemas
+        let schemas = doc["components"]["schemas"]
+            .as_object()
             .into_iter()
-            .flatten()
-            .map(|(k, _)| k.clone())
-            .collect()
+            .flatten();
+        schemas.map(|(name, _)| name.clone()).collect()
     };
     let (old, new) = (names(context.old), names(context.new));
     let removed = old.difference(&new).map(|n| (n, "removed", "was"));
@@ -860,12 +857,12 @@ fn compare_security(context: &Context<'_>, rows: &mut Rows) {
             .map(scheme_shape)
     };
     let schemes = |doc: &Value| -> BTreeMap<String, String> {
-        let names = doc
-            .pointer("/components/securitySchemes")
-            .and_then(Value::as_object);
-        let names = names.into_iter().flatten().map(|(name, _)| name);
+        let names = doc["components"]["securitySchemes"]
+            .as_object()
+            .into_iter()
+            .flatten();
         names
-            .filter_map(|name| Some((name.clone(), shape(doc, name)?)))
+            .filter_map(|(n, _)| Some((n.clone(), shape(doc, n)?)))
             .collect()
     };
     let (old, new) = (schemes(context.old), schemes(context.new));
@@ -969,12 +966,8 @@ fn compare_serialisation(context: &Context<'_>, rows: &mut Rows) {
             let (Some(name), Some(place)) = (str_of(p, "name"), str_of(p, "in")) else {
                 continue;
             };
-            let default_style = if matches!(place, "query" | "cookie") {
-                "form"
-            } else {
-                "simple"
-            };
-            let style = str_of(p, "style").unwrap_or(default_style);
+            let form = matches!(place, "query" | "cookie");
+            let style = str_of(p, "style").unwrap_or(if form { "form" } else { "simple" });
             let explode = p["explode"].as_bool().unwrap_or(style == "form");
             let reserved = p["allowReserved"].as_bool().unwrap_or(false);
             out.insert(
