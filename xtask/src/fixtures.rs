@@ -80,44 +80,37 @@ pub fn decode(spec: &Value, method: &str, path: &str, text: &str) -> Option<Vec<
 fn parse_xml(text: &str) -> Result<Element, String> {
     use quick_xml::events::Event;
     let mut reader = quick_xml::Reader::from_str(text);
+    // The document, then the elements open in it, innermost last.
     let mut stack: Vec<Element> = vec![Element::default()];
     loop {
-        let event = reader.read_event().map_err(|e| e.to_string())?;
-        let (start, empty) = match &event {
-            Event::Start(e) => (e, false),
-            Event::Empty(e) => (e, true),
-            Event::End(_) => {
-                let done = stack.pop().ok_or("unbalanced elements")?;
-                stack
-                    .last_mut()
-                    .ok_or("unbalanced elements")?
-                    .children
-                    .push(done);
-                continue;
-            }
+        let (start, closed) = match reader.read_event().map_err(|e| e.to_string())? {
+            Event::Start(e) => (Some(e), false),
+            Event::Empty(e) => (Some(e), true),
+            Event::End(_) => (None, true),
             Event::Eof => break,
             _ => continue,
         };
-        let mut element = Element {
-            name: start.name().as_ref().to_string(),
-            ..Element::default()
-        };
-        for attribute in start.attributes() {
-            let attribute = attribute.map_err(|e| e.to_string())?;
-            let value = attribute
-                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                .map_err(|e| e.to_string())?;
-            let key = attribute.key.as_ref().to_string();
-            element.attributes.push((key, value.into_owned()));
-        }
-        if empty {
-            stack
-                .last_mut()
-                .ok_or("unbalanced elements")?
-                .children
-                .push(element);
-        } else {
+        if let Some(start) = start {
+            let mut element = Element {
+                name: start.name().as_ref().to_string(),
+                ..Element::default()
+            };
+            for attribute in start.attributes() {
+                let attribute = attribute.map_err(|e| e.to_string())?;
+                let value = attribute
+                    .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                    .map_err(|e| e.to_string())?;
+                let key = attribute.key.as_ref().to_string();
+                element.attributes.push((key, value.into_owned()));
+            }
             stack.push(element);
+        }
+        if closed {
+            let done = stack.pop();
+            match (done, stack.last_mut()) {
+                (Some(done), Some(parent)) => parent.children.push(done),
+                _ => return Err("unbalanced elements".to_string()),
+            }
         }
     }
     let mut document = stack

@@ -275,29 +275,24 @@ fn convert_schema(map: &mut Map<String, Value>) {
     map.retain(|key, value| {
         !(DROPPED.contains(&key.as_str()) || key == "examples" && value.is_array())
     });
-    let mut nullable = false;
-    if let Some(Value::Array(types)) = map.get("type").cloned() {
-        let kept: Vec<Value> = types
-            .iter()
-            .filter(|t| t.as_str() != Some("null"))
-            .cloned()
-            .collect();
-        nullable = kept.len() < types.len();
-        map.remove("type");
-        match kept.as_slice() {
-            [] => {}
-            [one] => {
-                map.insert("type".into(), one.clone());
-            }
-            several => {
-                let alternatives = several.iter().map(|t| json!({"type": t})).collect();
-                map.insert("oneOf".into(), Value::Array(alternatives));
-            }
-        }
-    } else if map.get("type").and_then(Value::as_str) == Some("null") {
-        map.remove("type");
-        nullable = true;
-    }
+    // `type: [T, "null"]`: T, nullable; several types: one of them.
+    let types = match map.remove("type") {
+        Some(Value::Array(types)) => types,
+        other => other.into_iter().collect(),
+    };
+    let kept: Vec<&Value> = types
+        .iter()
+        .filter(|t| t.as_str() != Some("null"))
+        .collect();
+    let mut nullable = kept.len() < types.len();
+    match kept.as_slice() {
+        [] => None,
+        [one] => map.insert("type".into(), (*one).clone()),
+        several => map.insert(
+            "oneOf".into(),
+            several.iter().map(|t| json!({"type": t})).collect(),
+        ),
+    };
     if let Some(value) = map.remove("const") {
         map.entry("enum").or_insert_with(|| json!([value]));
     }
