@@ -102,11 +102,7 @@ pub fn run(sides: Sides, format: Format, build: bool) -> Result<ExitCode, Failur
         "{}",
         render(&judgement, format, &old.name, &new.name, &notes)
     );
-    Ok(if judgement.is_breaking() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(ExitCode::from(u8::from(judgement.is_breaking())))
 }
 
 /// The verdicts on a change of the spec.

@@ -152,18 +152,16 @@ fn render(json: &Path) -> Result<String, Failure> {
     let mut known_names_shown = false;
     for item in api.items() {
         let line = item.to_string();
-        if is_unstable_auto_trait_impl(&line) {
+        let known_name = is_known_task_name_variant(&line);
+        if is_unstable_auto_trait_impl(&line) || known_name && known_names_shown {
             continue;
         }
-        if is_known_task_name_variant(&line) {
-            if !known_names_shown {
-                text.push_str(KNOWN_TASK_NAMES_LINE);
-                text.push('\n');
-                known_names_shown = true;
-            }
-            continue;
-        }
-        text.push_str(&line);
+        known_names_shown |= known_name;
+        text.push_str(if known_name {
+            KNOWN_TASK_NAMES_LINE
+        } else {
+            &line
+        });
         text.push('\n');
     }
     Ok(text)
