@@ -18,7 +18,7 @@ use std::process::ExitCode;
 
 use serde_json::Value;
 
-use crate::spec::{self, resolve, str_of};
+use crate::spec::{self, resolve, str_of, strings};
 use crate::workspace::{self, Location};
 use crate::{Failure, fixtures};
 
@@ -71,25 +71,16 @@ pub fn run(spec_file: &Location, base: Option<String>) -> Result<ExitCode, Failu
                     }
                 }
             }
-            let names = strings_at(&doc, "/components/schemas/KnownTaskName/enum");
+            let names = known_names(&doc);
             check_sources(&names, &mut problems);
-            match history(spec_file, base)? {
-                Ok((shown, old)) => {
-                    let lost: Vec<String> = old
-                        .iter()
-                        .filter(|n| !names.contains(n))
-                        .map(|n| format!("`{n}`"))
-                        .collect();
-                    if !lost.is_empty() {
-                        problems.push(format!(
-                            "components.schemas.KnownTaskName: lost {} against {shown}: put them \
-                             back (a known name is never removed: code naming it must keep \
-                             compiling, and older servers still run the task)",
-                            lost.join(", ")
-                        ));
-                    }
-                }
-                Err(note) => println!("note: {note}"),
+            if let Some((shown, old)) = history(spec_file, base)?
+                && let Some(lost) = lacking(&names, &old)
+            {
+                problems.push(format!(
+                    "components.schemas.KnownTaskName: lost {lost} against {shown}: put them \
+                     back (a known name is never removed: code naming it must keep compiling, \
+                     and older servers still run the task)"
+                ));
             }
             summary = format!(
                 "OpenAPI {}, {} operations, each with a unique operationId; the generator \
@@ -164,17 +155,12 @@ fn check_document(doc: &Value, text: &str, problems: &mut Vec<String>) {
 /// anywhere), needs a description; a `$ref` is described when its target
 /// is.
 fn check_descriptions(doc: &Value, problems: &mut Vec<String>) {
-    let described = |node: &Value| {
-        resolve(doc, node)
-            .is_some_and(|n| str_of(n, "description").is_some_and(|d| !d.trim().is_empty()))
-            || str_of(node, "description").is_some_and(|d| !d.trim().is_empty())
-    };
-    for (name, schema) in doc
+    let has = |node: &Value| str_of(node, "description").is_some_and(|d| !d.trim().is_empty());
+    let described = |node: &Value| has(node) || resolve(doc, node).is_some_and(has);
+    let schemas = doc
         .pointer("/components/schemas")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-    {
+        .and_then(Value::as_object);
+    for (name, schema) in schemas.into_iter().flatten() {
         if !described(schema) {
             problems.push(format!(
                 "components.schemas.{name}: schema has no description"
@@ -205,17 +191,18 @@ fn check_descriptions(doc: &Value, problems: &mut Vec<String>) {
     });
 }
 
-fn strings_at(doc: &Value, pointer: &str) -> Vec<String> {
-    doc.pointer(pointer)
-        .and_then(Value::as_array)
-        .map(|values| {
-            values
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
+/// The names of `listed` that `names` lacks, in backquotes; `None` when
+/// it lacks none.
+fn lacking(names: &[String], listed: &[String]) -> Option<String> {
+    let missing: Vec<String> = (listed.iter().filter(|n| !names.contains(n)))
+        .map(|n| format!("`{n}`"))
+        .collect();
+    (!missing.is_empty()).then(|| missing.join(", "))
+}
+
+/// `KnownTaskName`'s names.
+fn known_names(doc: &Value) -> Vec<String> {
+    strings(&doc["components"]["schemas"]["KnownTaskName"], "enum")
 }
 
 /// Every source's names are in the spec.
@@ -227,16 +214,10 @@ fn check_sources(names: &[String], problems: &mut Vec<String>) {
                  names (restore the file, or change TASK_NAME_SOURCES in xtask/src/check.rs)"
             )),
             Ok(listed) => {
-                let missing: Vec<String> = listed
-                    .iter()
-                    .filter(|n| !names.contains(n))
-                    .map(|n| format!("`{n}`"))
-                    .collect();
-                if !missing.is_empty() {
+                if let Some(missing) = lacking(names, &listed) {
                     problems.push(format!(
-                        "components.schemas.KnownTaskName: lacks {}, which {path} lists: add \
-                         them to the enum (the sorted union of every source's names)",
-                        missing.join(", ")
+                        "components.schemas.KnownTaskName: lacks {missing}, which {path} lists: \
+                         add them to the enum (the sorted union of every source's names)"
                     ));
                 }
             }
@@ -252,11 +233,8 @@ pub fn read_source(path: &Path, kind: Source) -> Result<Vec<String>, String> {
     match kind {
         Source::Lines => {
             let lines = text.lines().map(str::trim);
-            names.extend(
-                lines
-                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                    .map(str::to_string),
-            );
+            let lines = lines.filter(|l| !l.is_empty() && !l.starts_with('#'));
+            names.extend(lines.map(str::to_string));
         }
         Source::ButlerXml => {
             let mut reader = quick_xml::Reader::from_str(&text);
@@ -285,7 +263,7 @@ pub fn read_source(path: &Path, kind: Source) -> Result<Vec<String>, String> {
             let doc = spec::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
             spec::visit(&doc, "", &mut |_, node| {
                 if str_of(node, "name") == Some("task") && node.get("in").is_some() {
-                    for name in strings_at(node, "/schema/enum") {
+                    for name in strings(&node["schema"], "enum") {
                         if !names.contains(&name) {
                             names.push(name);
                         }
@@ -300,13 +278,17 @@ pub fn read_source(path: &Path, kind: Source) -> Result<Vec<String>, String> {
     Ok(names)
 }
 
-/// The base revision's task names, and how to name it; `Err` with a note
-/// when there is nothing to compare with: another file than the
+/// The base revision's task names, and how to name it; `None`, with a
+/// note, when there is nothing to compare with: another file than the
 /// workspace's spec without `--base`, or no `main` (a fresh clone).
 fn history(
     spec_file: &Location,
     base: Option<String>,
-) -> Result<Result<(String, Vec<String>), String>, Failure> {
+) -> Result<Option<(String, Vec<String>)>, Failure> {
+    let note = |why: String| {
+        println!("note: task names not compared with a base revision: {why}");
+        Ok(None)
+    };
     let base = match base {
         Some(rev) => workspace::Base {
             rev,
@@ -316,21 +298,16 @@ fn history(
             let ours = workspace::root().join(workspace::SPEC);
             let same = matches!((spec_file.path.canonicalize(), ours.canonicalize()), (Ok(a), Ok(b)) if a == b);
             if !same {
-                return Ok(Err(format!(
-                    "task names not compared with a base revision: {} is not {} (pass `--base \
-                     REV` to compare it with {} at REV)",
+                return note(format!(
+                    "{} is not {} (pass `--base REV` to compare it with {} at REV)",
                     spec_file.shown,
                     workspace::SPEC,
                     workspace::SPEC
-                )));
+                ));
             }
             match workspace::default_base() {
                 Ok(base) => base,
-                Err(Failure(why)) => {
-                    return Ok(Err(format!(
-                        "task names not compared with a base revision: {why}"
-                    )));
-                }
+                Err(Failure(why)) => return note(why),
             }
         }
     };
@@ -343,8 +320,5 @@ fn history(
         workspace::short_rev(&base.rev),
         base.how
     );
-    Ok(Ok((
-        shown,
-        strings_at(&old, "/components/schemas/KnownTaskName/enum"),
-    )))
+    Ok(Some((shown, known_names(&old))))
 }

@@ -55,26 +55,22 @@ impl Side {
         let doc = spec::parse(&text).map_err(|e| Failure(format!("{name}: {e}")))?;
         Ok(Side { text, doc, name })
     }
+
+    /// A file the user named, or (`None`) the working tree's spec.
+    fn file(path: Option<PathBuf>) -> Result<Self, Failure> {
+        let file = workspace::input_or_default(path, workspace::SPEC);
+        Side::read(workspace::read(&file)?, format!("`{}`", file.shown))
+    }
 }
 
 /// `spec diff`: prints the judgement; exit 0 when nothing breaks, 1 when
 /// something does (or needs a reviewer's decision), `Err` (exit 2) when it
 /// cannot judge.
 pub fn run(sides: Sides, format: Format, build: bool) -> Result<ExitCode, Failure> {
-    let ours = || workspace::input_or_default(None, workspace::SPEC);
     let (old, new, notes) = match sides {
-        Sides::Files { old, new } => {
-            let old = workspace::input_or_default(Some(old), workspace::SPEC);
-            let new = workspace::input_or_default(Some(new), workspace::SPEC);
-            (
-                Side::read(workspace::read(&old)?, format!("`{}`", old.shown))?,
-                Side::read(workspace::read(&new)?, format!("`{}`", new.shown))?,
-                Vec::new(),
-            )
-        }
+        Sides::Files { old, new } => (Side::file(Some(old))?, Side::file(Some(new))?, Vec::new()),
         Sides::Upstream { file } => {
-            let ours = ours();
-            let old = Side::read(workspace::read(&ours)?, format!("`{}`", ours.shown))?;
+            let old = Side::file(None)?;
             let (doc, notes) = upstream::ours_from(&file, &old.doc)?;
             let text = serde_json::to_string_pretty(&doc)
                 .map_err(|e| Failure(format!("cannot write the compared spec: {e}")))?;
@@ -96,11 +92,8 @@ pub fn run(sides: Sides, format: Format, build: bool) -> Result<ExitCode, Failur
                 base.how
             );
             let old = Side::read(workspace::spec_at(&base.rev)?, name)?;
-            let new_text = workspace::read(&ours())?;
-            let new = Side::read(
-                new_text,
-                format!("`{}` in the working tree", workspace::SPEC),
-            )?;
+            let ours = workspace::read(&workspace::input_or_default(None, workspace::SPEC))?;
+            let new = Side::read(ours, format!("`{}` in the working tree", workspace::SPEC))?;
             (old, new, Vec::new())
         }
     };
@@ -109,11 +102,7 @@ pub fn run(sides: Sides, format: Format, build: bool) -> Result<ExitCode, Failur
         "{}",
         render(&judgement, format, &old.name, &new.name, &notes)
     );
-    Ok(if judgement.is_breaking() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(ExitCode::from(u8::from(judgement.is_breaking())))
 }
 
 /// The verdicts on a change of the spec.
@@ -201,39 +190,31 @@ fn judge(old: &Side, new: &Side, build: bool) -> Result<Judgement, Failure> {
 /// The judgement, as markdown to paste into a review or as plain text.
 fn render(judgement: &Judgement, format: Format, old: &str, new: &str, notes: &[String]) -> String {
     let report = &judgement.report;
-    let plain = |s: &str| match format {
-        Format::Markdown => s.to_string(),
-        Format::Text => s.replace('`', ""),
+    let markdown = format == Format::Markdown;
+    let plain = |s: &str| {
+        if markdown {
+            s.to_string()
+        } else {
+            s.replace('`', "")
+        }
     };
     let mut out = String::new();
-    if format == Format::Markdown {
+    if markdown {
         out.push_str("## Spec changes\n\n");
     }
-    let arrow = if format == Format::Markdown {
-        "→"
+    let arrow = if markdown { "→" } else { "->" };
+    let summary = if report.is_empty() {
+        "no changes to the API".to_string()
     } else {
-        "->"
-    };
-    if report.is_empty() {
-        let _ = writeln!(
-            out,
-            "{} {arrow} {}: no changes to the API.",
-            plain(old),
-            plain(new)
-        );
-    } else {
-        let _ = writeln!(
-            out,
-            "{} {arrow} {}: {} breaking on the wire, {} breaking for Rust source, {} not \
-             breaking, {} to review.",
-            plain(old),
-            plain(new),
+        format!(
+            "{} breaking on the wire, {} breaking for Rust source, {} not breaking, {} to review",
             report.breaking_about(About::Wire),
             report.breaking_about(About::Rust),
             report.count(Class::NotBreaking),
             report.count(Class::Review),
-        );
-    }
+        )
+    };
+    let _ = writeln!(out, "{} {arrow} {}: {summary}.", plain(old), plain(new));
     let verdict = if !judgement.is_breaking() {
         "not breaking"
     } else if report.count(Class::Breaking) == 0 && !judgement.build.failed() {
@@ -250,18 +231,18 @@ fn render(judgement: &Judgement, format: Format, old: &str, new: &str, notes: &[
         let _ = writeln!(out, "Note: {}", plain(note));
     }
     for group in &report.groups {
-        let used_by = group.used_by.as_ref().map(|users| {
+        let users = group.used_by.as_ref().map(|users| {
             if users.is_empty() {
-                "used by no operation".to_string()
+                "no operation".to_string()
             } else {
-                format!("used by {}", users.join(", "))
+                users.join(", ")
             }
         });
         match format {
             Format::Markdown => {
                 let _ = writeln!(out, "\n### {}\n", group.title);
-                if let Some(used_by) = used_by {
-                    let _ = writeln!(out, "{}.\n", capitalised(&used_by));
+                if let Some(users) = users {
+                    let _ = writeln!(out, "Used by {users}.\n");
                 }
                 out.push_str("| Change | Wire | Rust | Why |\n|---|---|---|---|\n");
                 for row in &group.rows {
@@ -285,8 +266,8 @@ fn render(judgement: &Judgement, format: Format, old: &str, new: &str, notes: &[
             }
             Format::Text => {
                 let _ = writeln!(out, "\n{}", plain(&group.title));
-                if let Some(used_by) = used_by {
-                    let _ = writeln!(out, "  ({used_by})");
+                if let Some(users) = users {
+                    let _ = writeln!(out, "  (used by {users})");
                 }
                 for row in &group.rows {
                     let class = match row.class {
@@ -310,12 +291,4 @@ fn render(judgement: &Judgement, format: Format, old: &str, new: &str, notes: &[
         }
     }
     out
-}
-
-fn capitalised(text: &str) -> String {
-    let mut chars = text.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
 }

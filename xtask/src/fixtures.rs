@@ -80,44 +80,37 @@ pub fn decode(spec: &Value, method: &str, path: &str, text: &str) -> Option<Vec<
 fn parse_xml(text: &str) -> Result<Element, String> {
     use quick_xml::events::Event;
     let mut reader = quick_xml::Reader::from_str(text);
+    // The document, then the elements open in it, innermost last.
     let mut stack: Vec<Element> = vec![Element::default()];
     loop {
-        let event = reader.read_event().map_err(|e| e.to_string())?;
-        let (start, empty) = match &event {
-            Event::Start(e) => (e, false),
-            Event::Empty(e) => (e, true),
-            Event::End(_) => {
-                let done = stack.pop().ok_or("unbalanced elements")?;
-                stack
-                    .last_mut()
-                    .ok_or("unbalanced elements")?
-                    .children
-                    .push(done);
-                continue;
-            }
+        let (start, closed) = match reader.read_event().map_err(|e| e.to_string())? {
+            Event::Start(e) => (Some(e), false),
+            Event::Empty(e) => (Some(e), true),
+            Event::End(_) => (None, true),
             Event::Eof => break,
             _ => continue,
         };
-        let mut element = Element {
-            name: start.name().as_ref().to_string(),
-            ..Element::default()
-        };
-        for attribute in start.attributes() {
-            let attribute = attribute.map_err(|e| e.to_string())?;
-            let value = attribute
-                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                .map_err(|e| e.to_string())?;
-            let key = attribute.key.as_ref().to_string();
-            element.attributes.push((key, value.into_owned()));
-        }
-        if empty {
-            stack
-                .last_mut()
-                .ok_or("unbalanced elements")?
-                .children
-                .push(element);
-        } else {
+        if let Some(start) = start {
+            let mut element = Element {
+                name: start.name().as_ref().to_string(),
+                ..Element::default()
+            };
+            for attribute in start.attributes() {
+                let attribute = attribute.map_err(|e| e.to_string())?;
+                let value = attribute
+                    .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                    .map_err(|e| e.to_string())?;
+                let key = attribute.key.as_ref().to_string();
+                element.attributes.push((key, value.into_owned()));
+            }
             stack.push(element);
+        }
+        if closed {
+            let done = stack.pop();
+            match (done, stack.last_mut()) {
+                (Some(done), Some(parent)) => parent.children.push(done),
+                _ => return Err("unbalanced elements".to_string()),
+            }
         }
     }
     let mut document = stack
@@ -155,81 +148,36 @@ fn read(spec: &Value, schema: &Value, part: &Part<'_>, at: &str, problems: &mut 
     for alt in schema["allOf"].as_array().into_iter().flatten() {
         read(spec, alt, part, at, problems);
     }
-    let kind = schema["type"]
-        .as_str()
-        .or(if schema.get("properties").is_some() {
-            Some("object")
-        } else {
-            None
-        });
+    let kind = (schema["type"].as_str()).or(schema.get("properties").map(|_| "object"));
     match (kind, part) {
         (None, _) => {}
-        (Some("object"), Part::Element(element)) => {
+        (Some("object"), Part::Element(_) | Part::Json(Value::Object(_))) => {
             for (name, property) in schema["properties"].as_object().into_iter().flatten() {
                 let here = if at.is_empty() {
                     name.clone()
                 } else {
                     format!("{at}/{name}")
                 };
-                let children: Vec<&Element> = element
-                    .children
-                    .iter()
-                    .filter(|c| &c.name == name)
-                    .collect();
-                let found = match element.attributes.iter().find(|(k, _)| k == name) {
-                    Some((_, text)) => Part::Text(text),
-                    None if children.is_empty() => continue,
-                    None if is_array(spec, property) => Part::Elements(children),
-                    None => Part::Element(children[0]),
-                };
-                read(spec, property, &found, &here, problems);
-            }
-            let present = |name: &String| {
-                element.attributes.iter().any(|(k, _)| k == name)
-                    || element.children.iter().any(|c| &c.name == name)
-            };
-            for name in strings(schema, "required").iter().filter(|n| !present(n)) {
-                problems.push(format!("{place}: required property `{name}` missing"));
-            }
-        }
-        (Some("object"), Part::Json(Value::Object(map))) => {
-            for (name, property) in schema["properties"].as_object().into_iter().flatten() {
-                if let Some(value) = map.get(name) {
-                    let here = if at.is_empty() {
-                        name.clone()
-                    } else {
-                        format!("{at}/{name}")
-                    };
-                    read(spec, property, &Part::Json(value), &here, problems);
+                if let Some(found) = child(spec, part, name, property) {
+                    read(spec, property, &found, &here, problems);
                 }
             }
-            for name in strings(schema, "required")
+            let required = strings(schema, "required");
+            for name in required
                 .iter()
-                .filter(|n| !map.contains_key(*n))
+                .filter(|n| child(spec, part, n, &Value::Null).is_none())
             {
                 problems.push(format!("{place}: required property `{name}` missing"));
             }
         }
-        (Some("array"), Part::Elements(elements)) => {
-            for (i, element) in elements.iter().enumerate() {
-                read(
-                    spec,
-                    &schema["items"],
-                    &Part::Element(element),
-                    &format!("{at}/{i}"),
-                    problems,
-                );
-            }
-        }
-        (Some("array"), Part::Json(Value::Array(items))) => {
+        (Some("array"), Part::Elements(_) | Part::Json(Value::Array(_))) => {
+            let items: Vec<Part<'_>> = match part {
+                Part::Elements(elements) => elements.iter().map(|e| Part::Element(e)).collect(),
+                Part::Json(Value::Array(items)) => items.iter().map(Part::Json).collect(),
+                _ => Vec::new(),
+            };
             for (i, item) in items.iter().enumerate() {
-                read(
-                    spec,
-                    &schema["items"],
-                    &Part::Json(item),
-                    &format!("{at}/{i}"),
-                    problems,
-                );
+                read(spec, &schema["items"], item, &format!("{at}/{i}"), problems);
             }
         }
         (Some(kind), Part::Text(text)) => {
@@ -267,8 +215,25 @@ fn read(spec: &Value, schema: &Value, part: &Part<'_>, at: &str, problems: &mut 
     }
 }
 
-fn is_array(spec: &Value, schema: &Value) -> bool {
-    resolve(spec, schema).is_some_and(|s| s["type"] == "array")
+/// The property `name` of an object, read as its `schema` says: an
+/// attribute's text, the child elements of that name (one element unless
+/// the schema says array), or a JSON value.
+fn child<'a>(spec: &Value, part: &Part<'a>, name: &str, schema: &Value) -> Option<Part<'a>> {
+    let element = match part {
+        Part::Json(value) => return value.get(name).map(Part::Json),
+        Part::Element(element) => element,
+        _ => return None,
+    };
+    if let Some((_, text)) = element.attributes.iter().find(|(k, _)| k == name) {
+        return Some(Part::Text(text));
+    }
+    let children: Vec<&Element> = element.children.iter().filter(|c| c.name == name).collect();
+    let array = resolve(spec, schema).is_some_and(|s| s["type"] == "array");
+    match children.first() {
+        Some(first) if !array => Some(Part::Element(first)),
+        Some(_) => Some(Part::Elements(children)),
+        None => None,
+    }
 }
 
 #[cfg(test)]
@@ -293,29 +258,6 @@ mod tests {
 
     const XML: &str = r#"<?xml version="1.0"?>
 <ButlerTasks><ButlerTask name="A" interval="3" enabled="1" title="A"/><ButlerTask name="B" interval="1" enabled="0"/></ButlerTasks>"#;
-
-    #[test]
-    fn an_answer_that_fits_the_schema_decodes() {
-        assert_eq!(
-            decode(&spec(&["name"]), "get", "/butler", XML),
-            Some(Vec::new())
-        );
-    }
-
-    #[test]
-    fn a_property_the_server_leaves_out_cannot_be_required() {
-        assert_eq!(
-            decode(&spec(&["name", "title"]), "get", "/butler", XML),
-            Some(vec![
-                "ButlerTasks/ButlerTask/1: required property `title` missing".to_string()
-            ])
-        );
-    }
-
-    #[test]
-    fn an_answer_to_an_operation_the_spec_lacks_is_not_judged() {
-        assert_eq!(decode(&spec(&[]), "get", "/activities", XML), None);
-    }
 
     #[test]
     fn text_of_the_wrong_type_is_named() {

@@ -180,11 +180,7 @@ fn main() -> ExitCode {
         Err(e) => {
             // Help goes to stdout with 0; usage errors to stderr with 2.
             let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
     // Commands that judge exit with 2 when they cannot: see the module doc.
@@ -194,38 +190,26 @@ fn main() -> ExitCode {
         } => 2,
         _ => 1,
     };
-    if let Err(Failure(message)) = workspace::locate() {
-        eprintln!("error: {message}");
-        return ExitCode::from(cannot_code);
-    }
-    let result = match cli.command {
-        Command::Spec {
-            command: SpecCommand::Check(args),
-        } => check::run(
-            &workspace::input_or_default(args.file, workspace::SPEC),
-            args.base,
-        ),
-        Command::Spec {
-            command: SpecCommand::Diff(args),
-        } => {
-            let sides = match (args.old, args.new) {
-                (Some(old), Some(new)) => diff::Sides::Files { old, new },
-                (None, Some(file)) => diff::Sides::Upstream { file },
-                _ => diff::Sides::Revision { base: args.base },
-            };
-            diff::run(sides, args.format, !args.no_build)
+    let spec = |file| workspace::input_or_default(file, workspace::SPEC);
+    let result = workspace::locate().and_then(|_| match cli.command {
+        Command::Spec { command } => match command {
+            SpecCommand::Check(args) => check::run(&spec(args.file), args.base),
+            SpecCommand::Diff(args) => {
+                let sides = match (args.old, args.new) {
+                    (Some(old), Some(new)) => diff::Sides::Files { old, new },
+                    (None, Some(file)) => diff::Sides::Upstream { file },
+                    _ => diff::Sides::Revision { base: args.base },
+                };
+                diff::run(sides, args.format, !args.no_build)
+            }
+            SpecCommand::Verify(args) => verify::run(&spec(args.file)),
+        },
+        Command::Codegen(args) => {
+            codegen_cmd::run(&spec(args.spec), args.out.as_deref(), args.check.as_deref())
         }
-        Command::Spec {
-            command: SpecCommand::Verify(args),
-        } => verify::run(&workspace::input_or_default(args.file, workspace::SPEC)),
-        Command::Codegen(args) => codegen_cmd::run(
-            &workspace::input_or_default(args.spec, workspace::SPEC),
-            args.out.as_deref(),
-            args.check.as_deref(),
-        ),
         Command::PublicApi(args) => public_api::run(args.snapshot, args.update),
         Command::PackageCheck => package_check::run(),
-    };
+    });
     match result {
         Ok(code) => code,
         Err(Failure(message)) => {

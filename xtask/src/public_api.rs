@@ -34,7 +34,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use crate::Failure;
-use crate::workspace;
+use crate::workspace::{self, Location};
 
 /// The committed snapshot, relative to the workspace root.
 pub const SNAPSHOT: &str = "crates/plex-butler/public-api.txt";
@@ -57,15 +57,11 @@ const HEADER: &str = "\
 /// Compares the facade's public API with `snapshot`, or writes it there
 /// with `update`.
 pub fn run(snapshot: Option<PathBuf>, update: bool) -> Result<ExitCode, Failure> {
-    let (snapshot, shown) = match snapshot {
-        Some(path) => {
-            let shown = path.display().to_string();
-            (path, shown)
-        }
-        None => (workspace::root().join(SNAPSHOT), SNAPSHOT.to_string()),
-    };
-    let json = rustdoc_json()?;
-    let current = render(&json)?;
+    let Location {
+        path: snapshot,
+        shown,
+    } = workspace::input_or_default(snapshot, SNAPSHOT);
+    let current = render(&rustdoc_json()?)?;
     if update {
         std::fs::write(&snapshot, &current)
             .map_err(|e| Failure(format!("cannot write {shown}: {e}")))?;
@@ -156,18 +152,16 @@ fn render(json: &Path) -> Result<String, Failure> {
     let mut known_names_shown = false;
     for item in api.items() {
         let line = item.to_string();
-        if is_unstable_auto_trait_impl(&line) {
+        let known_name = is_known_task_name_variant(&line);
+        if is_unstable_auto_trait_impl(&line) || known_name && known_names_shown {
             continue;
         }
-        if is_known_task_name_variant(&line) {
-            if !known_names_shown {
-                text.push_str(KNOWN_TASK_NAMES_LINE);
-                text.push('\n');
-                known_names_shown = true;
-            }
-            continue;
-        }
-        text.push_str(&line);
+        known_names_shown |= known_name;
+        text.push_str(if known_name {
+            KNOWN_TASK_NAMES_LINE
+        } else {
+            &line
+        });
         text.push('\n');
     }
     Ok(text)
@@ -206,14 +200,11 @@ fn format_version(json: &Path) -> String {
         let start = text.rfind("\"format_version\":")? + "\"format_version\":".len();
         let digits: String = text[start..]
             .chars()
-            .take_while(|c| c.is_ascii_digit())
+            .take_while(char::is_ascii_digit)
             .collect();
         (!digits.is_empty()).then_some(digits)
     });
-    match version {
-        Some(version) => format!("format {version}"),
-        None => "format unknown".to_string(),
-    }
+    format!("format {}", version.as_deref().unwrap_or("unknown"))
 }
 
 /// `rustc --version`, for messages.
@@ -236,37 +227,28 @@ mod tests {
         assert!(is_known_task_name_variant(
             "pub plex_butler::TaskName::BackupDatabase"
         ));
-        assert!(!is_known_task_name_variant(
-            "pub plex_butler::TaskName::Other(alloc::string::String)"
-        ));
-        assert!(!is_known_task_name_variant(
-            "pub fn plex_butler::TaskName::as_str(&self) -> &str"
-        ));
-        assert!(!is_known_task_name_variant(
-            "pub plex_butler::Error::InvalidTaskName"
-        ));
+        for other in [
+            "pub plex_butler::TaskName::Other(alloc::string::String)",
+            "pub fn plex_butler::TaskName::as_str(&self) -> &str",
+            "pub plex_butler::Error::InvalidTaskName",
+        ] {
+            assert!(!is_known_task_name_variant(other), "{other}");
+        }
     }
 
     #[test]
-    fn unstable_auto_trait_impls_are_recognised_with_and_without_negation() {
-        assert!(is_unstable_auto_trait_impl(
-            "impl core::marker::Freeze for plex_butler::Task"
-        ));
-        assert!(is_unstable_auto_trait_impl(
-            "impl !core::marker::UnsafeUnpin for plex_butler::Client"
-        ));
-    }
-
-    #[test]
-    fn stable_auto_traits_and_other_impls_stay_in_the_snapshot() {
-        assert!(!is_unstable_auto_trait_impl(
-            "impl core::marker::Send for plex_butler::Client"
-        ));
-        assert!(!is_unstable_auto_trait_impl(
-            "impl core::fmt::Display for plex_butler::TaskName"
-        ));
-        assert!(!is_unstable_auto_trait_impl(
-            "pub fn plex_butler::Client::start(&self)"
-        ));
+    fn only_unstable_auto_trait_impls_are_left_out_with_and_without_negation() {
+        for (line, left_out) in [
+            ("impl core::marker::Freeze for plex_butler::Task", true),
+            (
+                "impl !core::marker::UnsafeUnpin for plex_butler::Client",
+                true,
+            ),
+            ("impl core::marker::Send for plex_butler::Client", false),
+            ("impl core::fmt::Display for plex_butler::TaskName", false),
+            ("pub fn plex_butler::Client::start(&self)", false),
+        ] {
+            assert_eq!(is_unstable_auto_trait_impl(line), left_out, "{line}");
+        }
     }
 }

@@ -16,70 +16,60 @@ use crate::wire::{About, Class, Row};
 /// The rows of the generated client's public API, from rustdoc's JSON of
 /// each side.
 pub fn rows(old_json: &Path, new_json: &Path) -> Result<Vec<Row>, Failure> {
+    let read = |json| crate::public_api::from_json(json, "plex-butler-raw", true);
     let diff = PublicApiDiff::between(read(old_json)?, read(new_json)?);
-    let old_owners: Vec<String> = diff
-        .removed
-        .iter()
+    let old_owners: Vec<String> = (diff.removed.iter())
         .chain(diff.changed.iter().map(|c| &c.old))
         .map(|i| owner(&i.to_string()))
         .collect();
+    let row = |class, change, why: &str| Row {
+        change,
+        about: About::Rust,
+        class,
+        why: why.to_string(),
+    };
     let mut rows = Vec::new();
-    for (owner, items) in grouped(diff.removed.iter().map(ToString::to_string)) {
+    for (owner, items) in grouped(&diff.removed) {
+        let change = summary(&owner, &items, "removed");
         rows.push(row(
             Class::Breaking,
-            &owner,
-            &items,
-            "removed",
+            change,
             "code that names it stops compiling",
         ));
     }
     for changed in &diff.changed {
-        rows.push(Row {
-            change: format!(
-                "`{}` is now `{}`",
-                short(&changed.old.to_string()),
-                short(&changed.new.to_string())
-            ),
-            about: About::Rust,
-            class: Class::Breaking,
-            why: "code written against the old signature may stop compiling".to_string(),
-        });
+        let change = format!("`{}` is now `{}`", short(&changed.old), short(&changed.new));
+        let why = "code written against the old signature may stop compiling";
+        rows.push(row(Class::Breaking, change, why));
     }
-    for (owner, items) in grouped(diff.added.iter().map(ToString::to_string)) {
+    for (owner, items) in grouped(&diff.added) {
         let why = if old_owners.contains(&owner) {
             "an addition to an item that changed: see its other rows"
         } else {
             "an addition: code written against the old client still compiles"
         };
-        rows.push(row(Class::NotBreaking, &owner, &items, "added", why));
+        rows.push(row(
+            Class::NotBreaking,
+            summary(&owner, &items, "added"),
+            why,
+        ));
     }
     Ok(rows)
 }
 
-fn read(json: &Path) -> Result<public_api::PublicApi, Failure> {
-    crate::public_api::from_json(json, "plex-butler-raw", true)
-}
-
-/// One row for the items of one owner: the item itself when it is alone,
-/// else the owner and how many items.
-fn row(class: Class, owner: &str, items: &[String], what: &str, why: &str) -> Row {
-    let change = match items {
+/// The item itself when it is alone, else the owner and how many items.
+fn summary(owner: &str, items: &[String], what: &str) -> String {
+    match items {
         [one] => format!("`{}` {what}", short(one)),
         many => format!("`{}` {what}: {} items", short(owner), many.len()),
-    };
-    Row {
-        change,
-        about: About::Rust,
-        class,
-        why: why.to_string(),
     }
 }
 
 /// Items by the type or module item they belong to, so that a new
 /// operation reads as its method and its builder, not fifty lines.
-fn grouped(items: impl Iterator<Item = String>) -> BTreeMap<String, Vec<String>> {
+fn grouped(items: &[impl ToString]) -> BTreeMap<String, Vec<String>> {
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for item in items {
+    for item in items.iter().map(ToString::to_string) {
         let key = if item.contains("::Client::") {
             item.clone()
         } else {
@@ -110,8 +100,8 @@ fn owner(line: &str) -> String {
     segments.join("::")
 }
 
-fn short(item: &str) -> String {
-    item.replace("plex_butler_raw::", "")
+fn short(item: &(impl ToString + ?Sized)) -> String {
+    item.to_string().replace("plex_butler_raw::", "")
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@
 //! `accepts` header are left out, as in our spec (the facade sends them on
 //! every request).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value, json};
@@ -56,13 +56,14 @@ const DROPPED: &[&str] = &[
 pub fn ours_from(file: &Path, ours: &Value) -> Result<(Value, Vec<String>), Failure> {
     let mut files = Files::default();
     let mut upstream = files.load(file)?.clone();
-    files.inline_external(&mut upstream, file, &mut Vec::new())?;
+    files.inline(&mut upstream, file, false, &mut Vec::new())?;
 
     let mut out = ours.clone();
     let mut notes = Vec::new();
-    let mut dropped = BTreeMap::<String, usize>::new();
-    let upstream_ops = spec::operations(&upstream);
-    for op in spec::operations(ours) {
+    let mut dropped = BTreeSet::new();
+    let (upstream_ops, our_ops) = (spec::operations(&upstream), spec::operations(ours));
+    let mut held = 0;
+    for op in &our_ops {
         let Some(theirs) = upstream_ops
             .iter()
             .find(|u| u.method == op.method && route(&u.path) == route(&op.path))
@@ -70,6 +71,7 @@ pub fn ours_from(file: &Path, ours: &Value) -> Result<(Value, Vec<String>), Fail
             notes.push(format!("upstream has no `{}`: ours is kept", op.label()));
             continue;
         };
+        held += 1;
         let item = &upstream["paths"][&theirs.path];
         let mut taken = item[&theirs.method].clone();
         // The path item's parameters, where the operation has them.
@@ -83,7 +85,7 @@ pub fn ours_from(file: &Path, ours: &Value) -> Result<(Value, Vec<String>), Fail
                 let identity = str_of(p, "in") == Some("header")
                     && (name.starts_with("X-Plex-") || name.eq_ignore_ascii_case("accepts"));
                 if identity {
-                    *dropped.entry(name.to_string()).or_default() += 1;
+                    dropped.insert(name.to_string());
                 }
                 !identity
             });
@@ -91,7 +93,7 @@ pub fn ours_from(file: &Path, ours: &Value) -> Result<(Value, Vec<String>), Fail
                 taken.as_object_mut().map(|o| o.remove("parameters"));
             }
         }
-        to_3_0(&mut taken);
+        to_3_0(&mut taken, false);
         if let Some(paths) = out["paths"].as_object_mut() {
             if let Some(item) = paths.get_mut(&op.path).and_then(Value::as_object_mut) {
                 item.remove(&op.method);
@@ -109,20 +111,13 @@ pub fn ours_from(file: &Path, ours: &Value) -> Result<(Value, Vec<String>), Fail
         }
     }
     if !dropped.is_empty() {
-        let names: Vec<&str> = dropped.keys().map(String::as_str).collect();
         notes.push(format!(
             "left out upstream's identity headers {} (the facade sends them on every request, \
              so our spec does not list them)",
-            names.join(", ")
+            dropped.into_iter().collect::<Vec<_>>().join(", ")
         ));
     }
-    let held = notes
-        .iter()
-        .filter(|n| n.starts_with("upstream has no"))
-        .count();
-    let others = upstream_ops
-        .len()
-        .saturating_sub(spec::operations(ours).len() - held);
+    let others = upstream_ops.len().saturating_sub(held);
     notes.push(format!(
         "upstream has {others} other operations, not compared"
     ));
@@ -162,18 +157,9 @@ impl Files {
     }
 
     /// Replaces each `$ref` into another file with what it names. Inside
-    /// such a file, its own `#/...` references are to it, so they are
-    /// inlined too (`local_of` is that file); the root's stay.
-    fn inline_external(
-        &mut self,
-        node: &mut Value,
-        file: &Path,
-        seen: &mut Vec<String>,
-    ) -> Result<(), Failure> {
-        self.inline_in(node, file, false, seen)
-    }
-
-    fn inline_in(
+    /// such a file (`inside_other`), its own `#/...` references are to it,
+    /// so they are inlined too; the root's stay.
+    fn inline(
         &mut self,
         node: &mut Value,
         file: &Path,
@@ -214,25 +200,20 @@ impl Files {
                 ))
             })?;
             seen.push(key);
-            self.inline_in(&mut found, &next, true, seen)?;
+            self.inline(&mut found, &next, true, seen)?;
             seen.pop();
             *node = found;
             return Ok(());
         }
         match node {
             Value::Object(map) => {
-                for value in map.values_mut() {
-                    self.inline_in(value, file, inside_other, seen)?;
-                }
+                (map.values_mut()).try_for_each(|v| self.inline(v, file, inside_other, seen))
             }
             Value::Array(items) => {
-                for value in items {
-                    self.inline_in(value, file, inside_other, seen)?;
-                }
+                (items.iter_mut()).try_for_each(|v| self.inline(v, file, inside_other, seen))
             }
-            _ => {}
+            _ => Ok(()),
         }
-        Ok(())
     }
 }
 
@@ -273,24 +254,19 @@ fn inline_local(doc: &Value, node: &mut Value, seen: &mut Vec<String>) -> Result
 }
 
 /// The JSON Schema 2020-12 forms of 3.1 as their 3.0 forms, everywhere
-/// below `node`.
-fn to_3_0(node: &mut Value) {
-    convert_below(node, false);
-}
-
-/// `names`: `node` maps property names to schemas (its keys are no
-/// keywords).
-fn convert_below(node: &mut Value, names: bool) {
+/// below `node`. `names`: `node` maps property names to schemas (its keys
+/// are no keywords).
+fn to_3_0(node: &mut Value, names: bool) {
     match node {
         Value::Object(map) => {
             if !names {
                 convert_schema(map);
             }
             for (key, value) in map.iter_mut() {
-                convert_below(value, !names && key == "properties");
+                to_3_0(value, !names && key == "properties");
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(|v| convert_below(v, false)),
+        Value::Array(items) => items.iter_mut().for_each(|v| to_3_0(v, false)),
         _ => {}
     }
 }
@@ -299,29 +275,24 @@ fn convert_schema(map: &mut Map<String, Value>) {
     map.retain(|key, value| {
         !(DROPPED.contains(&key.as_str()) || key == "examples" && value.is_array())
     });
-    let mut nullable = false;
-    if let Some(Value::Array(types)) = map.get("type").cloned() {
-        let kept: Vec<Value> = types
-            .iter()
-            .filter(|t| t.as_str() != Some("null"))
-            .cloned()
-            .collect();
-        nullable = kept.len() < types.len();
-        map.remove("type");
-        match kept.as_slice() {
-            [] => {}
-            [one] => {
-                map.insert("type".into(), one.clone());
-            }
-            several => {
-                let alternatives = several.iter().map(|t| json!({"type": t})).collect();
-                map.insert("oneOf".into(), Value::Array(alternatives));
-            }
-        }
-    } else if map.get("type").and_then(Value::as_str) == Some("null") {
-        map.remove("type");
-        nullable = true;
-    }
+    // `type: [T, "null"]`: T, nullable; several types: one of them.
+    let types = match map.remove("type") {
+        Some(Value::Array(types)) => types,
+        other => other.into_iter().collect(),
+    };
+    let kept: Vec<&Value> = types
+        .iter()
+        .filter(|t| t.as_str() != Some("null"))
+        .collect();
+    let mut nullable = kept.len() < types.len();
+    match kept.as_slice() {
+        [] => None,
+        [one] => map.insert("type".into(), (*one).clone()),
+        several => map.insert(
+            "oneOf".into(),
+            several.iter().map(|t| json!({"type": t})).collect(),
+        ),
+    };
     if let Some(value) = map.remove("const") {
         map.entry("enum").or_insert_with(|| json!([value]));
     }
@@ -359,7 +330,7 @@ mod tests {
             "examples": [1],
             "properties": {"kind": {"const": "task"}}
         });
-        to_3_0(&mut schema);
+        to_3_0(&mut schema, false);
         assert_eq!(
             schema,
             json!({

@@ -59,11 +59,7 @@ impl Build {
 pub fn run(spec: &Location) -> Result<ExitCode, Failure> {
     let build = check_facade(&workspace::read(spec)?)?;
     print!("{}", describe(&build, &spec.shown));
-    Ok(if build.failed() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(ExitCode::from(u8::from(build.failed())))
 }
 
 /// Plain text about a build, naming the facade code to change when it

@@ -29,8 +29,9 @@
 //! value only clients send. What `drift` cannot classify is for review.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Display;
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::spec::{self, METHODS, Operation, escape, resolve, route, segments, str_of, strings};
 
@@ -42,6 +43,8 @@ pub enum Class {
     Review,
     NotBreaking,
 }
+
+use Class::{Breaking, NotBreaking, Review};
 
 /// Which verdict a row gives: on the wire, or for Rust source written
 /// against the generated client.
@@ -101,7 +104,7 @@ impl Report {
 
     pub fn breaking_about(&self, about: About) -> usize {
         self.rows()
-            .filter(|r| r.class == Class::Breaking && r.about == about)
+            .filter(|r| r.class == Breaking && r.about == about)
             .count()
     }
 
@@ -118,38 +121,12 @@ impl Report {
     }
 }
 
-/// Which way data flows through a schema.
-#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
-struct Flow {
-    /// Clients send it.
-    input: bool,
-    /// Servers send it.
-    output: bool,
-}
-
-const INPUT: Flow = Flow {
-    input: true,
-    output: false,
-};
-const OUTPUT: Flow = Flow {
-    input: false,
-    output: true,
-};
-
-impl Flow {
-    fn or(self, other: Flow) -> Flow {
-        Flow {
-            input: self.input || other.input,
-            output: self.output || other.output,
-        }
-    }
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Side {
-    Old,
-    New,
-}
+/// Which way data flows through a schema: a set of these bits.
+type Flow = u8;
+/// Clients send it.
+const INPUT: Flow = 1;
+/// Servers send it.
+const OUTPUT: Flow = 2;
 
 /// An operation of either side, matched by route and method.
 struct Pair {
@@ -157,22 +134,6 @@ struct Pair {
     method: String,
     old: Option<Operation>,
     new: Option<Operation>,
-}
-
-impl Pair {
-    fn either(&self) -> &Operation {
-        match (&self.new, &self.old) {
-            (Some(op), _) | (None, Some(op)) => op,
-            (None, None) => unreachable!("a pair has a side"),
-        }
-    }
-
-    fn side(&self, side: Side) -> Option<&Operation> {
-        match side {
-            Side::Old => self.old.as_ref(),
-            Side::New => self.new.as_ref(),
-        }
-    }
 }
 
 /// Both documents, their operations paired, and how each side's named
@@ -184,49 +145,62 @@ struct Context<'a> {
     usage: [BTreeMap<String, (BTreeSet<String>, Flow)>; 2],
 }
 
-type Rows = BTreeMap<Topic, Vec<Row>>;
+/// What the comparison found: the wire rows by topic, and where it
+/// compared in detail what `drift` only summarises.
+#[derive(Default)]
+struct Rows {
+    by_topic: BTreeMap<Topic, Vec<Row>>,
+    /// String schemas whose only difference is their enum values.
+    enums: BTreeSet<String>,
+    /// Objects whose properties were compared one by one.
+    objects: BTreeSet<String>,
+}
 
-fn add(rows: &mut Rows, topic: Topic, class: Class, change: String, why: &str) {
-    let list = rows.entry(topic).or_default();
-    let row = Row {
-        change,
-        about: About::Wire,
-        class,
-        why: why.to_string(),
-    };
-    if !list.contains(&row) {
-        list.push(row);
+impl Rows {
+    /// Adds a row, unless the topic has it already.
+    fn add(&mut self, topic: &Topic, class: Class, change: impl Into<String>, why: &str) {
+        let list = self.by_topic.entry(topic.clone()).or_default();
+        let row = Row {
+            change: change.into(),
+            about: About::Wire,
+            class,
+            why: why.to_string(),
+        };
+        if !list.contains(&row) {
+            list.push(row);
+        }
     }
 }
 
 impl<'a> Context<'a> {
     fn new(old: &'a Value, new: &'a Value) -> Self {
         let mut pairs: Vec<Pair> = Vec::new();
-        for (side, doc) in [(Side::New, new), (Side::Old, old)] {
+        for (is_new, doc) in [(true, new), (false, old)] {
             for op in spec::operations(doc) {
                 let key = route(&op.path);
-                let index = match pairs
+                let found = pairs
                     .iter()
-                    .position(|p| p.route == key && p.method == op.method)
-                {
-                    Some(i) => i,
-                    None => {
-                        pairs.push(Pair {
-                            route: key,
-                            method: op.method.clone(),
-                            old: None,
-                            new: None,
-                        });
-                        pairs.len() - 1
-                    }
-                };
-                match side {
-                    Side::Old => pairs[index].old = Some(op),
-                    Side::New => pairs[index].new = Some(op),
-                }
+                    .position(|p| p.route == key && p.method == op.method);
+                let i = found.unwrap_or_else(|| {
+                    pairs.push(Pair {
+                        route: key,
+                        method: op.method.clone(),
+                        old: None,
+                        new: None,
+                    });
+                    pairs.len() - 1
+                });
+                *if is_new {
+                    &mut pairs[i].new
+                } else {
+                    &mut pairs[i].old
+                } = Some(op);
             }
         }
-        let usage = [usage(old, &pairs, Side::Old), usage(new, &pairs, Side::New)];
+        let usage = [
+            usage(old, pairs.iter().filter_map(|p| p.old.as_ref())),
+            usage(new, pairs.iter().filter_map(|p| p.new.as_ref())),
+        ];
         Context {
             old,
             new,
@@ -235,15 +209,16 @@ impl<'a> Context<'a> {
         }
     }
 
-    fn doc(&self, side: Side) -> &'a Value {
-        match side {
-            Side::Old => self.old,
-            Side::New => self.new,
-        }
+    /// The operations both sides have, with their topic.
+    fn kept(&self) -> impl Iterator<Item = (Topic, &Operation, &Operation)> {
+        self.pairs.iter().filter_map(|p| {
+            let topic = Topic::Operation(p.route.clone(), p.method.clone());
+            Some((topic, p.old.as_ref()?, p.new.as_ref()?))
+        })
     }
 
-    /// The topic a pointer of one side's document belongs to.
-    fn topic(&self, side: Side, pointer: &str) -> Topic {
+    /// The topic a pointer of either document belongs to.
+    fn topic(&self, pointer: &str) -> Topic {
         match segments(pointer).as_slice() {
             [first, path, rest @ ..] if first == "paths" => match rest.first() {
                 Some(method) if METHODS.contains(&method.as_str()) => {
@@ -254,16 +229,13 @@ impl<'a> Context<'a> {
             [first, section, name, ..] if first == "components" => {
                 Topic::Component(section.clone(), name.clone())
             }
-            _ => {
-                let _ = side;
-                Topic::Document
-            }
+            _ => Topic::Document,
         }
     }
 
-    /// How data flows through the schema at `pointer`; a schema no
-    /// operation uses is judged as if it flowed both ways.
-    fn flow(&self, side: Side, pointer: &str) -> Flow {
+    /// How data flows through the new document's schema at `pointer`; a
+    /// schema no operation uses is judged as if it flowed both ways.
+    fn flow(&self, pointer: &str) -> Flow {
         let flow = match segments(pointer).as_slice() {
             [first, _, method, part, ..]
                 if first == "paths" && METHODS.contains(&method.as_str()) =>
@@ -271,55 +243,42 @@ impl<'a> Context<'a> {
                 if part == "responses" { OUTPUT } else { INPUT }
             }
             [first, _, ..] if first == "paths" => INPUT,
-            [first, section, name, ..] if first == "components" => self.usage[side as usize]
+            [first, section, name, ..] if first == "components" => self.usage[1]
                 .get(&format!("/components/{section}/{}", escape(name)))
-                .map(|(_, flow)| *flow)
-                .unwrap_or_default(),
-            _ => Flow::default(),
+                .map_or(0, |(_, flow)| *flow),
+            _ => 0,
         };
-        if flow == Flow::default() {
-            INPUT.or(OUTPUT)
-        } else {
-            flow
-        }
+        if flow == 0 { INPUT | OUTPUT } else { flow }
     }
 
     fn group(&self, topic: Topic, rows: Vec<Row>) -> Group {
         let (title, used_by) = match &topic {
             Topic::Document => ("the document".to_string(), None),
             Topic::Operation(key, method) => {
-                let title = self
+                let op = self
                     .pairs
                     .iter()
                     .find(|p| &p.route == key && &p.method == method)
-                    .map(|p| {
-                        let op = p.either();
-                        match &op.id {
-                            Some(id) => format!("`{} {}` ({id})", method.to_uppercase(), op.path),
-                            None => format!("`{} {}`", method.to_uppercase(), op.path),
-                        }
-                    })
-                    .unwrap_or_else(|| format!("`{} {key}`", method.to_uppercase()));
-                (title, None)
+                    .and_then(|p| p.new.as_ref().or(p.old.as_ref()));
+                let id = op.and_then(|op| op.id.as_ref());
+                let path = op.map_or(key, |op| &op.path);
+                let id = id.map(|id| format!(" ({id})")).unwrap_or_default();
+                (format!("`{} {path}`{id}", method.to_uppercase()), None)
             }
             Topic::PathItem(path) => (format!("`{path}` (all its operations)"), None),
             Topic::Component(section, name) => {
                 let pointer = format!("/components/{section}/{}", escape(name));
-                let mut users = BTreeSet::new();
-                for side in &self.usage {
-                    if let Some((ops, _)) = side.get(&pointer) {
-                        users.extend(ops.iter().cloned());
-                    }
-                }
+                let users: BTreeSet<&String> = (self.usage.iter())
+                    .filter_map(|side| side.get(&pointer))
+                    .flat_map(|(ops, _)| ops)
+                    .collect();
                 let kind = match section.as_str() {
                     "securitySchemes" => "security scheme",
                     "requestBodies" => "request body",
                     other => other.trim_end_matches('s'),
                 };
-                (
-                    format!("{kind} `{name}`"),
-                    Some(users.into_iter().collect()),
-                )
+                let users = users.into_iter().cloned().collect();
+                (format!("{kind} `{name}`"), Some(users))
             }
             Topic::Rust => ("the generated client (plex-butler-raw)".to_string(), None),
         };
@@ -334,14 +293,15 @@ impl<'a> Context<'a> {
 
 /// Which named components each operation uses, and whether in its inputs
 /// or its answers, following `$ref`s through components.
-fn usage(doc: &Value, pairs: &[Pair], side: Side) -> BTreeMap<String, (BTreeSet<String>, Flow)> {
+fn usage<'o>(
+    doc: &Value,
+    operations: impl Iterator<Item = &'o Operation>,
+) -> BTreeMap<String, (BTreeSet<String>, Flow)> {
     let mut usage: BTreeMap<String, (BTreeSet<String>, Flow)> = BTreeMap::new();
-    for pair in pairs {
-        let Some(op) = pair.side(side) else { continue };
+    for op in operations {
         let item = &doc["paths"][&op.path];
         let node = &item[&op.method];
-        let mut inputs = BTreeSet::new();
-        let mut outputs = BTreeSet::new();
+        let (mut inputs, mut outputs) = (BTreeSet::new(), BTreeSet::new());
         for part in [
             &item["parameters"],
             &node["parameters"],
@@ -358,7 +318,7 @@ fn usage(doc: &Value, pairs: &[Pair], side: Side) -> BTreeMap<String, (BTreeSet<
             for target in refs {
                 let entry = usage.entry(target).or_default();
                 entry.0.insert(name.clone());
-                entry.1 = entry.1.or(flow);
+                entry.1 |= flow;
             }
         }
     }
@@ -382,75 +342,35 @@ fn collect_refs(doc: &Value, node: &Value, found: &mut BTreeSet<String>) {
     }
 }
 
-/// Where this module compared in detail what `drift` only summarises.
-#[derive(Default)]
-struct Covered {
-    /// String schemas whose only difference is their enum values.
-    enums: BTreeSet<String>,
-    /// Objects whose properties were compared one by one.
-    objects: BTreeSet<String>,
-}
-
 /// Compares two specs on the wire.
 pub fn compare(old: &Value, new: &Value) -> Report {
     let context = Context::new(old, new);
-    let mut rows = Rows::new();
-    let mut covered = Covered::default();
+    let mut rows = Rows::default();
+    // What drift compares: media types changed are hidden from it.
+    let mut for_drift = [old.clone(), new.clone()];
     compare_document(&context, &mut rows);
-    compare_operations(&context, &mut rows);
+    compare_operations(&context, &mut rows, &mut for_drift);
     compare_named_schemas(&context, &mut rows);
     compare_security(&context, &mut rows);
     compare_serialisation(&context, &mut rows);
-    if let (Some(old_paths), Some(new_paths)) = (old["paths"].as_object(), new["paths"].as_object())
-    {
-        for (new_path, new_item) in new_paths {
-            if let Some((old_path, old_item)) =
-                old_paths.iter().find(|(p, _)| route(p) == route(new_path))
-            {
-                let (o, n) = (
-                    format!("/paths/{}", escape(old_path)),
-                    format!("/paths/{}", escape(new_path)),
-                );
-                walk(
-                    &context,
-                    &mut rows,
-                    &mut covered,
-                    old_item,
-                    new_item,
-                    &o,
-                    &n,
-                );
-            }
+    let old_paths = old["paths"].as_object();
+    for (new_path, new_item) in new["paths"].as_object().into_iter().flatten() {
+        let found = old_paths
+            .into_iter()
+            .flatten()
+            .find(|(p, _)| route(p) == route(new_path));
+        if let Some((old_path, old_item)) = found {
+            let [o, n] = [old_path, new_path].map(|p| format!("/paths/{}", escape(p)));
+            walk(&context, &mut rows, old_item, new_item, &o, &n);
         }
     }
-    walk(
-        &context,
-        &mut rows,
-        &mut covered,
-        &old["components"],
-        &new["components"],
-        "/components",
-        "/components",
-    );
-    // drift panics on a change of media types: those are reported by
-    // `compare_operations` and hidden from drift.
-    let (mut old_json, mut new_json) = (old.clone(), new.clone());
-    for pair in &context.pairs {
-        let (Some(o), Some(n)) = (&pair.old, &pair.new) else {
-            continue;
-        };
-        for (suffix, _) in media_differences(&context, o, n) {
-            for (json, op) in [(&mut old_json, o), (&mut new_json, n)] {
-                if let Some(slot) = json.pointer_mut(&format!("{}{suffix}", op.pointer())) {
-                    *slot = json!({"description": "", "content": {}});
-                }
-            }
-        }
-    }
-    add_drift_rows(&context, &old_json, &new_json, &covered, &mut rows);
+    let (o, n) = (&old["components"], &new["components"]);
+    walk(&context, &mut rows, o, n, "/components", "/components");
+    let [old_json, new_json] = &for_drift;
+    add_drift_rows(&context, old_json, new_json, &mut rows);
 
     let mut report = Report::default();
-    for (topic, mut list) in rows {
+    for (topic, mut list) in rows.by_topic {
         list.sort_by_key(|r| r.class);
         report.groups.push(context.group(topic, list));
     }
@@ -463,71 +383,95 @@ pub fn rust_group(rows: Vec<Row>) -> Group {
     Context::new(&empty, &empty).group(Topic::Rust, rows)
 }
 
-fn version(doc: &Value) -> String {
-    match &doc["info"]["version"] {
-        Value::String(s) => s.trim().to_string(),
-        Value::Null => String::new(),
-        other => other.to_string(),
+/// `a`, `b`: each item in backquotes; `none` when there is none.
+fn quoted<T: Display>(items: impl IntoIterator<Item = T>, separator: &str) -> String {
+    let items: Vec<String> = items.into_iter().map(|i| format!("`{i}`")).collect();
+    if items.is_empty() {
+        "none".to_string()
+    } else {
+        items.join(separator)
     }
 }
 
+/// `info.version`, `openapi`, and the base path: every request is sent
+/// under the servers' path.
 fn compare_document(context: &Context<'_>, rows: &mut Rows) {
+    let version = |doc: &Value| match &doc["info"]["version"] {
+        Value::String(s) => s.trim().to_string(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    };
     let (old, new) = (version(context.old), version(context.new));
     if old != new {
-        add(
-            rows,
-            Topic::Document,
-            Class::NotBreaking,
+        rows.add(
+            &Topic::Document,
+            NotBreaking,
             format!("`info.version` changed from `{old}` to `{new}`"),
             "clients send it as `X-Plex-Pms-Api-Version`; old clients keep sending theirs, \
              and the server answers each as its version asks",
         );
     }
-    let (old, new) = (
-        str_of(context.old, "openapi"),
-        str_of(context.new, "openapi"),
-    );
+    let [old, new] =
+        [context.old, context.new].map(|doc| str_of(doc, "openapi").unwrap_or_default());
     if old != new {
-        add(
-            rows,
-            Topic::Document,
-            Class::Review,
-            format!(
-                "`openapi` changed from `{}` to `{}`",
-                old.unwrap_or_default(),
-                new.unwrap_or_default()
-            ),
+        rows.add(
+            &Topic::Document,
+            Review,
+            format!("`openapi` changed from `{old}` to `{new}`"),
             "the generator reads OpenAPI 3.0.x only",
+        );
+    }
+    let bases = |doc: &Value| -> BTreeSet<String> {
+        let urls = doc["servers"].as_array().into_iter().flatten();
+        let mut out: BTreeSet<String> = urls
+            .filter_map(|s| str_of(s, "url"))
+            .map(|url| {
+                let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+                let path = rest.find('/').map_or("", |i| &rest[i..]);
+                path.trim_end_matches('/').to_string()
+            })
+            .collect();
+        if out.is_empty() {
+            out.insert(String::new());
+        }
+        out
+    };
+    let (old, new) = (bases(context.old), bases(context.new));
+    if old.is_disjoint(&new) {
+        let shown = |b: &BTreeSet<String>| {
+            quoted(b.iter().map(|p| if p.is_empty() { "/" } else { p }), ", ")
+        };
+        rows.add(
+            &Topic::Document,
+            Breaking,
+            format!("base path changed from {} to {}", shown(&old), shown(&new)),
+            "old clients send every request under the old base path",
         );
     }
 }
 
-fn compare_operations(context: &Context<'_>, rows: &mut Rows) {
-    for pair in &context.pairs {
-        let (Some(old), Some(new)) = (&pair.old, &pair.new) else {
-            continue;
-        };
-        let topic = Topic::Operation(pair.route.clone(), pair.method.clone());
-        let shown = |id: &Option<String>| id.as_deref().map_or("none".into(), |i| format!("`{i}`"));
+/// What drift does not see of an operation: its name, its path parameters'
+/// names, its documentation, its statuses and its media types. drift
+/// panics on a change of media types: those are hidden in `for_drift`.
+fn compare_operations(context: &Context<'_>, rows: &mut Rows, for_drift: &mut [Value; 2]) {
+    for (topic, old, new) in context.kept() {
         if old.id != new.id {
-            add(
-                rows,
-                topic.clone(),
-                Class::NotBreaking,
+            rows.add(
+                &topic,
+                NotBreaking,
                 format!(
                     "operationId changed from {} to {}",
-                    shown(&old.id),
-                    shown(&new.id)
+                    quoted(&old.id, ""),
+                    quoted(&new.id, "")
                 ),
                 "the same request on the wire; the raw client's method is renamed (see the \
                  Rust rows)",
             );
         }
         if old.path != new.path {
-            add(
-                rows,
-                topic.clone(),
-                Class::NotBreaking,
+            rows.add(
+                &topic,
+                NotBreaking,
                 format!(
                     "path parameter renamed: `{}` is now `{}`",
                     old.path, new.path
@@ -536,200 +480,128 @@ fn compare_operations(context: &Context<'_>, rows: &mut Rows) {
                  Rust rows)",
             );
         }
-        let (o, n) = (
-            &context.old.pointer(&old.pointer()).unwrap_or(&Value::Null),
-            &context.new.pointer(&new.pointer()).unwrap_or(&Value::Null),
-        );
+        let o = context.old.pointer(&old.pointer()).unwrap_or(&Value::Null);
+        let n = context.new.pointer(&new.pointer()).unwrap_or(&Value::Null);
         if o["summary"] != n["summary"] || o["description"] != n["description"] {
-            add(
-                rows,
-                topic.clone(),
-                Class::NotBreaking,
-                "summary or description changed".to_string(),
+            rows.add(
+                &topic,
+                NotBreaking,
+                "summary or description changed",
                 "documentation only",
             );
         }
         if let (Some(o), Some(n)) = (o["responses"].as_object(), n["responses"].as_object()) {
-            let gone: Vec<&str> = o
-                .keys()
-                .filter(|s| !n.contains_key(*s))
-                .map(|s| s.as_str())
-                .collect();
-            let added: Vec<&str> = n
-                .keys()
-                .filter(|s| !o.contains_key(*s))
-                .map(|s| s.as_str())
-                .collect();
-            compare_statuses(&topic, &gone, &added, rows);
+            let missing = |a: &Map<String, Value>, b: &Map<String, Value>| -> Vec<String> {
+                a.keys().filter(|s| !b.contains_key(*s)).cloned().collect()
+            };
+            compare_statuses(&topic, &missing(o, n), &missing(n, o), rows);
         }
-        for (suffix, change) in media_differences(context, old, new) {
-            let _ = suffix;
-            add(
-                rows,
-                topic.clone(),
-                Class::Breaking,
-                change,
+        // Where the answers (or the request body) changed media types or
+        // gained or lost a schema.
+        let statuses = n["responses"].as_object().into_iter().flatten();
+        let places =
+            statuses.map(|(s, _)| (format!("/responses/{}", escape(s)), format!("response {s}")));
+        for (suffix, label) in [("/requestBody".to_string(), "request body".to_string())]
+            .into_iter()
+            .chain(places)
+        {
+            let media = |doc: &Value, op: &Operation| -> Option<BTreeMap<String, bool>> {
+                let node = resolve(doc, doc.pointer(&format!("{}{suffix}", op.pointer()))?)?;
+                let content = node["content"].as_object().into_iter().flatten();
+                Some(
+                    content
+                        .map(|(k, v)| (k.clone(), v.get("schema").is_some()))
+                        .collect(),
+                )
+            };
+            let (Some(o), Some(n)) = (media(context.old, old), media(context.new, new)) else {
+                continue;
+            };
+            let change = if o.keys().ne(n.keys()) {
+                format!(
+                    "media types changed from {} to {}",
+                    quoted(o.keys(), ", "),
+                    quoted(n.keys(), ", ")
+                )
+            } else if let Some((media_type, has)) = n.iter().find(|(t, has)| o.get(*t) != Some(has))
+            {
+                format!(
+                    "schema of `{media_type}` {}",
+                    if *has { "added" } else { "removed" }
+                )
+            } else {
+                continue;
+            };
+            rows.add(
+                &topic,
+                Breaking,
+                format!("{label}: {change}"),
                 "clients decode the body as the media types they were built for say",
             );
+            for (doc, op) in for_drift.iter_mut().zip([old, new]) {
+                if let Some(slot) = doc.pointer_mut(&format!("{}{suffix}", op.pointer())) {
+                    *slot = json!({"description": "", "content": {}});
+                }
+            }
         }
     }
 }
 
 /// Statuses added and removed, judged by what a client does with a status
 /// it was not told about: it reads it as an error.
-fn compare_statuses(topic: &Topic, gone: &[&str], added: &[&str], rows: &mut Rows) {
+fn compare_statuses(topic: &Topic, gone: &[String], added: &[String], rows: &mut Rows) {
+    let (gone_list, added_list) = (gone.join(", "), added.join(", "));
     if !gone.is_empty() && !added.is_empty() {
-        add(
-            rows,
-            topic.clone(),
-            Class::Breaking,
-            format!(
-                "status {} replaced by {}",
-                gone.join(", "),
-                added.join(", ")
-            ),
-            &format!(
-                "an answer changed meaning: {} gone and {} new",
-                gone.join(", "),
-                added.join(", ")
-            ),
+        return rows.add(
+            topic,
+            Breaking,
+            format!("status {gone_list} replaced by {added_list}"),
+            &format!("an answer changed meaning: {gone_list} gone and {added_list} new"),
         );
-        return;
     }
-    let success = |s: &str| s.starts_with('2') || s.starts_with('3');
-    for status in added {
-        let (class, why) = if success(status) {
-            (
-                Class::Breaking,
+    let added = added.iter().map(|s| (s, "added"));
+    for (status, what) in added.chain(gone.iter().map(|s| (s, "removed"))) {
+        let success = status.starts_with(['2', '3']);
+        let (class, why) = match what {
+            "added" if success => (
+                Breaking,
                 "a success status: old clients read it as an error",
-            )
-        } else if status.starts_with('4') || status.starts_with('5') {
-            (
-                Class::NotBreaking,
+            ),
+            "added" if status.starts_with(['4', '5']) => (
+                NotBreaking,
                 "an error status: old clients read it as an error, as any unlisted status",
-            )
-        } else {
-            (Class::Review, "neither a success nor an error status")
-        };
-        add(
-            rows,
-            topic.clone(),
-            class,
-            format!("status {status} added"),
-            why,
-        );
-    }
-    for status in gone {
-        let (class, why) = if success(status) {
-            (
-                Class::Breaking,
+            ),
+            "added" => (Review, "neither a success nor an error status"),
+            _ if success => (
+                Breaking,
                 "clients built on the new spec read it as an error, and older servers still \
                  answer it",
-            )
-        } else {
-            (
-                Class::NotBreaking,
+            ),
+            _ => (
+                NotBreaking,
                 "an error status: clients built on the new spec still read it as an error",
-            )
+            ),
         };
-        add(
-            rows,
-            topic.clone(),
-            class,
-            format!("status {status} removed"),
-            why,
-        );
+        rows.add(topic, class, format!("status {status} {what}"), why);
     }
-}
-
-/// Where an operation's answers (or request body) changed media types or
-/// gained or lost a schema: `(pointer suffix, change)`.
-fn media_differences(
-    context: &Context<'_>,
-    old: &Operation,
-    new: &Operation,
-) -> Vec<(String, String)> {
-    let mut places = vec![("/requestBody".to_string(), "request body".to_string())];
-    if let Some(statuses) = context
-        .new
-        .pointer(&format!("{}/responses", new.pointer()))
-        .and_then(Value::as_object)
-    {
-        for status in statuses.keys() {
-            places.push((
-                format!("/responses/{}", escape(status)),
-                format!("response {status}"),
-            ));
-        }
-    }
-    let media = |doc: &Value, op: &Operation, suffix: &str| -> Option<BTreeMap<String, bool>> {
-        let node = resolve(doc, doc.pointer(&format!("{}{suffix}", op.pointer()))?)?;
-        Some(
-            node["content"]
-                .as_object()
-                .map(|m| {
-                    m.iter()
-                        .map(|(k, v)| (k.clone(), v.get("schema").is_some()))
-                        .collect()
-                })
-                .unwrap_or_default(),
-        )
-    };
-    let mut out = Vec::new();
-    for (suffix, label) in places {
-        let (Some(o), Some(n)) = (
-            media(context.old, old, &suffix),
-            media(context.new, new, &suffix),
-        ) else {
-            continue;
-        };
-        let list = |m: &BTreeMap<String, bool>| {
-            let names: Vec<String> = m.keys().map(|t| format!("`{t}`")).collect();
-            if names.is_empty() {
-                "none".to_string()
-            } else {
-                names.join(", ")
-            }
-        };
-        if o.keys().ne(n.keys()) {
-            out.push((
-                suffix,
-                format!(
-                    "{label}: media types changed from {} to {}",
-                    list(&o),
-                    list(&n)
-                ),
-            ));
-        } else if let Some((media_type, has)) = n.iter().find(|(t, has)| o.get(*t) != Some(has)) {
-            let what = if *has { "added" } else { "removed" };
-            out.push((suffix, format!("{label}: schema of `{media_type}` {what}")));
-        }
-    }
-    out
 }
 
 fn compare_named_schemas(context: &Context<'_>, rows: &mut Rows) {
     let names = |doc: &Value| -> BTreeSet<String> {
-        doc.pointer("/components/schemas")
-            .and_then(Value::as_object)
-            .map(|m| m.keys().cloned().collect())
-            .unwrap_or_default()
+        let schemas = doc["components"]["schemas"]
+            .as_object()
+            .into_iter()
+            .flatten();
+        schemas.map(|(name, _)| name.clone()).collect()
     };
     let (old, new) = (names(context.old), names(context.new));
-    for (name, what, why) in old
-        .difference(&new)
-        .map(|n| (n, "removed", "where it was used is compared on its own"))
-        .chain(
-            new.difference(&old)
-                .map(|n| (n, "added", "where it is used is compared on its own")),
-        )
-    {
-        add(
-            rows,
-            Topic::Component("schemas".into(), name.clone()),
-            Class::NotBreaking,
+    let removed = old.difference(&new).map(|n| (n, "removed", "was"));
+    for (name, what, was) in removed.chain(new.difference(&old).map(|n| (n, "added", "is"))) {
+        rows.add(
+            &Topic::Component("schemas".into(), name.clone()),
+            NotBreaking,
             format!("schema {what}"),
-            why,
+            &format!("where it {was} used is compared on its own"),
         );
     }
 }
@@ -739,7 +611,6 @@ fn compare_named_schemas(context: &Context<'_>, rows: &mut Rows) {
 fn walk(
     context: &Context<'_>,
     rows: &mut Rows,
-    covered: &mut Covered,
     old: &Value,
     new: &Value,
     old_pointer: &str,
@@ -755,41 +626,27 @@ fn walk(
     } else {
         (old, new)
     };
-    match (old, new) {
+    let children: Vec<(String, &Value, &Value)> = match (old, new) {
         (Value::Object(o), Value::Object(n)) => {
-            compare_enum(context, rows, covered, old, new, new_pointer);
-            compare_properties(context, rows, covered, old, new, new_pointer);
-            for (key, new_value) in n {
-                if let Some(old_value) = o.get(key)
-                    && (new_value.is_object() || new_value.is_array())
-                {
-                    let key = escape(key);
-                    let (op, np) = (
-                        format!("{old_pointer}/{key}"),
-                        format!("{new_pointer}/{key}"),
-                    );
-                    walk(context, rows, covered, old_value, new_value, &op, &np);
-                }
-            }
+            compare_enum(context, rows, old, new, new_pointer);
+            compare_properties(context, rows, old, new, new_pointer);
+            n.iter()
+                .filter(|(_, v)| v.is_object() || v.is_array())
+                .filter_map(|(key, v)| Some((escape(key), o.get(key)?, v)))
+                .collect()
         }
-        (Value::Array(o), Value::Array(n)) => {
-            for (i, (old_item, new_item)) in o.iter().zip(n).enumerate() {
-                let (op, np) = (format!("{old_pointer}/{i}"), format!("{new_pointer}/{i}"));
-                walk(context, rows, covered, old_item, new_item, &op, &np);
-            }
-        }
-        _ => {}
+        (Value::Array(o), Value::Array(n)) => (o.iter().zip(n).enumerate())
+            .map(|(i, (o, n))| (i.to_string(), o, n))
+            .collect(),
+        _ => Vec::new(),
+    };
+    for (key, o, n) in children {
+        let [op, np] = [old_pointer, new_pointer].map(|p| format!("{p}/{key}"));
+        walk(context, rows, o, n, &op, &np);
     }
 }
 
-fn compare_enum(
-    context: &Context<'_>,
-    rows: &mut Rows,
-    covered: &mut Covered,
-    old: &Value,
-    new: &Value,
-    pointer: &str,
-) {
+fn compare_enum(context: &Context<'_>, rows: &mut Rows, old: &Value, new: &Value, pointer: &str) {
     let (Some(old_values), Some(new_values)) = (old["enum"].as_array(), new["enum"].as_array())
     else {
         return;
@@ -798,13 +655,11 @@ fn compare_enum(
         .iter()
         .all(|k| old.get(k) == new.get(k))
     {
-        covered.enums.insert(pointer.to_string());
+        rows.enums.insert(pointer.to_string());
     }
-    let topic = context.topic(Side::New, pointer);
+    let topic = context.topic(pointer);
     let names = pointer.ends_with("/KnownTaskName");
     let what = if names { "task name" } else { "enum value" };
-    let flow = context.flow(Side::New, pointer);
-    let open = is_open_enum(context.new, pointer);
     for value in old_values.iter().filter(|v| !new_values.contains(v)) {
         let why = if names {
             "code naming this task by its known name stops compiling; `KnownTaskName` never \
@@ -812,40 +667,22 @@ fn compare_enum(
         } else {
             "clients that send or match this value lose it"
         };
-        let value = shown(value);
-        add(
-            rows,
-            topic.clone(),
-            Class::Breaking,
-            format!("{what} {value} dropped"),
-            why,
-        );
+        let change = format!("{what} {} dropped", shown(value));
+        rows.add(&topic, Breaking, change, why);
     }
+    let open = is_open_enum(context.new, pointer);
     for value in new_values.iter().filter(|v| !old_values.contains(v)) {
-        let (class, why) = if open {
-            (
-                Class::NotBreaking,
-                "the set is open (any other string is accepted too): old clients read it as \
-                 an unlisted name",
-            )
-        } else if flow.output {
-            (
-                Class::Breaking,
-                "the enum is closed and in answers: old clients cannot read an answer carrying it",
-            )
+        let closed_answer = !open && context.flow(pointer) & OUTPUT != 0;
+        let class = if closed_answer { Breaking } else { NotBreaking };
+        let why = if open {
+            "the set is open (any other string is accepted too): old clients read it as an \
+             unlisted name"
+        } else if closed_answer {
+            "the enum is closed and in answers: old clients cannot read an answer carrying it"
         } else {
-            (
-                Class::NotBreaking,
-                "only clients send it; old clients just do not know it",
-            )
+            "only clients send it; old clients just do not know it"
         };
-        add(
-            rows,
-            topic.clone(),
-            class,
-            format!("{what} {} added", shown(value)),
-            why,
-        );
+        rows.add(&topic, class, format!("{what} {} added", shown(value)), why);
     }
 }
 
@@ -871,31 +708,27 @@ fn is_open_enum(doc: &Value, pointer: &str) -> bool {
     if !(pointer.starts_with("/components/schemas/") && segments(pointer).len() == 3) {
         uses.push(pointer.to_string());
     }
+    let any_string = |alt: &Value| {
+        str_of(alt, "type") == Some("string")
+            && ["enum", "pattern", "format", "maxLength", "minLength"]
+                .iter()
+                .all(|k| alt.get(k).is_none())
+    };
     !uses.is_empty()
         && uses.iter().all(|used| {
             let Some((parent, index)) = used.rsplit_once('/') else {
                 return false;
             };
+            let alternatives = doc.pointer(parent).and_then(Value::as_array);
             (parent.ends_with("/oneOf") || parent.ends_with("/anyOf"))
-                && doc
-                    .pointer(parent)
-                    .and_then(Value::as_array)
-                    .is_some_and(|alternatives| {
-                        alternatives.iter().enumerate().any(|(i, alt)| {
-                            i.to_string() != index
-                                && str_of(alt, "type") == Some("string")
-                                && ["enum", "pattern", "format", "maxLength", "minLength"]
-                                    .iter()
-                                    .all(|k| alt.get(k).is_none())
-                        })
-                    })
+                && (alternatives.into_iter().flatten().enumerate())
+                    .any(|(i, alt)| i.to_string() != index && any_string(alt))
         })
 }
 
 fn compare_properties(
     context: &Context<'_>,
     rows: &mut Rows,
-    covered: &mut Covered,
     old: &Value,
     new: &Value,
     pointer: &str,
@@ -905,74 +738,61 @@ fn compare_properties(
     else {
         return;
     };
-    covered.objects.insert(pointer.to_string());
-    let topic = context.topic(Side::New, pointer);
-    let flow = context.flow(Side::New, pointer);
+    rows.objects.insert(pointer.to_string());
+    let topic = context.topic(pointer);
+    let (input, output) = (
+        context.flow(pointer) & INPUT != 0,
+        context.flow(pointer) & OUTPUT != 0,
+    );
     let (old_required, new_required) = (strings(old, "required"), strings(new, "required"));
     let place = place_in(pointer);
     for name in old_properties
         .keys()
         .filter(|n| !new_properties.contains_key(*n))
     {
-        add(
-            rows,
-            topic.clone(),
-            Class::Breaking,
-            format!("property `{name}` removed{place}"),
+        let change = format!("property `{name}` removed{place}");
+        rows.add(
+            &topic,
+            Breaking,
+            change,
             "clients that read or send it lose it",
         );
     }
     for name in new_properties.keys() {
-        let (was_there, was, is) = (
-            old_properties.contains_key(name),
-            old_required.contains(name),
-            new_required.contains(name),
-        );
-        let (class, change, why) = match (was_there, was, is) {
-            (false, _, true) if flow.input => (
-                Class::Breaking,
-                "required property",
-                "required from clients, and old clients do not send it",
-            ),
-            (false, _, true) => (
-                Class::Breaking,
-                "required property",
-                "clients built on the new spec refuse answers without it, and older servers \
-                 do not send it",
-            ),
-            (false, _, false) => (
-                Class::NotBreaking,
-                "optional property",
-                "old clients ignore it in answers, and need not send it",
-            ),
-            (true, false, true) if flow.input => (
-                Class::Breaking,
-                "now required:",
-                "old clients may not send it",
-            ),
-            (true, false, true) => (
-                Class::Breaking,
-                "now required:",
+        let was_there = old_properties.contains_key(name);
+        let required = new_required.contains(name);
+        if was_there && old_required.contains(name) == required {
+            continue;
+        }
+        // Required breaks either way; optional, only where old clients
+        // read it in every answer.
+        let class = if required || was_there && output {
+            Breaking
+        } else {
+            NotBreaking
+        };
+        let why = match (was_there, required) {
+            (false, true) if input => "required from clients, and old clients do not send it",
+            (false, true) => {
+                "clients built on the new spec refuse answers without it, and older servers do \
+                 not send it"
+            }
+            (false, false) => "old clients ignore it in answers, and need not send it",
+            (true, true) if input => "old clients may not send it",
+            (true, true) => {
                 "clients built on the new spec refuse answers without it, as the servers users \
-                 run give them",
-            ),
-            (true, true, false) if flow.output => (
-                Class::Breaking,
-                "now optional:",
-                "old clients expect it in every answer and fail without it",
-            ),
-            (true, true, false) => (
-                Class::NotBreaking,
-                "now optional:",
-                "callers may still send it, as older servers require",
-            ),
-            _ => continue,
+                 run give them"
+            }
+            (true, false) if output => "old clients expect it in every answer and fail without it",
+            (true, false) => "callers may still send it, as older servers require",
         };
-        let text = match change.strip_suffix(':') {
-            Some(state) => format!("property `{name}` is {state}{place}"),
-            None => format!("{change} `{name}` added{place}"),
+        let state = if required { "required" } else { "optional" };
+        let change = if was_there {
+            format!("property `{name}` is now {state}{place}")
+        } else {
+            format!("{state} property `{name}` added{place}")
         };
-        add(rows, topic.clone(), class, text, why);
+        rows.add(&topic, class, change, why);
     }
 }
 
@@ -990,36 +810,33 @@ fn place_in(pointer: &str) -> String {
 /// The security requirements an operation ends up with (its own, or the
 /// document's): each alternative as the set of scheme names it needs.
 fn requirements(doc: &Value, operation: &Value) -> BTreeSet<BTreeSet<String>> {
-    let list = match operation.get("security") {
-        Some(list) => list,
-        None => &doc["security"],
-    };
-    list.as_array()
-        .map(|alternatives| {
-            alternatives
-                .iter()
-                .map(|a| {
-                    a.as_object()
-                        .map(|m| m.keys().cloned().collect())
-                        .unwrap_or_default()
-                })
+    let list = operation.get("security").unwrap_or(&doc["security"]);
+    let alternatives = list.as_array().into_iter().flatten();
+    alternatives
+        .map(|a| {
+            a.as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, _)| k.clone())
                 .collect()
         })
-        .unwrap_or_default()
+        .collect()
 }
 
 /// Where a scheme puts the credentials: `apiKey in header X-Plex-Token`.
 fn scheme_shape(scheme: &Value) -> String {
     match str_of(scheme, "type") {
-        Some("apiKey") => format!(
-            "{} `{}`",
-            match str_of(scheme, "in") {
+        Some("apiKey") => {
+            let place = match str_of(scheme, "in") {
                 Some("query") => "query parameter",
                 Some(other) => other,
                 None => "nowhere",
-            },
-            str_of(scheme, "name").unwrap_or("(unnamed)")
-        ),
+            };
+            format!(
+                "{place} `{}`",
+                str_of(scheme, "name").unwrap_or("(unnamed)")
+            )
+        }
         Some("http") => format!(
             "HTTP {} authentication",
             str_of(scheme, "scheme").unwrap_or("?")
@@ -1029,36 +846,39 @@ fn scheme_shape(scheme: &Value) -> String {
     }
 }
 
-/// The token's schemes, the requirements of each operation, and the base
-/// path: none of them is a schema, all of them decide whether a server
-/// sees what clients send.
+/// The token's schemes and the requirements of each operation: none of
+/// them is a schema, both decide whether a server sees what clients send.
+/// Schemes are compared by what they ask for (their shape), whatever their
+/// names.
 fn compare_security(context: &Context<'_>, rows: &mut Rows) {
-    let schemes = |doc: &'_ Value| -> BTreeMap<String, String> {
-        doc.pointer("/components/securitySchemes")
-            .and_then(Value::as_object)
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(name, s)| Some((name.clone(), scheme_shape(resolve(doc, s)?))))
-                    .collect()
-            })
-            .unwrap_or_default()
+    let shape = |doc: &Value, name: &str| {
+        doc.pointer(&format!("/components/securitySchemes/{}", escape(name)))
+            .and_then(|s| resolve(doc, s))
+            .map(scheme_shape)
+    };
+    let schemes = |doc: &Value| -> BTreeMap<String, String> {
+        let names = doc["components"]["securitySchemes"]
+            .as_object()
+            .into_iter()
+            .flatten();
+        names
+            .filter_map(|(n, _)| Some((n.clone(), shape(doc, n)?)))
+            .collect()
     };
     let (old, new) = (schemes(context.old), schemes(context.new));
+    let scheme = |name: &String| Topic::Component("securitySchemes".into(), name.clone());
     for (name, old_shape) in &old {
-        let topic = Topic::Component("securitySchemes".into(), name.clone());
         match new.get(name) {
-            None => add(
-                rows,
-                topic,
-                Class::Breaking,
-                "security scheme removed".into(),
+            None => rows.add(
+                &scheme(name),
+                Breaking,
+                "security scheme removed",
                 "old clients authenticate with it; a server that follows the new spec no \
                  longer accepts it",
             ),
-            Some(new_shape) if new_shape != old_shape => add(
-                rows,
-                topic,
-                Class::Breaking,
+            Some(new_shape) if new_shape != old_shape => rows.add(
+                &scheme(name),
+                Breaking,
                 format!("the token moved: {old_shape} is now {new_shape}"),
                 "a server that follows the new spec never sees the credentials old clients \
                  send where they always did",
@@ -1066,50 +886,31 @@ fn compare_security(context: &Context<'_>, rows: &mut Rows) {
             Some(_) => {}
         }
     }
+    let asked =
+        |doc: &Value, op: &Operation| requirements(doc, &doc["paths"][&op.path][&op.method]);
     for (name, shape) in new.iter().filter(|(n, _)| !old.contains_key(*n)) {
         // Required when some operation accepts no way in without it, and
         // new unless an old scheme puts the same credentials in the same
         // place.
-        let known = old.values().any(|old_shape| old_shape == shape);
-        let required = !known
-            && context
-                .pairs
-                .iter()
-                .filter_map(|p| p.new.as_ref())
-                .any(|op| {
-                    let asked =
-                        requirements(context.new, &context.new["paths"][&op.path][&op.method]);
-                    !asked.is_empty() && asked.iter().all(|a| a.contains(name))
-                });
-        add(
-            rows,
-            Topic::Component("securitySchemes".into(), name.clone()),
-            if required {
-                Class::Breaking
-            } else {
-                Class::NotBreaking
-            },
-            "security scheme added".into(),
-            if required {
-                "an operation now requires it, and old clients do not send it"
-            } else {
-                "no operation requires it, or old clients send what it asks for already"
-            },
-        );
-    }
-    for pair in &context.pairs {
-        let (Some(o), Some(n)) = (&pair.old, &pair.new) else {
-            continue;
+        let required = !old.values().any(|old_shape| old_shape == shape)
+            && (context.pairs.iter().filter_map(|p| p.new.as_ref())).any(|op| {
+                let asked = asked(context.new, op);
+                !asked.is_empty() && asked.iter().all(|a| a.contains(name))
+            });
+        let class = if required { Breaking } else { NotBreaking };
+        let why = if required {
+            "an operation now requires it, and old clients do not send it"
+        } else {
+            "no operation requires it, or old clients send what it asks for already"
         };
-        let old_req = requirements(context.old, &context.old["paths"][&o.path][&o.method]);
-        let new_req = requirements(context.new, &context.new["paths"][&n.path][&n.method]);
-        // Compared by what each scheme asks for, whatever its name.
+        rows.add(&scheme(name), class, "security scheme added", why);
+    }
+    for (topic, o, n) in context.kept() {
+        let (old_req, new_req) = (asked(context.old, o), asked(context.new, n));
         let shapes =
             |doc: &Value, req: &BTreeSet<BTreeSet<String>>| -> BTreeSet<BTreeSet<String>> {
                 let shape = |name: &String| {
-                    doc.pointer(&format!("/components/securitySchemes/{}", escape(name)))
-                        .and_then(|s| resolve(doc, s))
-                        .map_or_else(|| format!("an unknown scheme `{name}`"), scheme_shape)
+                    shape(doc, name).unwrap_or_else(|| format!("an unknown scheme `{name}`"))
                 };
                 req.iter().map(|a| a.iter().map(shape).collect()).collect()
             };
@@ -1119,132 +920,72 @@ fn compare_security(context: &Context<'_>, rows: &mut Rows) {
             continue;
         }
         let shown = |r: &BTreeSet<BTreeSet<String>>| {
-            if r.is_empty() {
-                return "none".to_string();
+            let alternatives = r.iter().map(|a| {
+                if a.is_empty() {
+                    "no credentials".to_string()
+                } else {
+                    quoted(a, " + ")
+                }
+            });
+            let shown = alternatives.collect::<Vec<_>>().join(" or ");
+            if shown.is_empty() {
+                "none".to_string()
+            } else {
+                shown
             }
-            r.iter()
-                .map(|a| {
-                    if a.is_empty() {
-                        "no credentials".to_string()
-                    } else {
-                        a.iter()
-                            .map(|s| format!("`{s}`"))
-                            .collect::<Vec<_>>()
-                            .join(" + ")
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join(" or ")
         };
         // Each way old clients authenticated must still meet a requirement.
         let kept = new_shapes.is_empty()
-            || old_shapes
-                .iter()
-                .all(|sent| new_shapes.iter().any(|asked| asked.is_subset(sent)))
-                && !old_shapes.is_empty();
-        add(
-            rows,
-            Topic::Operation(pair.route.clone(), pair.method.clone()),
-            if kept {
-                Class::NotBreaking
-            } else {
-                Class::Breaking
-            },
-            format!(
-                "security requirements changed from {} to {}",
-                shown(&old_req),
-                shown(&new_req)
-            ),
-            if kept {
-                "every way old clients authenticate is still accepted"
-            } else {
-                "a way old clients authenticate is no longer accepted"
-            },
-        );
-    }
-    let bases = |doc: &Value| -> BTreeSet<String> {
-        let mut out: BTreeSet<String> = doc["servers"]
-            .as_array()
-            .map(|list| {
-                list.iter()
-                    .filter_map(|s| str_of(s, "url"))
-                    .map(|url| {
-                        let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-                        let path = rest.find('/').map_or("", |i| &rest[i..]);
-                        path.trim_end_matches('/').to_string()
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        if out.is_empty() {
-            out.insert(String::new());
-        }
-        out
-    };
-    let (old, new) = (bases(context.old), bases(context.new));
-    if old.is_disjoint(&new) {
-        let shown = |b: &BTreeSet<String>| {
-            b.iter()
-                .map(|p| format!("`{}`", if p.is_empty() { "/" } else { p }))
-                .collect::<Vec<_>>()
-                .join(", ")
+            || !old_shapes.is_empty()
+                && (old_shapes.iter())
+                    .all(|sent| new_shapes.iter().any(|asked| asked.is_subset(sent)));
+        let class = if kept { NotBreaking } else { Breaking };
+        let why = if kept {
+            "every way old clients authenticate is still accepted"
+        } else {
+            "a way old clients authenticate is no longer accepted"
         };
-        add(
-            rows,
-            Topic::Document,
-            Class::Breaking,
-            format!("base path changed from {} to {}", shown(&old), shown(&new)),
-            "old clients send every request under the old base path",
+        let change = format!(
+            "security requirements changed from {} to {}",
+            shown(&old_req),
+            shown(&new_req)
         );
+        rows.add(&topic, class, change, why);
     }
 }
 
 /// Each parameter's serialisation (`style`, `explode`, `allowReserved`,
 /// OpenAPI's defaults filled in), for parameters on both sides.
 fn compare_serialisation(context: &Context<'_>, rows: &mut Rows) {
-    let parameters = |side: Side, op: &Operation| -> BTreeMap<(String, String), String> {
-        let doc = context.doc(side);
+    let parameters = |doc: &Value, op: &Operation| -> BTreeMap<(String, String), String> {
         let item = &doc["paths"][&op.path];
+        let lists = [&item["parameters"], &item[&op.method]["parameters"]];
+        let parameters = lists.into_iter().filter_map(Value::as_array).flatten();
         let mut out = BTreeMap::new();
-        for list in [&item["parameters"], &item[&op.method]["parameters"]] {
-            for p in list
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|p| resolve(doc, p))
-            {
-                let (Some(name), Some(place)) = (str_of(p, "name"), str_of(p, "in")) else {
-                    continue;
-                };
-                let default_style = if matches!(place, "query" | "cookie") {
-                    "form"
-                } else {
-                    "simple"
-                };
-                let style = str_of(p, "style").unwrap_or(default_style);
-                let explode = p["explode"].as_bool().unwrap_or(style == "form");
-                let reserved = p["allowReserved"].as_bool().unwrap_or(false);
-                out.insert(
-                    (place.to_string(), name.to_string()),
-                    format!("style {style}, explode {explode}, allowReserved {reserved}"),
-                );
-            }
+        for p in parameters.filter_map(|p| resolve(doc, p)) {
+            let (Some(name), Some(place)) = (str_of(p, "name"), str_of(p, "in")) else {
+                continue;
+            };
+            let form = matches!(place, "query" | "cookie");
+            let style = str_of(p, "style").unwrap_or(if form { "form" } else { "simple" });
+            let explode = p["explode"].as_bool().unwrap_or(style == "form");
+            let reserved = p["allowReserved"].as_bool().unwrap_or(false);
+            out.insert(
+                (place.to_string(), name.to_string()),
+                format!("style {style}, explode {explode}, allowReserved {reserved}"),
+            );
         }
         out
     };
-    for pair in &context.pairs {
-        let (Some(o), Some(n)) = (&pair.old, &pair.new) else {
-            continue;
-        };
-        let (old, new) = (parameters(Side::Old, o), parameters(Side::New, n));
+    for (topic, o, n) in context.kept() {
+        let (old, new) = (parameters(context.old, o), parameters(context.new, n));
         for ((place, name), before) in &old {
             if let Some(after) = new.get(&(place.clone(), name.clone()))
                 && after != before
             {
-                add(
-                    rows,
-                    Topic::Operation(pair.route.clone(), pair.method.clone()),
-                    Class::Breaking,
+                rows.add(
+                    &topic,
+                    Breaking,
                     format!(
                         "{place} parameter `{name}` serialised differently: {before} -> {after}"
                     ),
@@ -1257,17 +998,18 @@ fn compare_serialisation(context: &Context<'_>, rows: &mut Rows) {
 }
 
 /// Runs drift and adds its changes, but for what this module detailed.
-fn add_drift_rows(
-    context: &Context<'_>,
-    old: &Value,
-    new: &Value,
-    covered: &Covered,
-    rows: &mut Rows,
-) {
-    let changes = match crate::codegen::quietly(|| drift::compare(old, new)) {
-        Ok(Ok(changes)) => changes,
-        Ok(Err(e)) => return drift_failed(rows, &format!("{e:#}")),
-        Err(panic) => return drift_failed(rows, &panic),
+fn add_drift_rows(context: &Context<'_>, old: &Value, new: &Value, rows: &mut Rows) {
+    let compared = crate::codegen::quietly(|| drift::compare(old, new));
+    let changes = match compared.and_then(|c| c.map_err(|e| format!("{e:#}"))) {
+        Ok(changes) => changes,
+        Err(problem) => {
+            return rows.add(
+                &Topic::Document,
+                Review,
+                format!("drift could not compare the specs: {problem}"),
+                "compare them by hand",
+            );
+        }
     };
     for change in changes {
         let Some(path) = change.paths.first() else {
@@ -1276,74 +1018,51 @@ fn add_drift_rows(
         for info in &change.changes {
             // An operation removed is at the old document's place.
             let (new_base, _) = path.new.base_and_subpath();
-            let (side, base, subpath) = if new_base == "#/paths" {
-                (
-                    Side::Old,
-                    path.old.base_and_subpath().0,
-                    info.old_subpath.as_str(),
-                )
+            let (base, subpath) = if new_base == "#/paths" {
+                (path.old.base_and_subpath().0, info.old_subpath.as_str())
             } else {
-                (Side::New, new_base, info.new_subpath.as_str())
+                (new_base, info.new_subpath.as_str())
             };
             let base = base.strip_prefix('#').unwrap_or(base);
-            let pointer = if subpath.is_empty() {
-                base.to_string()
+            let (pointer, place) = if subpath.is_empty() {
+                (base.to_string(), String::new())
             } else {
-                format!("{base}/{subpath}")
+                let shown = segments(&format!("/{subpath}")).join("/");
+                (format!("{base}/{subpath}"), format!(" (at `{shown}`)"))
             };
             let message = info.message.as_str();
             let detailed = message.starts_with("operation added a new response code")
                 || message.starts_with("operation no longer responds with status")
-                || (message == "string schema changed" && covered.enums.contains(&pointer))
-                || (message.starts_with("object ") && covered.objects.contains(&pointer));
+                || (message == "string schema changed" && rows.enums.contains(&pointer))
+                || (message.starts_with("object ") && rows.objects.contains(&pointer));
             if detailed {
                 continue;
             }
             let (class, why) = match info.class {
                 drift::ChangeClass::BackwardIncompatible | drift::ChangeClass::Incompatible => (
-                    Class::Breaking,
+                    Breaking,
                     "old clients can fail against a server that follows the new spec",
                 ),
                 drift::ChangeClass::ForwardIncompatible => (
-                    Class::NotBreaking,
+                    NotBreaking,
                     "an addition or a relaxation: old clients keep working; new callers of it \
                      need a server that has it",
                 ),
                 // Documentation: the spec's own diff shows it.
                 drift::ChangeClass::Trivial => continue,
-                drift::ChangeClass::Unhandled => (
-                    Class::Review,
-                    "drift does not classify this change: review it",
-                ),
+                drift::ChangeClass::Unhandled => {
+                    (Review, "drift does not classify this change: review it")
+                }
             };
-            let place = if subpath.is_empty() {
-                String::new()
-            } else {
-                format!(" (at `{}`)", segments(&format!("/{subpath}")).join("/"))
-            };
-            let mut text: String = message
-                .chars()
-                .take(1)
-                .flat_map(char::to_lowercase)
+            let text: String = (message.chars().take(1).flat_map(char::to_lowercase))
+                .chain(message.chars().skip(1))
                 .collect();
-            text.extend(message.chars().skip(1));
-            add(
-                rows,
-                context.topic(side, &pointer),
+            rows.add(
+                &context.topic(&pointer),
                 class,
                 format!("{text}{place}"),
                 why,
             );
         }
     }
-}
-
-fn drift_failed(rows: &mut Rows, problem: &str) {
-    add(
-        rows,
-        Topic::Document,
-        Class::Review,
-        format!("drift could not compare the specs: {problem}"),
-        "compare them by hand",
-    );
 }

@@ -184,29 +184,3 @@ pub fn short_rev(rev: &str) -> String {
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|_| rev.to_string())
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_root_is_the_nearest_directory_with_a_workspace_table() {
-        let dir = std::env::temp_dir().join(format!("xtask-root-{}", std::process::id()));
-        let nested = dir.join("member/src/deep");
-        std::fs::create_dir_all(&nested).expect("a temporary tree");
-        std::fs::write(
-            dir.join("Cargo.toml"),
-            "[workspace]\nmembers = [\"member\"]\n",
-        )
-        .expect("writes");
-        std::fs::write(dir.join("member/Cargo.toml"), "[package]\nname = \"m\"\n").expect("writes");
-        let found = find_root(&nested);
-        let _ = std::fs::remove_dir_all(&dir);
-        assert_eq!(found, Some(dir));
-    }
-
-    #[test]
-    fn no_root_is_found_outside_any_workspace() {
-        assert_eq!(find_root(Path::new("/")), None);
-    }
-}
