@@ -199,13 +199,10 @@ fn compile_errors(json_lines: &str) -> Vec<(String, String)> {
         };
         // Code generated into the build directory is named by its file.
         let file = span["file_name"].as_str().unwrap_or("?");
-        let file = file.rsplit_once("/out/").map_or(file, |(_, generated)| generated);
-        let place = format!(
-            "{}:{}:{}",
-            file,
-            span["line_start"],
-            span["column_start"]
-        );
+        let file = file
+            .rsplit_once("/out/")
+            .map_or(file, |(_, generated)| generated);
+        let place = format!("{}:{}:{}", file, span["line_start"], span["column_start"]);
         let text = diagnostic["message"].as_str().unwrap_or_default();
         out.push(match span["label"].as_str().filter(|l| !l.is_empty()) {
             Some(label) => (place, format!("{text} ({label})")),
