@@ -47,7 +47,8 @@ pub async fn window(
             )),
         };
     };
-    let wanted = MaintenanceWindow::new(start, end).map_err(Failure::from)?;
+    let wanted = MaintenanceWindow::new(start, end)
+        .map_err(|e| Failure::new(ErrorKind::Usage, e.to_string()))?;
     {
         let mut record = lock(record);
         record.previous_window = current.map(WindowView::from);
