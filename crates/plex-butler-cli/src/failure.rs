@@ -1,16 +1,9 @@
 //! Why a command failed, in words (stderr), as a kind (JSON) and as an exit
 //! code; the facade's errors put in the terms of this command's flags.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use plex_butler::Error;
-use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id, Record};
-use tracing::{Subscriber, span};
-use tracing_subscriber::layer::{Context, Layer};
-use tracing_subscriber::registry::LookupSpan;
 
 use crate::args::exit;
 use crate::config::ConfigError;
@@ -82,12 +75,16 @@ impl Failure {
         timeout: Duration,
         elapsed: Option<Duration>,
     ) -> Self {
-        let attempts = last_attempts(server);
         let status = error.status();
         let mut failure = match error {
             Error::Timeout { .. } => Failure::new(
                 ErrorKind::Timeout,
-                timeout_message(server, timeout, attempts, elapsed),
+                timeout_message(
+                    server,
+                    timeout,
+                    error.attempts().map_or(1, |a| a.made),
+                    elapsed,
+                ),
             ),
             Error::Connect { .. } if dns_failed(error) => Failure::new(
                 ErrorKind::Unreachable,
@@ -147,13 +144,12 @@ impl From<ConfigError> for Failure {
 fn timeout_message(
     server: &str,
     timeout: Duration,
-    attempts: Option<u64>,
+    attempts: u32,
     elapsed: Option<Duration>,
 ) -> String {
     let tries = match attempts {
-        Some(1) => "1 attempt".to_string(),
-        Some(n) => format!("{n} attempts"),
-        None => "up to 3 attempts".to_string(),
+        1 => "1 attempt".to_string(),
+        n => format!("{n} attempts"),
     };
     let in_all = elapsed.map_or(String::new(), |e| format!(", {} in all", human(e)));
     format!(
@@ -213,82 +209,6 @@ pub fn human(duration: Duration) -> String {
         format!("{} s", duration.as_secs())
     } else {
         format!("{:.1} s", duration.as_secs_f64())
-    }
-}
-
-/// The `attempts` the facade recorded on its last call to each server, by
-/// base URL (the `server` field of its `plex_butler` span).
-static ATTEMPTS: Mutex<Option<HashMap<String, u64>>> = Mutex::new(None);
-
-fn last_attempts(server: &str) -> Option<u64> {
-    let attempts = ATTEMPTS.lock().ok()?;
-    attempts.as_ref()?.get(server).copied()
-}
-
-/// Reads how many attempts each call of the facade made, from the fields
-/// its span records, so that an error can say so.
-pub struct AttemptsLayer;
-
-#[derive(Default)]
-struct CallFields {
-    server: Option<String>,
-    attempts: Option<u64>,
-}
-
-impl Visit for CallFields {
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        if field.name() == "attempts" {
-            self.attempts = Some(value);
-        }
-    }
-
-    fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == "server" {
-            self.server = Some(value.to_string());
-        }
-    }
-
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        if field.name() == "server" {
-            self.server = Some(format!("{value:?}"));
-        }
-    }
-}
-
-impl<S> Layer<S> for AttemptsLayer
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-{
-    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        let mut fields = CallFields::default();
-        attrs.record(&mut fields);
-        if let Some(span) = ctx.span(id) {
-            span.extensions_mut().insert(fields);
-        }
-    }
-
-    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        if let Some(span) = ctx.span(id)
-            && let Some(fields) = span.extensions_mut().get_mut::<CallFields>()
-        {
-            values.record(fields);
-        }
-    }
-
-    fn on_close(&self, id: span::Id, ctx: Context<'_, S>) {
-        let Some(span) = ctx.span(&id) else { return };
-        let extensions = span.extensions();
-        let Some(CallFields {
-            server: Some(server),
-            attempts: Some(attempts),
-        }) = extensions.get::<CallFields>()
-        else {
-            return;
-        };
-        if let Ok(mut map) = ATTEMPTS.lock() {
-            map.get_or_insert_with(HashMap::new)
-                .insert(server.clone(), *attempts);
-        }
     }
 }
 

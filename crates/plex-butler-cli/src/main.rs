@@ -23,9 +23,9 @@ use std::time::Instant;
 
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
+use tracing_subscriber::Layer;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::{Layer, filter};
 
 use crate::args::{Cli, ColorChoice, Command, GlobalArgs, OutputFormat, exit};
 use crate::commands::{Context, Shared, lock};
@@ -183,15 +183,7 @@ fn init_logging(global: &GlobalArgs) {
         .with_ansi(io::stderr().is_terminal() && global.color != ColorChoice::Never)
         .with_target(false)
         .with_filter(env);
-    // The facade's call spans, whatever the log level: their `attempts`
-    // go into the messages of timeouts.
-    let attempts = failure::AttemptsLayer.with_filter(filter::filter_fn(|meta| {
-        meta.is_span() && meta.name() == "plex_butler"
-    }));
-    let _ = tracing_subscriber::registry()
-        .with(logs)
-        .with(attempts)
-        .try_init();
+    let _ = tracing_subscriber::registry().with(logs).try_init();
 }
 
 async fn run(cli: Cli) -> u8 {
