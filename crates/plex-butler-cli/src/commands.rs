@@ -175,8 +175,8 @@ async fn execute(ctx: &Context<'_>, target: &Target, record: &Shared) -> Result<
         }
         Command::Settings => maintenance::settings(&caller, record).await?,
         Command::Window { action } => {
-            let hours = action.as_ref().map(|WindowAction::Set { hours }| *hours);
-            maintenance::window(&caller, record, hours).await?;
+            let wanted = action.as_ref().map(|WindowAction::Set { hours }| *hours);
+            maintenance::window(&caller, record, wanted).await?;
         }
         Command::Enable { tasks } => maintenance::switch(&caller, record, tasks, true).await?,
         Command::Disable { tasks } => maintenance::switch(&caller, record, tasks, false).await?,

@@ -280,37 +280,23 @@ impl RunState {
     }
 }
 
-/// Pairs each task with what the activities say of it. A Butler activity
-/// belongs to a task when its title is the task's title or name (as the
-/// simulator and some servers title them); one that matches no task (a
-/// PMS 1.43.2's aggregate "Butler tasks") leaves every other task unknown.
-/// `None` for the activities: they could not be read.
+/// Pairs each task with whether it runs, as the facade reads the
+/// activities ([`plex_butler::RunState::of_tasks`]); `None` for the
+/// activities: they could not be read, and every task's state is unknown.
 pub fn listed(tasks: Vec<Task>, activities: Option<&[Activity]>) -> Vec<ListedTask> {
-    let butler: Vec<&Activity> = activities
-        .unwrap_or_default()
-        .iter()
-        .filter(|a| a.is_butler())
-        .collect();
-    let names = |task: &Task, activity: &Activity| {
-        let title = activity.title.trim();
-        title.eq_ignore_ascii_case(task.name.as_str())
-            || task
-                .title
-                .as_deref()
-                .is_some_and(|t| !t.trim().is_empty() && t.trim().eq_ignore_ascii_case(title))
+    let states = match activities {
+        Some(activities) => plex_butler::RunState::of_tasks(&tasks, activities),
+        None => vec![plex_butler::RunState::Unknown; tasks.len()],
     };
-    let unattributed = butler
-        .iter()
-        .any(|activity| !tasks.iter().any(|task| names(task, activity)));
     tasks
         .into_iter()
-        .map(|task| {
-            let found = butler.iter().find(|activity| names(&task, activity));
-            let (run_state, progress) = match (activities, found) {
-                (None, _) => (RunState::Unknown, None),
-                (Some(_), Some(activity)) => (RunState::Running, activity.progress),
-                (Some(_), None) if unattributed => (RunState::Unknown, None),
-                (Some(_), None) => (RunState::NotRunning, None),
+        .zip(states)
+        .map(|(task, state)| {
+            let (run_state, progress) = match state {
+                plex_butler::RunState::Running { progress } => (RunState::Running, progress),
+                plex_butler::RunState::NotRunning => (RunState::NotRunning, None),
+                // Unknown, and any state a later facade adds.
+                _ => (RunState::Unknown, None),
             };
             ListedTask {
                 task,

@@ -146,6 +146,16 @@ pub struct SettingChange {
     pub to: SettingValue,
 }
 
+impl From<plex_butler::SettingChange> for SettingChange {
+    fn from(change: plex_butler::SettingChange) -> Self {
+        Self {
+            setting: change.setting,
+            from: change.from,
+            to: change.to,
+        }
+    }
+}
+
 /// One step of `run`, as it went.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct StepResult {

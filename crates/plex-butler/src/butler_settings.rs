@@ -6,8 +6,8 @@ use std::fmt;
 
 use crate::{Client, Error, Setting, SettingValue, TaskName};
 
-const START_HOUR: &str = "ButlerStartHour";
-const END_HOUR: &str = "ButlerEndHour";
+const START_HOUR: &str = MaintenanceWindow::START_SETTING;
+const END_HOUR: &str = MaintenanceWindow::END_SETTING;
 /// A per-task switch is the bool setting `ButlerTask<Name>`.
 const SWITCH_PREFIX: &str = "ButlerTask";
 const BACKUP_DIRECTORY: &str = "ButlerDatabaseBackupPath";
@@ -89,6 +89,11 @@ fn hour(value: u32) -> Option<u8> {
 }
 
 impl MaintenanceWindow {
+    /// The id of the setting that holds the hour the window starts.
+    pub const START_SETTING: &str = "ButlerStartHour";
+    /// The id of the setting that holds the hour the window ends.
+    pub const END_SETTING: &str = "ButlerEndHour";
+
     /// A window from `start_hour` to `end_hour`, each 0 to 23. A start
     /// later than the end spans midnight. (Equal hours are accepted; what
     /// the server makes of them is not documented.)
