@@ -245,30 +245,6 @@ pub enum Command {
     },
 }
 
-impl Command {
-    /// The command's name, as typed and as the JSON documents name it.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Command::List => "list",
-            Command::Show { .. } => "show",
-            Command::Start { .. } => "start",
-            Command::Stop { .. } => "stop",
-            Command::StartAll { .. } => "start-all",
-            Command::StopAll => "stop-all",
-            Command::Activities => "activities",
-            Command::Settings => "settings",
-            Command::Window { .. } => "window",
-            Command::Enable { .. } => "enable",
-            Command::Disable { .. } => "disable",
-            Command::Run(_) => "run",
-            Command::Apply { .. } => "apply",
-            Command::Sessions => "sessions",
-            Command::Schema => "schema",
-            Command::Completions { .. } => "completions",
-        }
-    }
-}
-
 /// `--wait` and its time limit.
 #[derive(Debug, Args)]
 pub struct WaitArgs {

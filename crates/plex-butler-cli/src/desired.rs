@@ -18,9 +18,8 @@ use plex_butler::{MaintenanceWindow, WindowError};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::failure::Failure;
-use crate::output::ErrorKind;
-use crate::table::sanitize;
+use crate::failure::{ErrorKind, Failure};
+use crate::text::sanitize;
 
 /// The file as written.
 #[derive(Debug, Deserialize)]

@@ -4,10 +4,12 @@
 use std::time::Duration;
 
 use plex_butler::Error;
+use schemars::JsonSchema;
+use serde::Serialize;
 
 use crate::args::exit;
 use crate::config::ConfigError;
-use crate::output::{ErrorInfo, ErrorKind};
+use crate::text::{human, sanitize};
 
 /// The client's timeout per answer when `--timeout` is not given (the
 /// facade's default, set explicitly so that messages can name it).
@@ -24,6 +26,50 @@ pub struct Failure {
     pub message: String,
     /// The HTTP status the server answered, when one caused it.
     pub status: Option<u16>,
+}
+
+/// What went wrong; stderr says the same in words.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ErrorInfo {
+    /// The kind of error, for programs.
+    pub kind: ErrorKind,
+    /// What went wrong and what to do, for people.
+    pub message: String,
+    /// The exit code it gives.
+    pub exit_code: u8,
+}
+
+/// The kinds of error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// A bad flag, task name syntax or command line (exit code 2).
+    Usage,
+    /// The config file, a token file or a profile is unusable (exit code 2).
+    Config,
+    /// The server refused the token (exit code 3).
+    Unauthorized,
+    /// A task name the server does not know (exit code 4).
+    UnknownTask,
+    /// A task the server's settings have no switch for, so that it cannot
+    /// be turned on or off (exit code 4).
+    NoTaskSwitch,
+    /// No connection could be made, or it broke off (exit code 5).
+    Unreachable,
+    /// The server did not answer within `--timeout` (exit code 5).
+    Timeout,
+    /// `--wait-timeout` passed with Butler work still running (exit code 5).
+    WaitTimedOut,
+    /// `--deadline` passed (exit code 5).
+    Deadline,
+    /// Ctrl-C (exit code 130); the server's work goes on.
+    Interrupted,
+    /// The server answered with an unexpected status (exit code 1).
+    Server,
+    /// The server's answer could not be read (exit code 1).
+    Decode,
+    /// Anything else (exit code 1).
+    Other,
 }
 
 impl Failure {
@@ -185,7 +231,7 @@ fn host_of(url: &str) -> String {
 /// address the server points to, less the API path that was asked for
 /// (`http://host/butler` means the base URL `http://host`).
 fn redirect_message(error: &Error, location: &str) -> String {
-    let location = crate::table::sanitize(location);
+    let location = sanitize(location);
     let trimmed = location.split(['?', '#']).next().unwrap_or(&location);
     let base = ["/butler", "/activities"]
         .iter()
@@ -201,17 +247,6 @@ fn redirect_message(error: &Error, location: &str) -> String {
     )
 }
 
-/// A duration as people read it: `5 s`, `300 ms`, `15.5 s`.
-pub fn human(duration: Duration) -> String {
-    if duration < Duration::from_secs(1) {
-        format!("{} ms", duration.as_millis())
-    } else if duration.subsec_millis() == 0 {
-        format!("{} s", duration.as_secs())
-    } else {
-        format!("{:.1} s", duration.as_secs_f64())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,12 +255,5 @@ mod tests {
     fn hosts_are_read_from_base_urls() {
         assert_eq!(host_of("http://plex.invalid:32400/"), "plex.invalid:32400");
         assert_eq!(host_of("https://h"), "h");
-    }
-
-    #[test]
-    fn durations_read_as_people_write_them() {
-        assert_eq!(human(Duration::from_millis(300)), "300 ms");
-        assert_eq!(human(Duration::from_secs(5)), "5 s");
-        assert_eq!(human(Duration::from_millis(15_500)), "15.5 s");
     }
 }

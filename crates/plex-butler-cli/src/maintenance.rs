@@ -6,30 +6,36 @@ use std::collections::HashMap;
 
 use plex_butler::{DesiredSettings, Error, MaintenanceWindow, TaskName};
 
-use crate::commands::{Caller, Shared, lock, resolve_names};
+use crate::caller::{Caller, Shared, lock};
 use crate::desired::Desired;
-use crate::failure::Failure;
-use crate::output::ErrorKind;
-use crate::reports::{SettingChange, SettingsView, SwitchResult, WindowView};
-use crate::table::sanitize;
+use crate::failure::{ErrorKind, Failure};
+use crate::report::Report;
+use crate::text::sanitize;
+use crate::views::{SettingChange, SettingsView, SwitchResult, WindowView};
 
 /// `settings`.
-pub async fn settings(caller: &Caller<'_>, record: &Shared) -> Result<(), Failure> {
+pub async fn settings(caller: &Caller<'_>, part: &Shared) -> Result<(), Failure> {
     let settings = caller.call(caller.client.butler_settings()).await?;
-    lock(record).settings = Some(SettingsView::from(&settings));
+    lock(part).report = Report::Settings {
+        settings: Some(SettingsView::from(&settings)),
+    };
     Ok(())
 }
 
 /// `window`, and `window set START-END` when `hours` are given.
 pub async fn window(
     caller: &Caller<'_>,
-    record: &Shared,
+    part: &Shared,
     wanted: Option<MaintenanceWindow>,
 ) -> Result<(), Failure> {
     let butler = caller.call(caller.client.butler_settings()).await?;
     let current = butler.window;
     let Some(wanted) = wanted else {
-        lock(record).window = Some(current.map(WindowView::from));
+        lock(part).report = Report::Window {
+            window: Some(current.map(WindowView::from)),
+            previous: None,
+            changed: None,
+        };
         return match current {
             Some(_) => Ok(()),
             None => Err(Failure::new(
@@ -45,23 +51,25 @@ pub async fn window(
             )),
         };
     };
-    {
-        let mut record = lock(record);
-        record.previous_window = current.map(WindowView::from);
-        record.window_changed = Some(false);
-    }
+    let previous = current.map(WindowView::from);
+    lock(part).report = Report::Window {
+        window: None,
+        previous,
+        changed: Some(false),
+    };
     let changes = butler
         .changes_to(&DesiredSettings::new().window(wanted))
         .map_err(Failure::from)?;
-    if changes.is_empty() {
-        lock(record).window = Some(Some(wanted.into()));
-        return Ok(());
+    let changed = !changes.is_empty();
+    if changed {
+        let sent = changes.into_iter().map(|c| (c.setting, c.to));
+        caller.call(caller.client.set_settings(sent)).await?;
     }
-    let sent = changes.into_iter().map(|c| (c.setting, c.to));
-    caller.call(caller.client.set_settings(sent)).await?;
-    let mut record = lock(record);
-    record.window = Some(Some(wanted.into()));
-    record.window_changed = Some(true);
+    lock(part).report = Report::Window {
+        window: Some(Some(wanted.into())),
+        previous,
+        changed: Some(changed),
+    };
     Ok(())
 }
 
@@ -69,11 +77,11 @@ pub async fn window(
 /// found before one change is sent for the tasks not already so.
 pub async fn switch(
     caller: &Caller<'_>,
-    record: &Shared,
+    part: &Shared,
     typed: &[String],
     enabled: bool,
 ) -> Result<(), Failure> {
-    let names = resolve_names(caller, typed, None).await?;
+    let names = caller.resolve_names(typed, None).await?;
     let butler = caller.call(caller.client.butler_settings()).await?;
     let desired = DesiredSettings::new().tasks(names.iter().map(|name| (name.clone(), enabled)));
     let changes = butler
@@ -96,7 +104,11 @@ pub async fn switch(
     }
     let sent = changes.into_iter().map(|c| (c.setting, c.to));
     caller.call(caller.client.set_settings(sent)).await?;
-    lock(record).switches = results;
+    lock(part).report = if enabled {
+        Report::Enable { switches: results }
+    } else {
+        Report::Disable { switches: results }
+    };
     Ok(())
 }
 
@@ -131,15 +143,10 @@ fn no_switch(error: &Error, place: Option<String>) -> Option<Failure> {
 /// file's, sent in one change unless it is empty or a dry run.
 pub async fn apply(
     caller: &Caller<'_>,
-    record: &Shared,
+    part: &Shared,
     desired: &Desired,
     dry_run: bool,
 ) -> Result<(), Failure> {
-    {
-        let mut record = lock(record);
-        record.file.clone_from(&desired.file);
-        record.dry_run = dry_run;
-    }
     let switches = resolve_file_names(caller, desired).await?;
     let butler = caller.call(caller.client.butler_settings()).await?;
     let mut wanted = DesiredSettings::new();
@@ -166,13 +173,19 @@ pub async fn apply(
         .into_iter()
         .map(SettingChange::from)
         .collect();
-    lock(record).changes = Some(changes.clone());
+    let planned = |applied| Report::Apply {
+        file: desired.file.clone(),
+        dry_run,
+        changes: Some(changes.clone()),
+        applied,
+    };
+    lock(part).report = planned(false);
     if dry_run || changes.is_empty() {
         return Ok(());
     }
-    let sent = changes.into_iter().map(|c| (c.setting, c.to));
+    let sent = changes.iter().map(|c| (c.setting.clone(), c.to.clone()));
     caller.call(caller.client.set_settings(sent)).await?;
-    lock(record).applied = true;
+    lock(part).report = planned(true);
     Ok(())
 }
 
@@ -190,7 +203,8 @@ async fn resolve_file_names(
     let mut resolved = Vec::with_capacity(desired.tasks.len());
     for wanted in &desired.tasks {
         let place = desired.place(wanted.line);
-        let name = resolve_names(caller, std::slice::from_ref(&wanted.name), Some(&tasks))
+        let name = caller
+            .resolve_names(std::slice::from_ref(&wanted.name), Some(&tasks))
             .await
             .map_err(|f| Failure::new(f.kind, format!("{place}: {}", f.message)))?
             .remove(0);
@@ -209,8 +223,10 @@ async fn resolve_file_names(
 }
 
 /// `sessions`.
-pub async fn sessions(caller: &Caller<'_>, record: &Shared) -> Result<(), Failure> {
+pub async fn sessions(caller: &Caller<'_>, part: &Shared) -> Result<(), Failure> {
     let sessions = caller.call(caller.client.sessions()).await?;
-    lock(record).sessions = Some(sessions);
+    lock(part).report = Report::Sessions {
+        sessions: Some(sessions),
+    };
     Ok(())
 }
