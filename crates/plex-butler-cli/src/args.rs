@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use plex_butler::MaintenanceWindow;
 
 /// Exit codes, as `--help` and README document them.
 pub mod exit {
@@ -244,30 +245,6 @@ pub enum Command {
     },
 }
 
-impl Command {
-    /// The command's name, as typed and as the JSON documents name it.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Command::List => "list",
-            Command::Show { .. } => "show",
-            Command::Start { .. } => "start",
-            Command::Stop { .. } => "stop",
-            Command::StartAll { .. } => "start-all",
-            Command::StopAll => "stop-all",
-            Command::Activities => "activities",
-            Command::Settings => "settings",
-            Command::Window { .. } => "window",
-            Command::Enable { .. } => "enable",
-            Command::Disable { .. } => "disable",
-            Command::Run(_) => "run",
-            Command::Apply { .. } => "apply",
-            Command::Sessions => "sessions",
-            Command::Schema => "schema",
-            Command::Completions { .. } => "completions",
-        }
-    }
-}
-
 /// `--wait` and its time limit.
 #[derive(Debug, Args)]
 pub struct WaitArgs {
@@ -293,7 +270,7 @@ pub enum WindowAction {
     Set {
         /// START-END, whole hours from 0 to 23
         #[arg(value_name = "START-END", value_parser = parse_window)]
-        hours: (u32, u32),
+        hours: MaintenanceWindow,
     },
 }
 
@@ -354,20 +331,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(duration)
 }
 
-/// Reads a maintenance window such as `1-6` or `22-4`: two whole hours
-/// from 0 to 23.
-pub fn parse_window(text: &str) -> Result<(u32, u32), String> {
-    let hour = |part: &str| {
-        part.trim()
-            .parse::<u32>()
-            .ok()
-            .filter(|h| *h <= 23)
-            .ok_or_else(|| format!("{:?} is not an hour from 0 to 23", part.trim()))
-    };
-    let (start, end) = text
-        .split_once('-')
-        .ok_or("give START-END, two hours from 0 to 23, such as 1-6 or 22-4")?;
-    Ok((hour(start)?, hour(end)?))
+/// Reads a maintenance window such as `1-6` or `22-4`, by the facade's
+/// rule of hours.
+pub fn parse_window(text: &str) -> Result<MaintenanceWindow, String> {
+    text.parse()
+        .map_err(|e: plex_butler::WindowError| e.to_string())
 }
 
 #[cfg(test)]
@@ -376,9 +344,10 @@ mod tests {
 
     #[test]
     fn windows_read_as_two_hours_and_refuse_anything_else() {
-        assert_eq!(parse_window("1-6"), Ok((1, 6)));
-        assert_eq!(parse_window("22-4"), Ok((22, 4)));
-        assert_eq!(parse_window(" 0 - 23 "), Ok((0, 23)));
+        let window = |start, end| MaintenanceWindow::new(start, end).map_err(|e| e.to_string());
+        assert_eq!(parse_window("1-6"), window(1, 6));
+        assert_eq!(parse_window("22-4"), window(22, 4));
+        assert_eq!(parse_window(" 0 - 23 "), window(0, 23));
         for bad in ["", "5", "1-24", "-1-6", "a-b", "1-6-7", "1:00-6:00", "24-1"] {
             assert!(parse_window(bad).is_err(), "{bad:?} was accepted");
         }

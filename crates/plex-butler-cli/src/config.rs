@@ -239,7 +239,7 @@ fn no_profiles(path: Option<&Path>) -> String {
 }
 
 fn unknown_profile(name: &str, file: &FileConfig, path: Option<&Path>) -> String {
-    let shown = crate::table::sanitize(name);
+    let shown = crate::text::sanitize(name);
     let where_ = path.map(|p| p.display().to_string()).unwrap_or_default();
     if file.servers.is_empty() {
         return format!("no profile {shown:?}: {}", no_profiles(path));

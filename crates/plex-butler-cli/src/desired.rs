@@ -14,12 +14,12 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use plex_butler::{MaintenanceWindow, WindowError};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::failure::Failure;
-use crate::output::ErrorKind;
-use crate::table::sanitize;
+use crate::failure::{ErrorKind, Failure};
+use crate::text::sanitize;
 
 /// The file as written.
 #[derive(Debug, Deserialize)]
@@ -42,8 +42,8 @@ struct WindowFile {
 pub struct Desired {
     /// The file, as given on the command line.
     pub file: String,
-    /// The window's start and end hours (each 0 to 23), if the file sets it.
-    pub window: Option<(u32, u32)>,
+    /// The window, if the file sets it.
+    pub window: Option<MaintenanceWindow>,
     /// Each task's switch, as typed in the file, in the order of the names.
     pub tasks: Vec<DesiredSwitch>,
 }
@@ -93,19 +93,15 @@ impl Desired {
         })?;
         let window = match parsed.window {
             Some(window) => {
-                for hour in [&window.start_hour, &window.end_hour] {
-                    if *hour.get_ref() > 23 {
-                        return Err(Failure::new(
-                            ErrorKind::Usage,
-                            format!(
-                                "{}: {} is not an hour: give 0 to 23",
-                                at(hour.span().start),
-                                hour.get_ref()
-                            ),
-                        ));
-                    }
-                }
-                Some((window.start_hour.into_inner(), window.end_hour.into_inner()))
+                let (start, end) = (&window.start_hour, &window.end_hour);
+                let made = MaintenanceWindow::new(*start.get_ref(), *end.get_ref());
+                Some(made.map_err(|error| {
+                    let line = match error {
+                        WindowError::StartHour(_) => start.span().start,
+                        _ => end.span().start,
+                    };
+                    Failure::new(ErrorKind::Usage, format!("{}: {error}", at(line)))
+                })?)
             }
             None => None,
         };
@@ -163,7 +159,7 @@ mod tests {
             "[window]\nstart_hour = 22\nend_hour = 4\n[tasks]\nOptimizeDatabase = false\nBackupDatabase = true\n",
         )
         .expect("valid");
-        assert_eq!(desired.window, Some((22, 4)));
+        assert_eq!(desired.window, MaintenanceWindow::new(22, 4).ok());
         let tasks: Vec<(&str, bool, usize)> = desired
             .tasks
             .iter()

@@ -1,20 +1,15 @@
 //! Why a command failed, in words (stderr), as a kind (JSON) and as an exit
 //! code; the facade's errors put in the terms of this command's flags.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use plex_butler::Error;
-use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id, Record};
-use tracing::{Subscriber, span};
-use tracing_subscriber::layer::{Context, Layer};
-use tracing_subscriber::registry::LookupSpan;
+use schemars::JsonSchema;
+use serde::Serialize;
 
 use crate::args::exit;
 use crate::config::ConfigError;
-use crate::output::{ErrorInfo, ErrorKind};
+use crate::text::{human, sanitize};
 
 /// The client's timeout per answer when `--timeout` is not given (the
 /// facade's default, set explicitly so that messages can name it).
@@ -31,6 +26,50 @@ pub struct Failure {
     pub message: String,
     /// The HTTP status the server answered, when one caused it.
     pub status: Option<u16>,
+}
+
+/// What went wrong; stderr says the same in words.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ErrorInfo {
+    /// The kind of error, for programs.
+    pub kind: ErrorKind,
+    /// What went wrong and what to do, for people.
+    pub message: String,
+    /// The exit code it gives.
+    pub exit_code: u8,
+}
+
+/// The kinds of error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// A bad flag, task name syntax or command line (exit code 2).
+    Usage,
+    /// The config file, a token file or a profile is unusable (exit code 2).
+    Config,
+    /// The server refused the token (exit code 3).
+    Unauthorized,
+    /// A task name the server does not know (exit code 4).
+    UnknownTask,
+    /// A task the server's settings have no switch for, so that it cannot
+    /// be turned on or off (exit code 4).
+    NoTaskSwitch,
+    /// No connection could be made, or it broke off (exit code 5).
+    Unreachable,
+    /// The server did not answer within `--timeout` (exit code 5).
+    Timeout,
+    /// `--wait-timeout` passed with Butler work still running (exit code 5).
+    WaitTimedOut,
+    /// `--deadline` passed (exit code 5).
+    Deadline,
+    /// Ctrl-C (exit code 130); the server's work goes on.
+    Interrupted,
+    /// The server answered with an unexpected status (exit code 1).
+    Server,
+    /// The server's answer could not be read (exit code 1).
+    Decode,
+    /// Anything else (exit code 1).
+    Other,
 }
 
 impl Failure {
@@ -82,12 +121,16 @@ impl Failure {
         timeout: Duration,
         elapsed: Option<Duration>,
     ) -> Self {
-        let attempts = last_attempts(server);
         let status = error.status();
         let mut failure = match error {
             Error::Timeout { .. } => Failure::new(
                 ErrorKind::Timeout,
-                timeout_message(server, timeout, attempts, elapsed),
+                timeout_message(
+                    server,
+                    timeout,
+                    error.attempts().map_or(1, |a| a.made),
+                    elapsed,
+                ),
             ),
             Error::Connect { .. } if dns_failed(error) => Failure::new(
                 ErrorKind::Unreachable,
@@ -123,9 +166,7 @@ impl From<&Error> for Failure {
             Error::Timeout { .. } => ErrorKind::Timeout,
             Error::Connect { .. } | Error::ConnectionLost { .. } => ErrorKind::Unreachable,
             Error::WaitTimedOut { .. } => ErrorKind::WaitTimedOut,
-            Error::InvalidConfig { .. }
-            | Error::InvalidTaskName { .. }
-            | Error::InvalidWindow { .. } => ErrorKind::Usage,
+            Error::InvalidConfig { .. } | Error::InvalidTaskName { .. } => ErrorKind::Usage,
             Error::Server { .. } | Error::SettingsRefused { .. } => ErrorKind::Server,
             Error::Decode { .. } => ErrorKind::Decode,
             _ => ErrorKind::Other,
@@ -149,13 +190,12 @@ impl From<ConfigError> for Failure {
 fn timeout_message(
     server: &str,
     timeout: Duration,
-    attempts: Option<u64>,
+    attempts: u32,
     elapsed: Option<Duration>,
 ) -> String {
     let tries = match attempts {
-        Some(1) => "1 attempt".to_string(),
-        Some(n) => format!("{n} attempts"),
-        None => "up to 3 attempts".to_string(),
+        1 => "1 attempt".to_string(),
+        n => format!("{n} attempts"),
     };
     let in_all = elapsed.map_or(String::new(), |e| format!(", {} in all", human(e)));
     format!(
@@ -191,7 +231,7 @@ fn host_of(url: &str) -> String {
 /// address the server points to, less the API path that was asked for
 /// (`http://host/butler` means the base URL `http://host`).
 fn redirect_message(error: &Error, location: &str) -> String {
-    let location = crate::table::sanitize(location);
+    let location = sanitize(location);
     let trimmed = location.split(['?', '#']).next().unwrap_or(&location);
     let base = ["/butler", "/activities"]
         .iter()
@@ -207,93 +247,6 @@ fn redirect_message(error: &Error, location: &str) -> String {
     )
 }
 
-/// A duration as people read it: `5 s`, `300 ms`, `15.5 s`.
-pub fn human(duration: Duration) -> String {
-    if duration < Duration::from_secs(1) {
-        format!("{} ms", duration.as_millis())
-    } else if duration.subsec_millis() == 0 {
-        format!("{} s", duration.as_secs())
-    } else {
-        format!("{:.1} s", duration.as_secs_f64())
-    }
-}
-
-/// The `attempts` the facade recorded on its last call to each server, by
-/// base URL (the `server` field of its `plex_butler` span).
-static ATTEMPTS: Mutex<Option<HashMap<String, u64>>> = Mutex::new(None);
-
-fn last_attempts(server: &str) -> Option<u64> {
-    let attempts = ATTEMPTS.lock().ok()?;
-    attempts.as_ref()?.get(server).copied()
-}
-
-/// Reads how many attempts each call of the facade made, from the fields
-/// its span records, so that an error can say so.
-pub struct AttemptsLayer;
-
-#[derive(Default)]
-struct CallFields {
-    server: Option<String>,
-    attempts: Option<u64>,
-}
-
-impl Visit for CallFields {
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        if field.name() == "attempts" {
-            self.attempts = Some(value);
-        }
-    }
-
-    fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == "server" {
-            self.server = Some(value.to_string());
-        }
-    }
-
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        if field.name() == "server" {
-            self.server = Some(format!("{value:?}"));
-        }
-    }
-}
-
-impl<S> Layer<S> for AttemptsLayer
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-{
-    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        let mut fields = CallFields::default();
-        attrs.record(&mut fields);
-        if let Some(span) = ctx.span(id) {
-            span.extensions_mut().insert(fields);
-        }
-    }
-
-    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        if let Some(span) = ctx.span(id)
-            && let Some(fields) = span.extensions_mut().get_mut::<CallFields>()
-        {
-            values.record(fields);
-        }
-    }
-
-    fn on_close(&self, id: span::Id, ctx: Context<'_, S>) {
-        let Some(span) = ctx.span(&id) else { return };
-        let extensions = span.extensions();
-        let Some(CallFields {
-            server: Some(server),
-            attempts: Some(attempts),
-        }) = extensions.get::<CallFields>()
-        else {
-            return;
-        };
-        if let Ok(mut map) = ATTEMPTS.lock() {
-            map.get_or_insert_with(HashMap::new)
-                .insert(server.clone(), *attempts);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,12 +255,5 @@ mod tests {
     fn hosts_are_read_from_base_urls() {
         assert_eq!(host_of("http://plex.invalid:32400/"), "plex.invalid:32400");
         assert_eq!(host_of("https://h"), "h");
-    }
-
-    #[test]
-    fn durations_read_as_people_write_them() {
-        assert_eq!(human(Duration::from_millis(300)), "300 ms");
-        assert_eq!(human(Duration::from_secs(5)), "5 s");
-        assert_eq!(human(Duration::from_millis(15_500)), "15.5 s");
     }
 }

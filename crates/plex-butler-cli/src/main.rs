@@ -1,20 +1,32 @@
 //! `plex-butler`: manage the Butler tasks of a Plex Media Server from a
 //! shell. Thin by design: parse, call the `plex-butler` facade, print.
 
+//!
+//! The layers, each using only those above it: the arguments (`args`),
+//! the configuration (`config`, `state`, `desired`), the words of a
+//! failure (`failure`, with `text` for every string shown), the report of
+//! what a command did (`views`, `report`), the command itself (`caller`,
+//! `tasks`, `maintenance`, `steps`, dispatched by `commands`), and one
+//! render layer (`table`, `json`, with `sink` and `progress` for where
+//! output goes).
+
 mod args;
+mod caller;
 mod commands;
 mod config;
 mod desired;
 mod failure;
+mod json;
 mod maintenance;
-mod output;
 mod progress;
-mod record;
-mod reports;
+mod report;
 mod sink;
 mod state;
 mod steps;
 mod table;
+mod tasks;
+mod text;
+mod views;
 
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::process::ExitCode;
@@ -23,19 +35,20 @@ use std::time::Instant;
 
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
+use tracing_subscriber::Layer;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::{Layer, filter};
 
 use crate::args::{Cli, ColorChoice, Command, GlobalArgs, OutputFormat, exit};
-use crate::commands::{Context, Shared, lock};
+use crate::caller::{Context, Shared, lock};
 use crate::config::{Selection, Target};
 use crate::desired::Desired;
-use crate::failure::Failure;
-use crate::output::{ErrorKind, JsonOutput, ServerDocument};
+use crate::failure::{ErrorKind, Failure};
+use crate::json::{JsonOutput, ServerDocument};
 use crate::progress::Screen;
-use crate::record::Record;
+use crate::report::Part;
 use crate::sink::Stdout;
+use crate::text::sanitize;
 
 /// How long a run of the `--embedded` simulator takes: short, so that
 /// `--wait` shows a whole run in a demo (a real server's take minutes).
@@ -120,7 +133,7 @@ fn usage_error(error: &clap::Error) -> u8 {
         let document = JsonOutput::Error {
             error: failure.info(),
         };
-        let _ = output::print_json(&mut Stdout::new(), &document);
+        let _ = json::print_json(&mut Stdout::new(), &document);
     }
     exit::USAGE
 }
@@ -142,30 +155,13 @@ fn json_was_asked() -> bool {
 /// Says a failure that ended the run before any server was asked, in
 /// every form asked for; returns its exit code.
 fn fail_alone(cli: &Cli, failure: &Failure) -> u8 {
-    report(&failure.message);
+    sink::error(&failure.message);
     if cli.global.json() {
-        let mut record = Record::new(cli.command.name(), String::new());
-        if let Command::Apply { file, dry_run } = &cli.command {
-            record.file = file.display().to_string();
-            record.dry_run = *dry_run;
-        }
-        record.failure = Some(failure.clone());
-        let _ = output::print_json(&mut Stdout::new(), &record.to_json());
+        let mut part = Part::new(&cli.command, String::new());
+        part.failure = Some(failure.clone());
+        let _ = json::print_json(&mut Stdout::new(), &JsonOutput::of(&part));
     }
     failure.code
-}
-
-fn report(message: &str) {
-    let style = anstyle::AnsiColor::Red.on_default().bold();
-    let _ = writeln!(anstream::stderr(), "{style}error:{style:#} {message}");
-}
-
-/// Prints a warning on stderr, unless `--quiet`.
-pub fn warn(global: &GlobalArgs, message: &str) {
-    if !global.quiet {
-        let style = anstyle::AnsiColor::Yellow.on_default().bold();
-        let _ = writeln!(anstream::stderr(), "{style}warning:{style:#} {message}");
-    }
 }
 
 fn init_logging(global: &GlobalArgs) {
@@ -183,22 +179,14 @@ fn init_logging(global: &GlobalArgs) {
         .with_ansi(io::stderr().is_terminal() && global.color != ColorChoice::Never)
         .with_target(false)
         .with_filter(env);
-    // The facade's call spans, whatever the log level: their `attempts`
-    // go into the messages of timeouts.
-    let attempts = failure::AttemptsLayer.with_filter(filter::filter_fn(|meta| {
-        meta.is_span() && meta.name() == "plex_butler"
-    }));
-    let _ = tracing_subscriber::registry()
-        .with(logs)
-        .with(attempts)
-        .try_init();
+    let _ = tracing_subscriber::registry().with(logs).try_init();
 }
 
 async fn run(cli: Cli) -> u8 {
     match &cli.command {
         Command::Schema => {
             let mut out = Stdout::new();
-            let printed = serde_json::to_writer_pretty(&mut out, &output::schema())
+            let printed = serde_json::to_writer_pretty(&mut out, &json::schema())
                 .map_err(io::Error::other)
                 .and_then(|()| writeln!(out));
             return output_result(&cli, printed, exit::OK);
@@ -224,7 +212,7 @@ async fn run(cli: Cli) -> u8 {
         Err(e) => return fail_alone(&cli, &e.into()),
     };
     for warning in &selection.warnings {
-        warn(&cli.global, warning);
+        sink::warn(cli.global.quiet, warning);
     }
     let client_identifier = selection
         .legacy_client_identifier
@@ -299,22 +287,17 @@ async fn run_on(cli: &Cli, selection: Selection, client_identifier: Option<Strin
         live: !selection.several && !global.json(),
         desired,
     };
-    let records: Vec<Shared> = selection
+    let parts: Vec<Shared> = selection
         .targets
         .iter()
-        .map(|t| {
-            Arc::new(Mutex::new(Record::new(
-                cli.command.name(),
-                t.server.clone(),
-            )))
-        })
+        .map(|t| Arc::new(Mutex::new(Part::new(&cli.command, t.server.clone()))))
         .collect();
     let all = futures_util::future::join_all(
         selection
             .targets
             .iter()
-            .zip(&records)
-            .map(|(target, record)| commands::run(&ctx, target, Arc::clone(record))),
+            .zip(&parts)
+            .map(|(target, part)| commands::run(&ctx, target, Arc::clone(part))),
     );
     let deadline = async {
         match global.deadline {
@@ -328,60 +311,51 @@ async fn run_on(cli: &Cli, selection: Selection, client_identifier: Option<Strin
         () = deadline => End::Deadline,
     };
     ctx.screen.restore(!matches!(end, End::Finished));
-    for record in &records {
-        let mut record = lock(record);
+    for part in &parts {
+        let mut part = lock(part);
         match end {
             End::Finished => {}
-            End::Interrupted => record.cut_short(ErrorKind::Interrupted, None),
-            End::Deadline => record.cut_short(ErrorKind::Deadline, global.deadline),
+            End::Interrupted => part.cut_short(ErrorKind::Interrupted, None),
+            End::Deadline => part.cut_short(ErrorKind::Deadline, global.deadline),
         }
     }
-    report_all(cli, &selection, &records, ctx.live)
+    report_all(cli, &selection, &parts, ctx.live)
 }
 
 /// Prints every server's part (JSON: one document) and its errors;
 /// returns the run's exit code, the highest of the servers'.
-fn report_all(cli: &Cli, selection: &Selection, records: &[Shared], live: bool) -> u8 {
+fn report_all(cli: &Cli, selection: &Selection, parts: &[Shared], live: bool) -> u8 {
     let global = &cli.global;
     let mut out = Stdout::new();
     let mut code = exit::OK;
-    let mut documents = Vec::with_capacity(records.len());
-    for (target, record) in selection.targets.iter().zip(records) {
-        let record = lock(record);
-        code = code.max(record.code());
-        if let Some(failure) = &record.failure {
+    let mut documents = Vec::with_capacity(parts.len());
+    for (target, part) in selection.targets.iter().zip(parts) {
+        let part = lock(part);
+        code = code.max(part.code());
+        if let Some(failure) = &part.failure {
             match &target.profile {
                 Some(profile) if selection.several => {
-                    report(&format!(
-                        "[{}] {}",
-                        table::sanitize(profile),
-                        failure.message
-                    ));
+                    sink::error(&format!("[{}] {}", sanitize(profile), failure.message));
                 }
-                _ => report(&failure.message),
+                _ => sink::error(&failure.message),
             }
         }
         if global.json() {
             documents.push(ServerDocument {
                 profile: target.profile.clone().unwrap_or_default(),
-                server: record.server.clone(),
-                exit_code: record.code(),
-                document: record.to_json(),
+                server: part.server.clone(),
+                exit_code: part.code(),
+                document: JsonOutput::of(&part),
             });
             continue;
         }
         let printed = if selection.several {
             let profile = target.profile.as_deref().unwrap_or_default();
-            writeln!(
-                out,
-                "[{}] {}",
-                table::sanitize(profile),
-                table::sanitize(&record.server)
-            )
-            .and_then(|()| commands::print_part(&mut out, &record, false, global.quiet))
-            .and_then(|()| writeln!(out))
+            writeln!(out, "[{}] {}", sanitize(profile), sanitize(&part.server))
+                .and_then(|()| table::print_part(&mut out, &part, false, global.quiet))
+                .and_then(|()| writeln!(out))
         } else {
-            commands::print_part(&mut out, &record, live, global.quiet)
+            table::print_part(&mut out, &part, live, global.quiet)
         };
         code = output_result(cli, printed, code);
     }
@@ -397,7 +371,7 @@ fn report_all(cli: &Cli, selection: &Selection, records: &[Shared], live: bool) 
                 None => return code,
             }
         };
-        let printed = output::print_json(&mut out, &document);
+        let printed = json::print_json(&mut out, &document);
         code = output_result(cli, printed, code);
     }
     code
@@ -410,7 +384,7 @@ fn output_result(_cli: &Cli, printed: io::Result<()>, code: u8) -> u8 {
     match printed {
         Ok(()) => code,
         Err(e) => {
-            report(&format!(
+            sink::error(&format!(
                 "cannot write the output: {e}; what was done on the server stays done"
             ));
             code.max(exit::OTHER)
@@ -426,7 +400,7 @@ fn confirm(cli: &Cli, targets: &[Target]) -> Result<(), Failure> {
         Command::StopAll => "stop all running tasks and clear the scheduled queue",
         _ => return Ok(()),
     };
-    let servers: Vec<String> = targets.iter().map(|t| table::sanitize(&t.server)).collect();
+    let servers: Vec<String> = targets.iter().map(|t| sanitize(&t.server)).collect();
     let what = format!("{what} on {}", servers.join(", "));
     if cli.global.yes {
         return Ok(());

@@ -4,63 +4,72 @@
 
 use std::collections::HashMap;
 
-use plex_butler::{ButlerSettings, MaintenanceWindow, SettingValue, TaskName};
+use plex_butler::{DesiredSettings, Error, MaintenanceWindow, TaskName};
 
-use crate::commands::{Caller, Shared, lock, resolve_names};
+use crate::caller::{Caller, Shared, lock};
 use crate::desired::Desired;
-use crate::failure::Failure;
-use crate::output::ErrorKind;
-use crate::reports::{SettingChange, SettingsView, SwitchResult, WindowView};
-use crate::table::sanitize;
-
-/// The settings that hold the window: the facade sets both through
-/// `set_window`; `apply` sends only the hours that change.
-const START_HOUR: &str = "ButlerStartHour";
-const END_HOUR: &str = "ButlerEndHour";
+use crate::failure::{ErrorKind, Failure};
+use crate::report::Report;
+use crate::text::sanitize;
+use crate::views::{SettingChange, SettingsView, SwitchResult, WindowView};
 
 /// `settings`.
-pub async fn settings(caller: &Caller<'_>, record: &Shared) -> Result<(), Failure> {
+pub async fn settings(caller: &Caller<'_>, part: &Shared) -> Result<(), Failure> {
     let settings = caller.call(caller.client.butler_settings()).await?;
-    lock(record).settings = Some(SettingsView::from(&settings));
+    lock(part).report = Report::Settings {
+        settings: Some(SettingsView::from(&settings)),
+    };
     Ok(())
 }
 
 /// `window`, and `window set START-END` when `hours` are given.
 pub async fn window(
     caller: &Caller<'_>,
-    record: &Shared,
-    hours: Option<(u32, u32)>,
+    part: &Shared,
+    wanted: Option<MaintenanceWindow>,
 ) -> Result<(), Failure> {
-    let current = caller.call(caller.client.butler_settings()).await?.window;
-    let Some((start, end)) = hours else {
-        lock(record).window = Some(current.map(WindowView::from));
+    let butler = caller.call(caller.client.butler_settings()).await?;
+    let current = butler.window;
+    let Some(wanted) = wanted else {
+        lock(part).report = Report::Window {
+            window: Some(current.map(WindowView::from)),
+            previous: None,
+            changed: None,
+        };
         return match current {
             Some(_) => Ok(()),
             None => Err(Failure::new(
                 ErrorKind::Other,
                 format!(
                     "the server at {} has no maintenance window among its settings \
-                     ({START_HOUR} and {END_HOUR} are missing or not hours); \
+                     ({} and {} are missing or not hours); \
                      `plex-butler window set START-END` sets one",
-                    caller.client.base_url()
+                    caller.client.base_url(),
+                    MaintenanceWindow::START_SETTING,
+                    MaintenanceWindow::END_SETTING,
                 ),
             )),
         };
     };
-    let wanted = MaintenanceWindow::new(start, end).map_err(Failure::from)?;
-    {
-        let mut record = lock(record);
-        record.previous_window = current.map(WindowView::from);
-        record.window_changed = Some(false);
+    let previous = current.map(WindowView::from);
+    lock(part).report = Report::Window {
+        window: None,
+        previous,
+        changed: Some(false),
+    };
+    let changes = butler
+        .changes_to(&DesiredSettings::new().window(wanted))
+        .map_err(Failure::from)?;
+    let changed = !changes.is_empty();
+    if changed {
+        let sent = changes.into_iter().map(|c| (c.setting, c.to));
+        caller.call(caller.client.set_settings(sent)).await?;
     }
-    if current == Some(wanted) {
-        lock(record).window = Some(Some(wanted.into()));
-        return Ok(());
-    }
-    caller.call(caller.client.set_window(wanted)).await?;
-    let mut record = lock(record);
-    record.window = Some(Some(wanted.into()));
-    record.window_changed = Some(true);
+    lock(part).report = Report::Window {
+        window: Some(Some(wanted.into())),
+        previous,
+        changed: Some(changed),
+    };
     Ok(())
 }
 
@@ -68,112 +77,115 @@ pub async fn window(
 /// found before one change is sent for the tasks not already so.
 pub async fn switch(
     caller: &Caller<'_>,
-    record: &Shared,
+    part: &Shared,
     typed: &[String],
     enabled: bool,
 ) -> Result<(), Failure> {
-    let names = resolve_names(caller, typed, None).await?;
+    let names = caller.resolve_names(typed, None).await?;
     let butler = caller.call(caller.client.butler_settings()).await?;
+    let desired = DesiredSettings::new().tasks(names.iter().map(|name| (name.clone(), enabled)));
+    let changes = butler
+        .changes_to(&desired)
+        .map_err(|error| no_switch(&error, None).unwrap_or_else(|| Failure::from(error)))?;
     let mut results: Vec<SwitchResult> = Vec::with_capacity(names.len());
     for name in &names {
         if results.iter().any(|r| r.task == name.as_str()) {
             continue;
         }
-        let switch = butler
-            .switch(name)
-            .ok_or_else(|| no_switch(name, &butler, None))?;
+        let Some(switch) = butler.switch(name) else {
+            continue;
+        };
         results.push(SwitchResult {
             task: name.to_string(),
             setting: switch.setting.clone(),
             enabled,
-            changed: switch.enabled != enabled,
+            changed: changes.iter().any(|c| c.task.as_ref() == Some(name)),
         });
     }
-    let changes: Vec<(String, bool)> = results
-        .iter()
-        .filter(|r| r.changed)
-        .map(|r| (r.setting.clone(), enabled))
-        .collect();
-    caller.call(caller.client.set_settings(changes)).await?;
-    lock(record).switches = results;
+    let sent = changes.into_iter().map(|c| (c.setting, c.to));
+    caller.call(caller.client.set_settings(sent)).await?;
+    lock(part).report = if enabled {
+        Report::Enable { switches: results }
+    } else {
+        Report::Disable { switches: results }
+    };
     Ok(())
 }
 
 /// The failure for a task without a switch: exit code 4, naming the tasks
-/// that have one; `place` is where the file named it.
-fn no_switch(task: &TaskName, butler: &ButlerSettings, place: Option<String>) -> Failure {
-    let switchable: Vec<String> = butler
-        .tasks
-        .iter()
-        .map(|s| sanitize(s.task.as_str()))
-        .collect();
+/// that have one; `place` is where the file named it. `None` for another
+/// error.
+fn no_switch(error: &Error, place: Option<String>) -> Option<Failure> {
+    let Error::NoTaskSwitch {
+        task, switchable, ..
+    } = error
+    else {
+        return None;
+    };
+    let switchable: Vec<String> = switchable.iter().map(|t| sanitize(t.as_str())).collect();
     let with = if switchable.is_empty() {
         "the server has no task switches at all".to_string()
     } else {
         format!("tasks with a switch: {}", switchable.join(", "))
     };
     let place = place.map(|p| format!("{p}: ")).unwrap_or_default();
-    Failure::new(
+    Some(Failure::new(
         ErrorKind::NoTaskSwitch,
         format!(
             "{place}'{}' has no switch among the server's settings, so it cannot be turned on \
              or off ({with}); nothing was changed",
             sanitize(task.as_str())
         ),
-    )
+    ))
 }
 
 /// `apply FILE`: the plan of changes from the server's settings to the
 /// file's, sent in one change unless it is empty or a dry run.
 pub async fn apply(
     caller: &Caller<'_>,
-    record: &Shared,
+    part: &Shared,
     desired: &Desired,
     dry_run: bool,
 ) -> Result<(), Failure> {
-    {
-        let mut record = lock(record);
-        record.file.clone_from(&desired.file);
-        record.dry_run = dry_run;
-    }
     let switches = resolve_file_names(caller, desired).await?;
     let butler = caller.call(caller.client.butler_settings()).await?;
-    let mut changes = Vec::new();
-    if let Some((start, end)) = desired.window {
-        let current = butler.window;
-        let hours = [
-            (START_HOUR, start, current.map(|w| w.start_hour())),
-            (END_HOUR, end, current.map(|w| w.end_hour())),
-        ];
-        for (setting, wanted, now) in hours {
-            if now.map(u32::from) != Some(wanted) {
-                changes.push(SettingChange {
-                    setting: setting.to_string(),
-                    from: now.map(|h| SettingValue::Int(i64::from(h))),
-                    to: SettingValue::Int(i64::from(wanted)),
-                });
-            }
-        }
+    let mut wanted = DesiredSettings::new();
+    if let Some(window) = desired.window {
+        wanted = wanted.window(window);
     }
-    for (name, enabled, line) in switches {
-        let switch = butler
-            .switch(&name)
-            .ok_or_else(|| no_switch(&name, &butler, Some(desired.place(line))))?;
-        if switch.enabled != enabled {
-            changes.push(SettingChange {
-                setting: switch.setting.clone(),
-                from: Some(SettingValue::Bool(switch.enabled)),
-                to: SettingValue::Bool(enabled),
-            });
-        }
-    }
-    lock(record).changes = Some(changes.clone());
+    let wanted = wanted.tasks(
+        switches
+            .iter()
+            .map(|(name, enabled, _)| (name.clone(), *enabled)),
+    );
+    let changes: Vec<SettingChange> = butler
+        .changes_to(&wanted)
+        .map_err(|error| {
+            let line = match &error {
+                Error::NoTaskSwitch { task, .. } => switches
+                    .iter()
+                    .find(|(name, _, _)| name == task)
+                    .map(|(_, _, line)| desired.place(*line)),
+                _ => None,
+            };
+            no_switch(&error, line).unwrap_or_else(|| Failure::from(error))
+        })?
+        .into_iter()
+        .map(SettingChange::from)
+        .collect();
+    let planned = |applied| Report::Apply {
+        file: desired.file.clone(),
+        dry_run,
+        changes: Some(changes.clone()),
+        applied,
+    };
+    lock(part).report = planned(false);
     if dry_run || changes.is_empty() {
         return Ok(());
     }
-    let sent = changes.into_iter().map(|c| (c.setting, c.to));
+    let sent = changes.iter().map(|c| (c.setting.clone(), c.to.clone()));
     caller.call(caller.client.set_settings(sent)).await?;
-    lock(record).applied = true;
+    lock(part).report = planned(true);
     Ok(())
 }
 
@@ -191,7 +203,8 @@ async fn resolve_file_names(
     let mut resolved = Vec::with_capacity(desired.tasks.len());
     for wanted in &desired.tasks {
         let place = desired.place(wanted.line);
-        let name = resolve_names(caller, std::slice::from_ref(&wanted.name), Some(&tasks))
+        let name = caller
+            .resolve_names(std::slice::from_ref(&wanted.name), Some(&tasks))
             .await
             .map_err(|f| Failure::new(f.kind, format!("{place}: {}", f.message)))?
             .remove(0);
@@ -210,8 +223,10 @@ async fn resolve_file_names(
 }
 
 /// `sessions`.
-pub async fn sessions(caller: &Caller<'_>, record: &Shared) -> Result<(), Failure> {
+pub async fn sessions(caller: &Caller<'_>, part: &Shared) -> Result<(), Failure> {
     let sessions = caller.call(caller.client.sessions()).await?;
-    lock(record).sessions = Some(sessions);
+    lock(part).report = Report::Sessions {
+        sessions: Some(sessions),
+    };
     Ok(())
 }

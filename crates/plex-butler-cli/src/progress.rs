@@ -8,7 +8,7 @@ use std::io::{self, IsTerminal, Write};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use plex_butler::{Activity, WaitProgress};
 
-use crate::table::sanitize;
+use crate::text::sanitize;
 
 /// How progress is shown in this run, shared by every server's wait.
 #[derive(Clone)]

@@ -1,7 +1,8 @@
-//! Standard output with one rule for a reader that went away
-//! (`plex-butler list | head -1`): the rest of the output is dropped
-//! quietly, and the exit code stays the one the command earned. A command
-//! that did its work never fails because nobody read about it.
+//! Where the output goes. Standard output has one rule for a reader that
+//! went away (`plex-butler list | head -1`): the rest of the output is
+//! dropped quietly, and the exit code stays the one the command earned. A
+//! command that did its work never fails because nobody read about it.
+//! Errors and warnings go to standard error.
 
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -43,5 +44,19 @@ impl Write for Stdout {
             return Ok(());
         }
         Self::closed(self.0.flush().map(|()| 0), 0).map(|_| ())
+    }
+}
+
+/// Prints an error on stderr.
+pub fn error(message: &str) {
+    let style = anstyle::AnsiColor::Red.on_default().bold();
+    let _ = writeln!(anstream::stderr(), "{style}error:{style:#} {message}");
+}
+
+/// Prints a warning on stderr, unless `quiet`.
+pub fn warn(quiet: bool, message: &str) {
+    if !quiet {
+        let style = anstyle::AnsiColor::Yellow.on_default().bold();
+        let _ = writeln!(anstream::stderr(), "{style}warning:{style:#} {message}");
     }
 }

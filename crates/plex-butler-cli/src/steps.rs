@@ -7,23 +7,22 @@ use std::sync::{Arc, Mutex};
 use plex_butler::{Plan, PlanEvent, StartOutcome};
 
 use crate::args::RunArgs;
-use crate::commands::{Caller, Shared, WAIT_MAX_POLL_INTERVAL, lock, resolve_names};
+use crate::caller::{Caller, Shared, WAIT_MAX_POLL_INTERVAL, lock};
 use crate::config::Target;
-use crate::failure::{Failure, human};
-use crate::output::Outcome;
+use crate::failure::Failure;
 use crate::progress::Display;
-use crate::record::CurrentStep;
-use crate::reports::{StepResult, StepState};
-use crate::table::sanitize;
+use crate::report::Report;
+use crate::text::{human, sanitize};
+use crate::views::{CurrentStep, Outcome, StepResult, StepState};
 
 /// Runs the plan the command line describes against one server.
 pub async fn run(
     caller: &Caller<'_>,
     target: &Target,
-    record: &Shared,
+    part: &Shared,
     args: &RunArgs,
 ) -> Result<(), Failure> {
-    let names = resolve_names(caller, &args.tasks, None).await?;
+    let names = caller.resolve_names(&args.tasks, None).await?;
     let total = names.len();
     let server = caller.client.base_url().to_string();
     let timeout = caller.timeout;
@@ -31,7 +30,7 @@ pub async fn run(
         caller.ctx.screen.clone(),
         target.profile.as_deref(),
     ));
-    let seen = Arc::clone(record);
+    let seen = Arc::clone(part);
     let base_url = server.clone();
     let on_event = move |event: &PlanEvent<'_>| {
         let mut display = display
@@ -39,7 +38,9 @@ pub async fn run(
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         match event {
             PlanEvent::StepStarting { index, task } => {
-                lock(&seen).current_step = Some(CurrentStep::new(task.to_string()));
+                if let Report::Run { current, .. } = &mut lock(&seen).report {
+                    *current = Some(CurrentStep::new(task.to_string()));
+                }
                 display.note(&format!(
                     "step {} of {total}: {}",
                     index + 1,
@@ -50,7 +51,11 @@ pub async fn run(
                 watching, running, ..
             } => display.note(&busy_words(*watching, running.len())),
             PlanEvent::Started { task, outcome, .. } => {
-                if let Some(step) = lock(&seen).current_step.as_mut() {
+                if let Report::Run {
+                    current: Some(step),
+                    ..
+                } = &mut lock(&seen).report
+                {
                     step.start = Some(Outcome::from(*outcome));
                 }
                 let words = match outcome {
@@ -61,7 +66,10 @@ pub async fn run(
             }
             PlanEvent::Progress { progress, .. } => {
                 if !progress.activities.is_empty()
-                    && let Some(step) = lock(&seen).current_step.as_mut()
+                    && let Report::Run {
+                        current: Some(step),
+                        ..
+                    } = &mut lock(&seen).report
                 {
                     step.saw_activity = true;
                 }
@@ -77,9 +85,10 @@ pub async fn run(
                         human(report.duration)
                     ));
                 }
-                let mut record = lock(&seen);
-                record.current_step = None;
-                record.steps.push(step);
+                if let Report::Run { steps, current } = &mut lock(&seen).report {
+                    *current = None;
+                    steps.push(step);
+                }
             }
             _ => {}
         }
@@ -99,7 +108,10 @@ pub async fn run(
         .map(|step| StepResult::from_report(step, &server, timeout))
         .collect();
     let failure = plan_failure(&steps);
-    lock(record).steps = steps;
+    lock(part).report = Report::Run {
+        steps,
+        current: None,
+    };
     failure.map_or(Ok(()), Err)
 }
 

@@ -7,28 +7,83 @@ use anstyle::{AnsiColor, Style};
 use plex_butler::{Activity, Sessions, SettingValue};
 use unicode_width::UnicodeWidthStr;
 
-use crate::failure::human;
-use crate::output::{ListedTask, Outcome, TaskResult};
-use crate::reports::{
-    SettingChange, SettingsView, StepResult, StepState, SwitchResult, WindowView,
+use crate::report::{Part, Report};
+use crate::text::{human, sanitize};
+use crate::views::{
+    ListedTask, Outcome, SettingChange, SettingsView, StepResult, StepState, SwitchResult,
+    TaskResult, WindowView,
 };
 
-/// Text from the server (or typed by the user), made safe for a terminal:
-/// control characters (escape sequences, tabs and line breaks among them)
-/// are shown escaped, not obeyed.
-pub fn sanitize(text: &str) -> String {
-    if !text.chars().any(char::is_control) {
-        return text.to_string();
+/// Prints the lines of a server's part that were not said as they
+/// happened (`live`), then what is printed once it has ended.
+pub fn print_part(out: &mut impl Write, part: &Part, live: bool, quiet: bool) -> io::Result<()> {
+    if !live && !quiet {
+        event_lines(out, &part.report)?;
     }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
+    end_lines(out, &part.report, quiet)
+}
+
+/// The lines said as soon as they happen: what each task did, and that
+/// the server took a start-all or stop-all.
+pub fn event_lines(out: &mut impl Write, report: &Report) -> io::Result<()> {
+    print_results(out, report.results())?;
+    match report {
+        Report::StartAll { accepted: true, .. } => writeln!(
+            out,
+            "start-all: the server starts or schedules its enabled tasks by its own criteria"
+        ),
+        Report::StopAll { accepted: true } => writeln!(
+            out,
+            "stop-all: running tasks stopped, scheduled tasks cleared"
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// What is printed once the part has ended: the data, or the wait's last
+/// line.
+fn end_lines(out: &mut impl Write, report: &Report, quiet: bool) -> io::Result<()> {
+    match report {
+        Report::List { tasks: Some(tasks) } => print_tasks(out, tasks)?,
+        Report::Show { task: Some(task) } => print_task(out, task)?,
+        Report::Activities {
+            activities: Some(activities),
+        } => print_activities(out, activities)?,
+        Report::Settings {
+            settings: Some(settings),
+        } => print_settings(out, settings)?,
+        Report::Window {
+            window: Some(window),
+            previous,
+            changed,
+        } => print_window(out, *window, *previous, *changed, quiet)?,
+        Report::Enable { switches } | Report::Disable { switches } if !quiet => {
+            print_switches(out, switches)?;
         }
+        Report::Apply {
+            file,
+            dry_run,
+            changes: Some(changes),
+            applied,
+        } => print_changes(out, changes, file, *dry_run, *applied, quiet)?,
+        Report::Sessions {
+            sessions: Some(sessions),
+        } => print_sessions(out, sessions)?,
+        Report::Run { steps, .. } if !steps.is_empty() && !quiet => print_steps(out, steps)?,
+        _ => {}
     }
-    out
+    if let Some(summary) = report.wait().and_then(|w| w.summary.as_ref())
+        && summary.done
+        && !quiet
+    {
+        let said = if summary.saw_activity {
+            "done: no Butler work is left"
+        } else {
+            "done: no Butler work was seen (it ended before the first look, or never started)"
+        };
+        writeln!(out, "{said}")?;
+    }
+    Ok(())
 }
 
 /// The task list as aligned columns, in the order given.
@@ -412,15 +467,6 @@ fn yes_no(flag: bool) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn control_characters_from_the_server_are_escaped() {
-        assert_eq!(sanitize("plain"), "plain");
-        assert_eq!(sanitize("a\u{1b}[31mred"), "a\\u{1b}[31mred");
-        assert_eq!(sanitize("two\nlines"), "two\\nlines");
-        assert_eq!(sanitize("tab\there"), "tab\\there");
-        assert_eq!(sanitize("c1\u{9b}2J"), "c1\\u{9b}2J");
-    }
 
     #[test]
     fn columns_align_by_what_the_terminal_shows() {

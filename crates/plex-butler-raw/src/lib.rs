@@ -7,15 +7,13 @@
 //! ergonomic names, typed errors, authentication and retries. This crate is
 //! its escape hatch: every operation of the spec, exactly as the spec says.
 //!
-//! | operation | method | path |
-//! |---|---|---|
-//! | [`Client::get_butler_tasks`] | `GET` | `/butler` |
-//! | [`Client::start_all_tasks`] | `POST` | `/butler` |
-//! | [`Client::stop_all_tasks`] | `DELETE` | `/butler` |
-//! | [`Client::start_task`] | `POST` | `/butler/{task}` |
-//! | [`Client::stop_task`] | `DELETE` | `/butler/{task}` |
-//! | [`Client::get_activities`] | `GET` | `/activities` |
-//! | [`Client::cancel_activity`] | `DELETE` | `/activities/{activityId}` |
+//! Each operation of the spec is a method of [`Client`], named after its
+//! `operationId` in snake case (`getButlerTasks` is
+//! [`Client::get_butler_tasks`], `setPreferences`
+//! [`Client::set_preferences`]). The spec is the list: its `paths` say
+//! each operation's method, path, parameters and statuses, and this crate
+//! carries the copy it was generated from (`butler.yaml`). No table is
+//! kept here, so none can fall behind it.
 //!
 //! The client's inner value is a [`reqwest::header::HeaderMap`] of headers
 //! added to every request (the token, the client's identity): pass an empty

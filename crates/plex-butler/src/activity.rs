@@ -4,6 +4,7 @@ use std::fmt;
 
 use plex_butler_raw::types as raw;
 
+use crate::Task;
 use crate::response::{DecodeProblem, excerpt};
 
 /// The `type` of Butler work in the activity list.
@@ -28,7 +29,8 @@ const BUTLER: &str = "butler";
 /// {"uuid":"4221855c-8f07-4471-b01c-a13f5266c301","type":"butler","cancellable":false,
 ///  "user_id":1,"title":"Butler tasks","subtitle":"","progress":40,"context":{}}
 /// ```
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Activity {
     /// The activity's id, which [`crate::Client::cancel_activity`] takes.
@@ -95,10 +97,68 @@ impl fmt::Display for Activity {
     }
 }
 
+/// Whether a task runs now, as the server's activities tell:
+/// [`RunState::of_tasks`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RunState {
+    /// A Butler activity names the task; its progress in percent, when
+    /// the server says.
+    Running {
+        /// How far the run is, in percent.
+        progress: Option<u8>,
+    },
+    /// No Butler activity runs.
+    NotRunning,
+    /// Butler work runs that names no task (a server may show one
+    /// activity for all of it), so whether this task is part of it cannot
+    /// be told.
+    Unknown,
+}
+
+impl RunState {
+    /// The run state of each task, in the order given, from the server's
+    /// activities.
+    ///
+    /// A Butler activity belongs to a task when its title is the task's
+    /// title or name, in any case (as the simulator and some servers
+    /// title them). Each task is matched against all of `tasks`: an
+    /// activity that matches none of them (a PMS 1.43.2's aggregate
+    /// "Butler tasks") leaves every task it does not name
+    /// [`RunState::Unknown`].
+    pub fn of_tasks(tasks: &[Task], activities: &[Activity]) -> Vec<RunState> {
+        let butler: Vec<&Activity> = activities.iter().filter(|a| a.is_butler()).collect();
+        let names = |task: &Task, activity: &Activity| {
+            let title = activity.title.trim();
+            title.eq_ignore_ascii_case(task.name.as_str())
+                || task
+                    .title
+                    .as_deref()
+                    .is_some_and(|t| !t.trim().is_empty() && t.trim().eq_ignore_ascii_case(title))
+        };
+        let unattributed = butler
+            .iter()
+            .any(|activity| !tasks.iter().any(|task| names(task, activity)));
+        tasks
+            .iter()
+            .map(
+                |task| match butler.iter().find(|activity| names(task, activity)) {
+                    Some(activity) => RunState::Running {
+                        progress: activity.progress,
+                    },
+                    None if unattributed => RunState::Unknown,
+                    None => RunState::NotRunning,
+                },
+            )
+            .collect()
+    }
+}
+
 /// What [`crate::Client::cancel_activity`] did.
 ///
 /// Serializes as `"cancelled"` or `"not_found"`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, schemars::JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum CancelOutcome {
@@ -321,5 +381,56 @@ mod tests {
         assert_eq!(json["context"]["k"], "v");
         let back: Activity = serde_json::from_value(json).expect("reads back");
         assert_eq!(back, activity);
+    }
+
+    #[test]
+    fn a_task_runs_when_an_activity_names_it_and_is_unknown_beside_unnamed_work() {
+        let task = |name: &str, title: Option<&str>| Task {
+            name: name.parse().expect("a name"),
+            title: title.map(str::to_owned),
+            description: None,
+            enabled: true,
+            interval_days: 1,
+            schedule_randomized: false,
+        };
+        let activity = |kind: &str, title: &str, progress| Activity {
+            uuid: title.to_owned(),
+            kind: kind.to_owned(),
+            cancellable: false,
+            user_id: None,
+            title: title.to_owned(),
+            subtitle: String::new(),
+            progress,
+            context: serde_json::Map::new(),
+        };
+        let tasks = [
+            task("BackupDatabase", Some("Backup Database")),
+            task("OptimizeDatabase", None),
+        ];
+        let by_title = [activity("butler", "backup database", Some(40))];
+        assert_eq!(
+            RunState::of_tasks(&tasks, &by_title),
+            [
+                RunState::Running { progress: Some(40) },
+                RunState::NotRunning
+            ]
+        );
+        let by_name = [
+            activity("butler", "OptimizeDatabase", None),
+            activity("media.generate.bif", "Butler tasks", None),
+        ];
+        assert_eq!(
+            RunState::of_tasks(&tasks, &by_name),
+            [RunState::NotRunning, RunState::Running { progress: None }]
+        );
+        let aggregate = [activity("butler", "Butler tasks", Some(10))];
+        assert_eq!(
+            RunState::of_tasks(&tasks, &aggregate),
+            [RunState::Unknown, RunState::Unknown]
+        );
+        assert_eq!(
+            RunState::of_tasks(&tasks, &[]),
+            [RunState::NotRunning, RunState::NotRunning]
+        );
     }
 }

@@ -19,9 +19,9 @@ use std::future::Future;
 use std::time::Duration;
 
 use crate::{
-    Activity, ButlerSettings, CancelOutcome, Error, MaintenanceWindow, Plan, PlanReport,
-    RetryPolicy, Sessions, Setting, SettingValue, StartOutcome, StopOutcome, Task, TaskName,
-    WaitOptions, WaitReport,
+    Activity, ButlerSettings, CancelOutcome, DesiredSettings, Error, MaintenanceWindow, Plan,
+    PlanReport, RetryPolicy, Sessions, Setting, SettingChange, SettingValue, StartOutcome,
+    StopOutcome, Task, TaskName, WaitOptions, WaitReport,
 };
 
 /// A blocking client: [`crate::Client`] driven by a Tokio current-thread
@@ -271,6 +271,20 @@ impl Client {
         tasks: impl IntoIterator<Item = (T, bool)>,
     ) -> Result<(), Error> {
         self.block_on(self.inner.set_tasks_enabled(tasks))
+    }
+
+    /// Brings the Butler's settings to a desired state, changing only
+    /// what differs; see [`crate::Client::change_butler_settings`].
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Client::change_butler_settings`], and
+    /// [`Error::BlockingInAsyncContext`].
+    pub fn change_butler_settings(
+        &self,
+        desired: &DesiredSettings,
+    ) -> Result<Vec<SettingChange>, Error> {
+        self.block_on(self.inner.change_butler_settings(desired))
     }
 
     /// Lists what is playing now; see [`crate::Client::sessions`].

@@ -6,8 +6,8 @@ use std::fmt;
 
 use crate::{Client, Error, Setting, SettingValue, TaskName};
 
-const START_HOUR: &str = "ButlerStartHour";
-const END_HOUR: &str = "ButlerEndHour";
+const START_HOUR: &str = MaintenanceWindow::START_SETTING;
+const END_HOUR: &str = MaintenanceWindow::END_SETTING;
 /// A per-task switch is the bool setting `ButlerTask<Name>`.
 const SWITCH_PREFIX: &str = "ButlerTask";
 const BACKUP_DIRECTORY: &str = "ButlerDatabaseBackupPath";
@@ -46,41 +46,69 @@ const BEHAVIORS: [(&str, TaskName); 8] = [
 /// The daily hours in which the Butler runs its tasks
 /// (`ButlerStartHour`, `ButlerEndHour`), in the server's local time.
 ///
+/// Made from two hours, or parsed from `START-END` (`"23-4"`): the same
+/// rule of hours holds for both.
+///
 /// ```
 /// use plex_butler::MaintenanceWindow;
 ///
 /// let window = MaintenanceWindow::new(23, 4)?;
 /// assert!(window.spans_midnight());
 /// assert_eq!(window.to_string(), "23:00-04:00");
+/// assert_eq!("23-4".parse::<MaintenanceWindow>()?, window);
 /// assert!(MaintenanceWindow::new(2, 24).is_err());
-/// # Ok::<(), plex_butler::Error>(())
+/// assert!("2-24".parse::<MaintenanceWindow>().is_err());
+/// # Ok::<(), plex_butler::WindowError>(())
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, schemars::JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct MaintenanceWindow {
     start_hour: u8,
     end_hour: u8,
 }
 
+/// Why a [`MaintenanceWindow`] cannot be made: an hour that is not a
+/// whole hour from 0 to 23, or text that is not `START-END`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WindowError {
+    /// The start hour, as given, is not a whole hour from 0 to 23.
+    #[error("{0:?} is not an hour from 0 to 23")]
+    StartHour(String),
+    /// The end hour, as given, is not a whole hour from 0 to 23.
+    #[error("{0:?} is not an hour from 0 to 23")]
+    EndHour(String),
+    /// The text is not two hours joined by `-`.
+    #[error("give START-END, two hours from 0 to 23, such as 1-6 or 22-4")]
+    NotStartEnd,
+}
+
+/// The one rule of the window's hours: whole hours from 0 to 23.
+fn hour(value: u32) -> Option<u8> {
+    u8::try_from(value).ok().filter(|h| (0..=23).contains(h))
+}
+
 impl MaintenanceWindow {
+    /// The id of the setting that holds the hour the window starts.
+    pub const START_SETTING: &str = "ButlerStartHour";
+    /// The id of the setting that holds the hour the window ends.
+    pub const END_SETTING: &str = "ButlerEndHour";
+
     /// A window from `start_hour` to `end_hour`, each 0 to 23. A start
     /// later than the end spans midnight. (Equal hours are accepted; what
     /// the server makes of them is not documented.)
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidWindow`] for an hour past 23.
-    pub fn new(start_hour: u32, end_hour: u32) -> Result<Self, Error> {
-        let hour = |h: u32| u8::try_from(h).ok().filter(|h| *h <= 23);
-        match (hour(start_hour), hour(end_hour)) {
-            (Some(start_hour), Some(end_hour)) => Ok(Self {
-                start_hour,
-                end_hour,
-            }),
-            _ => Err(Error::InvalidWindow {
-                start_hour,
-                end_hour,
-            }),
-        }
+    /// [`WindowError::StartHour`] or [`WindowError::EndHour`] for an
+    /// hour past 23.
+    pub fn new(start_hour: u32, end_hour: u32) -> Result<Self, WindowError> {
+        let start = hour(start_hour).ok_or_else(|| WindowError::StartHour(start_hour.to_string()));
+        let end = hour(end_hour).ok_or_else(|| WindowError::EndHour(end_hour.to_string()));
+        Ok(Self {
+            start_hour: start?,
+            end_hour: end?,
+        })
     }
 
     /// The hour the window starts, 0 to 23.
@@ -97,6 +125,23 @@ impl MaintenanceWindow {
     /// end).
     pub fn spans_midnight(&self) -> bool {
         self.start_hour > self.end_hour
+    }
+}
+
+impl std::str::FromStr for MaintenanceWindow {
+    type Err = WindowError;
+
+    /// Reads `START-END`, two whole hours from 0 to 23 (`1-6`, `22-4`,
+    /// ` 0 - 23 `).
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (start, end) = text.split_once('-').ok_or(WindowError::NotStartEnd)?;
+        let read = |part: &str| part.trim().parse::<u32>().ok();
+        let (start, end) = (start.trim(), end.trim());
+        match (read(start), read(end)) {
+            (None, _) => Err(WindowError::StartHour(start.to_owned())),
+            (_, None) => Err(WindowError::EndHour(end.to_owned())),
+            (Some(start), Some(end)) => Self::new(start, end),
+        }
     }
 }
 
@@ -117,7 +162,8 @@ impl fmt::Display for MaintenanceWindow {
 }
 
 /// A task's switch: whether the Butler runs it (`ButlerTask<Name>`).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct TaskSwitch {
     /// The task it switches, `<Name>` of the setting's id.
@@ -131,7 +177,8 @@ pub struct TaskSwitch {
 /// A three-way `*Behavior` setting of an analysis task: `never`,
 /// `scheduled` (during maintenance), or `asap` (during maintenance and
 /// when media is added).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct TaskBehavior {
     /// The setting's id, such as `GenerateBIFBehavior`.
@@ -151,7 +198,8 @@ pub struct TaskBehavior {
 }
 
 /// The Butler's settings, typed: what [`Client::butler_settings`] reads.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ButlerSettings {
     /// The maintenance window; `None` when the server lacks either hour
@@ -223,6 +271,140 @@ impl ButlerSettings {
     pub fn switch(&self, task: &TaskName) -> Option<&TaskSwitch> {
         self.tasks.iter().find(|s| &s.task == task)
     }
+
+    /// The changes of settings that bring these settings to `desired`:
+    /// each hour of the window that differs, then each task's switch that
+    /// differs, in the order the tasks were given (a task given twice
+    /// counts once, the first time). Empty when the settings match.
+    /// Pass them to [`Client::set_settings`] to make them, in one
+    /// request; [`Client::change_butler_settings`] does both.
+    ///
+    /// ```
+    /// use plex_butler::{ButlerSettings, DesiredSettings, MaintenanceWindow, TaskName};
+    ///
+    /// # fn plan(settings: &ButlerSettings) -> Result<(), Box<dyn std::error::Error>> {
+    /// let desired = DesiredSettings::new()
+    ///     .window(MaintenanceWindow::new(1, 6)?)
+    ///     .task(TaskName::OptimizeDatabase, false);
+    /// for change in settings.changes_to(&desired)? {
+    ///     println!("{change}"); // "ButlerStartHour: 2 -> 1"
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoTaskSwitch`] for the first task that has no switch
+    /// among these settings.
+    pub fn changes_to(&self, desired: &DesiredSettings) -> Result<Vec<SettingChange>, Error> {
+        let mut changes = Vec::new();
+        if let Some(wanted) = desired.window {
+            let hours = [
+                (
+                    START_HOUR,
+                    wanted.start_hour,
+                    self.window.map(|w| w.start_hour),
+                ),
+                (END_HOUR, wanted.end_hour, self.window.map(|w| w.end_hour)),
+            ];
+            for (setting, wanted, now) in hours {
+                if now != Some(wanted) {
+                    changes.push(SettingChange {
+                        setting: setting.to_owned(),
+                        task: None,
+                        from: now.map(|h| SettingValue::Int(i64::from(h))),
+                        to: SettingValue::Int(i64::from(wanted)),
+                    });
+                }
+            }
+        }
+        let mut seen: Vec<&TaskName> = Vec::with_capacity(desired.tasks.len());
+        for (task, enabled) in &desired.tasks {
+            if seen.contains(&task) {
+                continue;
+            }
+            seen.push(task);
+            let Some(switch) = self.switch(task) else {
+                return Err(Error::NoTaskSwitch {
+                    task: task.clone(),
+                    switchable: self.tasks.iter().map(|s| s.task.clone()).collect(),
+                });
+            };
+            if switch.enabled != *enabled {
+                changes.push(SettingChange {
+                    setting: switch.setting.clone(),
+                    task: Some(task.clone()),
+                    from: Some(SettingValue::Bool(switch.enabled)),
+                    to: SettingValue::Bool(*enabled),
+                });
+            }
+        }
+        Ok(changes)
+    }
+}
+
+/// What the Butler's settings should be: a maintenance window and task
+/// switches, any of them. What [`ButlerSettings::changes_to`] and
+/// [`Client::change_butler_settings`] compare with the server's.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[must_use = "a desired state changes nothing until compared or applied"]
+pub struct DesiredSettings {
+    window: Option<MaintenanceWindow>,
+    tasks: Vec<(TaskName, bool)>,
+}
+
+impl DesiredSettings {
+    /// Nothing in particular: no change.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The maintenance window.
+    pub fn window(mut self, window: MaintenanceWindow) -> Self {
+        self.window = Some(window);
+        self
+    }
+
+    /// A task's switch: on (`true`) or off.
+    pub fn task(mut self, task: impl Into<TaskName>, enabled: bool) -> Self {
+        self.tasks.push((task.into(), enabled));
+        self
+    }
+
+    /// Several tasks' switches, in order.
+    pub fn tasks<T: Into<TaskName>>(mut self, tasks: impl IntoIterator<Item = (T, bool)>) -> Self {
+        self.tasks
+            .extend(tasks.into_iter().map(|(task, on)| (task.into(), on)));
+        self
+    }
+}
+
+/// One setting to change, from its value on the server to the one
+/// wanted: what [`ButlerSettings::changes_to`] finds. Its `Display` is
+/// `ButlerStartHour: 2 -> 1`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SettingChange {
+    /// The setting's id, such as `ButlerStartHour`.
+    pub setting: String,
+    /// The task whose switch this is; `None` for the window's hours.
+    pub task: Option<TaskName>,
+    /// The value on the server; `None` when it holds none that reads as
+    /// its kind.
+    pub from: Option<SettingValue>,
+    /// The value wanted.
+    pub to: SettingValue,
+}
+
+impl fmt::Display for SettingChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.from {
+            Some(from) => write!(f, "{}: {from} -> {}", self.setting, self.to),
+            None => write!(f, "{}: - -> {}", self.setting, self.to),
+        }
+    }
 }
 
 impl Client {
@@ -236,7 +418,9 @@ impl Client {
         Ok(ButlerSettings::from_settings(&self.settings().await?))
     }
 
-    /// Moves the maintenance window: both hours in one change.
+    /// Moves the maintenance window: both hours in one change, without
+    /// reading them first ([`Client::change_butler_settings`] changes only
+    /// what differs).
     ///
     /// # Errors
     ///
@@ -282,29 +466,124 @@ impl Client {
         &self,
         tasks: impl IntoIterator<Item = (T, bool)>,
     ) -> Result<(), Error> {
-        let tasks: Vec<(TaskName, bool)> =
-            tasks.into_iter().map(|(t, on)| (t.into(), on)).collect();
-        if tasks.is_empty() {
+        let desired = DesiredSettings::new().tasks(tasks);
+        if desired.tasks.is_empty() {
             return Ok(());
         }
-        let butler = self.butler_settings().await?;
-        let mut changes = Vec::with_capacity(tasks.len());
-        for (task, enabled) in tasks {
-            let Some(switch) = butler.switch(&task) else {
-                return Err(Error::NoTaskSwitch {
-                    task,
-                    switchable: butler.tasks.iter().map(|s| s.task.clone()).collect(),
-                });
-            };
-            changes.push((switch.setting.clone(), enabled));
-        }
-        self.set_settings(changes).await
+        self.change_butler_settings(&desired).await.map(drop)
+    }
+
+    /// Brings the Butler's settings to `desired`: reads them
+    /// ([`Client::butler_settings`]), finds what differs
+    /// ([`ButlerSettings::changes_to`]) and changes that in one request
+    /// ([`Client::set_settings`]); nothing when nothing differs. Returns
+    /// the changes made.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoTaskSwitch`], before anything is changed, for a task
+    /// without a switch; otherwise those of [`Client::settings`] and
+    /// [`Client::set_settings`].
+    pub async fn change_butler_settings(
+        &self,
+        desired: &DesiredSettings,
+    ) -> Result<Vec<SettingChange>, Error> {
+        let changes = self.butler_settings().await?.changes_to(desired)?;
+        self.set_settings(
+            changes
+                .iter()
+                .map(|change| (change.setting.as_str(), change.to.clone())),
+        )
+        .await?;
+        Ok(changes)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn windows_parse_as_two_hours_and_refuse_anything_else_saying_which_part() {
+        let parse = |text: &str| text.parse::<MaintenanceWindow>();
+        assert_eq!(parse("1-6"), MaintenanceWindow::new(1, 6));
+        assert_eq!(parse(" 0 - 23 "), MaintenanceWindow::new(0, 23));
+        assert!(parse("22-4").is_ok_and(|w| w.spans_midnight()));
+        for bad in ["", "5", "1:00-6:00", "a-b"] {
+            assert!(parse(bad).is_err(), "{bad:?} was accepted");
+        }
+        assert_eq!(parse("6"), Err(WindowError::NotStartEnd));
+        assert_eq!(parse("-1-6"), Err(WindowError::StartHour(String::new())));
+        assert_eq!(parse("1-6-7"), Err(WindowError::EndHour("6-7".into())));
+        assert_eq!(parse("24-1"), Err(WindowError::StartHour("24".into())));
+        assert_eq!(parse("1-24"), Err(WindowError::EndHour("24".into())));
+        assert_eq!(
+            WindowError::EndHour("24".into()).to_string(),
+            "\"24\" is not an hour from 0 to 23"
+        );
+    }
+
+    fn settings() -> ButlerSettings {
+        let setting = |id: &str, value: SettingValue| Setting {
+            id: id.into(),
+            label: String::new(),
+            summary: String::new(),
+            kind: match value {
+                SettingValue::Bool(_) => crate::SettingKind::Bool,
+                _ => crate::SettingKind::Int,
+            },
+            default: value.clone(),
+            value,
+            hidden: false,
+            advanced: false,
+            group: "butler".into(),
+            choices: Vec::new(),
+        };
+        ButlerSettings::from_settings(&[
+            setting(START_HOUR, SettingValue::Int(2)),
+            setting(END_HOUR, SettingValue::Int(5)),
+            setting("ButlerTaskBackupDatabase", SettingValue::Bool(true)),
+            setting("ButlerTaskOptimizeDatabase", SettingValue::Bool(true)),
+        ])
+    }
+
+    #[test]
+    fn the_changes_to_a_desired_state_are_the_hours_and_switches_that_differ() {
+        let butler = settings();
+        let desired = DesiredSettings::new()
+            .window(MaintenanceWindow::new(2, 6).expect("hours"))
+            .task(TaskName::OptimizeDatabase, false)
+            .task(TaskName::BackupDatabase, true)
+            .task(TaskName::OptimizeDatabase, true);
+        let changes = butler.changes_to(&desired).expect("switches exist");
+        let said: Vec<String> = changes.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            said,
+            [
+                "ButlerEndHour: 5 -> 6",
+                "ButlerTaskOptimizeDatabase: true -> false"
+            ]
+        );
+        assert_eq!(changes[0].task, None);
+        assert_eq!(changes[1].task, Some(TaskName::OptimizeDatabase));
+        let same = DesiredSettings::new()
+            .window(MaintenanceWindow::default())
+            .task(TaskName::BackupDatabase, true);
+        assert_eq!(butler.changes_to(&same).map(|c| c.len()).ok(), Some(0));
+    }
+
+    #[test]
+    fn a_desired_task_without_a_switch_refuses_the_lot() {
+        let desired = DesiredSettings::new()
+            .task(TaskName::OptimizeDatabase, false)
+            .task(TaskName::AutomaticUpdates, false);
+        let refused = settings().changes_to(&desired);
+        assert!(
+            matches!(&refused, Err(Error::NoTaskSwitch { task, switchable })
+                if *task == TaskName::AutomaticUpdates && switchable.len() == 2),
+            "{refused:?}"
+        );
+    }
 
     #[test]
     fn hours_past_23_are_refused_and_a_late_start_spans_midnight() {

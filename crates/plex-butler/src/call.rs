@@ -132,14 +132,15 @@ impl Client {
                 .repeat
                 .allows(&error, self.shared.settings_changed.moment())
             {
-                return Err(error);
+                return Err(error.with_attempts(schedule.ended(None)));
             }
             let retry_after = match &error {
                 Error::Server { retry_after, .. } => *retry_after,
                 _ => None,
             };
-            let Some(wait) = schedule.next_wait(started.elapsed(), retry_after) else {
-                return Err(error);
+            let wait = match schedule.next_wait(started.elapsed(), retry_after) {
+                Ok(wait) => wait,
+                Err(limit) => return Err(error.with_attempts(schedule.ended(Some(limit)))),
             };
             tracing::debug!(
                 attempt = schedule.attempts(),

@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use crate::operations::{cancel_activity, get_preference, start_task};
+use crate::retry::Attempts;
 use crate::{Activity, TaskName};
 
 /// The status of servers whose tokens expire (newer servers' tokens last
@@ -114,18 +115,6 @@ pub enum Error {
         reason: &'static str,
     },
 
-    /// A maintenance window whose hours are not 0 to 23.
-    #[error(
-        "invalid maintenance window {start_hour}-{end_hour}: hours go from 0 to 23 (a start later than the end spans midnight)"
-    )]
-    #[non_exhaustive]
-    InvalidWindow {
-        /// The hour the window would start.
-        start_hour: u32,
-        /// The hour the window would end.
-        end_hour: u32,
-    },
-
     /// The task has no switch among the server's settings
     /// (`ButlerTask<Name>`), so it cannot be turned on or off. Some tasks
     /// have none (`AutomaticUpdates`, `ButlerTaskCleanSupplementalLogFiles`,
@@ -178,9 +167,12 @@ pub enum Error {
         /// The timeout that elapsed: the client's, or `None` when a
         /// supplied HTTP client's own timeout elapsed.
         timeout: Option<Duration>,
+        /// How many requests the call made, and the limit of its
+        /// [`crate::RetryPolicy`] that ended them, if one did.
+        attempts: Attempts,
         /// The HTTP client's error, when it was the one that timed out.
         #[source]
-        source: Option<reqwest::Error>,
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
 
     /// No connection could be made: refused, name not resolved, TLS
@@ -192,9 +184,12 @@ pub enum Error {
     Connect {
         /// The server's base URL.
         url: String,
+        /// How many requests the call made, and the limit of its
+        /// [`crate::RetryPolicy`] that ended them, if one did.
+        attempts: Attempts,
         /// The HTTP client's error.
         #[source]
-        source: reqwest::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 
     /// The connection broke after the request was sent, before the whole
@@ -205,9 +200,12 @@ pub enum Error {
     ConnectionLost {
         /// The server's base URL.
         url: String,
+        /// How many requests the call made, and the limit of its
+        /// [`crate::RetryPolicy`] that ended them, if one did.
+        attempts: Attempts,
         /// The HTTP client's error.
         #[source]
-        source: reqwest::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 
     /// The server answered with a status the call does not expect: a
@@ -224,6 +222,9 @@ pub enum Error {
         retry_after: Option<Duration>,
         /// Where a redirect points (`Location`), for a 3xx.
         location: Option<String>,
+        /// How many requests the call made, and the limit of its
+        /// [`crate::RetryPolicy`] that ended them, if one did.
+        attempts: Attempts,
     },
 
     /// The answer could not be read as what the call expects: not JSON
@@ -274,6 +275,36 @@ impl Error {
                 ..
             }
         )
+    }
+
+    /// How many requests the call made before it failed, and the limit
+    /// of its [`crate::RetryPolicy`] that ended them, if one did: for the
+    /// failures that may pass ([`Error::Timeout`], [`Error::Connect`],
+    /// [`Error::ConnectionLost`], [`Error::Server`]), which are the ones
+    /// retried. `None` for the others.
+    ///
+    /// Each error carries its own count, so that calls made side by side
+    /// (to one server or several) each tell their own.
+    pub fn attempts(&self) -> Option<Attempts> {
+        match self {
+            Self::Timeout { attempts, .. }
+            | Self::Connect { attempts, .. }
+            | Self::ConnectionLost { attempts, .. }
+            | Self::Server { attempts, .. } => Some(*attempts),
+            _ => None,
+        }
+    }
+
+    /// The same error, saying how many requests its call made.
+    pub(crate) fn with_attempts(mut self, made: Attempts) -> Self {
+        match &mut self {
+            Self::Timeout { attempts, .. }
+            | Self::Connect { attempts, .. }
+            | Self::ConnectionLost { attempts, .. }
+            | Self::Server { attempts, .. } => *attempts = made,
+            _ => {}
+        }
+        self
     }
 
     /// The HTTP status the server answered, for errors that come from one.

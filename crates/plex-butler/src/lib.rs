@@ -53,7 +53,7 @@
 //! | `cancelActivity` | `DELETE /activities/{activityId}` | [`Client::cancel_activity`] | [`CancelOutcome`]: `Cancelled` (200), `NotFound` (404); 400 is [`Error::NotCancellable`] |
 //! | `getPreferences` | `GET /:/prefs` | [`Client::settings`], [`Client::butler_settings`] | `Vec<`[`Setting`]`>`, [`ButlerSettings`] |
 //! | `getPreference` | `GET /:/prefs/get?id=` | [`Client::setting`] | [`Setting`]; 404 is [`Error::UnknownSetting`] |
-//! | `setPreferences` | `PUT /:/prefs?ID=VALUE` | [`Client::set_settings`], [`Client::set_window`], [`Client::set_task_enabled`] | `()`; 400 and 403 are [`Error::SettingsRefused`] |
+//! | `setPreferences` | `PUT /:/prefs?ID=VALUE` | [`Client::set_settings`], [`Client::set_window`], [`Client::set_task_enabled`], [`Client::change_butler_settings`] | `()`; 400 and 403 are [`Error::SettingsRefused`] |
 //! | `getSessions` | `GET /status/sessions` | [`Client::sessions`] | [`Sessions`] |
 //!
 //! # Waiting for the work to end
@@ -107,8 +107,8 @@
 //! use std::time::Duration;
 //! use plex_butler::{Client, MaintenanceWindow, Plan, TaskName};
 //!
-//! # async fn run(client: Client) -> Result<(), plex_butler::Error> {
-//! client.set_window(MaintenanceWindow::new(23, 4)?).await?;
+//! # async fn run(client: Client) -> Result<(), Box<dyn std::error::Error>> {
+//! client.set_window("23-4".parse::<MaintenanceWindow>()?).await?;
 //! client.set_task_enabled(TaskName::RefreshLibraries, false).await?;
 //! let plan = Plan::new([TaskName::BackupDatabase, TaskName::OptimizeDatabase])
 //!     .when_idle(true)
@@ -146,7 +146,9 @@
 //! 502, 503, 504, a timeout, a broken connection) are retried per the
 //! [`RetryPolicy`] where repeating the call is safe; each method says when.
 //! For 2 s after this client changed settings, a 400 passes too: real
-//! servers answer 400 for a short while after a change.
+//! servers answer 400 for a short while after a change. The errors that
+//! may pass say how many requests their call made and which limit of the
+//! policy ended the retries ([`Error::attempts`]).
 //!
 //! # Tracing
 //!
@@ -164,6 +166,9 @@
 //!
 //! - `rustls` (default): TLS for `https://` servers through rustls.
 //! - `native-tls`: TLS through the platform's library instead.
+//! - `schemars`: `schemars::JsonSchema` for the types with a JSON form
+//!   ([`Task`], [`Activity`], the settings' and sessions' types, ...), for
+//!   programs that publish a schema of their output.
 //! - `raw`: `plex_butler::raw`, the client generated from the spec, and
 //!   `Client::raw()`, for operations this crate does not wrap. **Outside
 //!   semver**: the generated code changes with the spec, so any release of
@@ -197,9 +202,12 @@ mod task;
 mod task_name;
 mod wait;
 
-pub use activity::{Activity, CancelOutcome};
+pub use activity::{Activity, CancelOutcome, RunState};
 pub use builder::ClientBuilder;
-pub use butler_settings::{ButlerSettings, MaintenanceWindow, TaskBehavior, TaskSwitch};
+pub use butler_settings::{
+    ButlerSettings, DesiredSettings, MaintenanceWindow, SettingChange, TaskBehavior, TaskSwitch,
+    WindowError,
+};
 pub use client::Client;
 pub use error::Error;
 pub use plan::{Plan, PlanEvent, PlanReport, StepOutcome, StepReport};
@@ -208,7 +216,7 @@ pub use plan::{Plan, PlanEvent, PlanReport, StepOutcome, StepReport};
 /// `raw`; outside semver (it changes with the spec).
 #[cfg(feature = "raw")]
 pub use plex_butler_raw as raw;
-pub use retry::RetryPolicy;
+pub use retry::{Attempts, RetryLimit, RetryPolicy};
 pub use sessions::{Playback, Sessions};
 pub use settings::{Setting, SettingChoice, SettingKind, SettingValue};
 pub use task::{StartOutcome, StopOutcome, Task};

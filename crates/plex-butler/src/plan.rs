@@ -4,16 +4,8 @@
 use std::fmt;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::call::{deadline_after, timeout_at};
+use crate::wait::{Look, Polled, Polling};
 use crate::{Activity, Client, Error, StartOutcome, TaskName, WaitOptions, WaitProgress};
-
-const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(60 * 60);
-const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(500);
-const DEFAULT_MAX_POLL_INTERVAL: Duration = Duration::from_secs(5);
-const DEFAULT_GRACE: Duration = Duration::from_secs(3);
-/// The shortest wait between two looks: a zero interval would hammer the
-/// server.
-const MIN_POLL_INTERVAL: Duration = Duration::from_millis(1);
 
 /// The callback of a plan.
 type OnEvent<'a> = Box<dyn Fn(&PlanEvent<'_>) + Send + Sync + 'a>;
@@ -52,10 +44,9 @@ pub struct Plan<'a> {
     steps: Vec<TaskName>,
     keep_going: bool,
     when_idle: bool,
-    wait_timeout: Duration,
-    poll_interval: Duration,
-    max_poll_interval: Duration,
-    grace: Duration,
+    /// Each wait's: the same options, defaults and rules as
+    /// [`WaitOptions`].
+    polling: Polling,
     on_event: Option<OnEvent<'a>>,
 }
 
@@ -65,10 +56,10 @@ impl fmt::Debug for Plan<'_> {
             .field("steps", &self.steps)
             .field("keep_going", &self.keep_going)
             .field("when_idle", &self.when_idle)
-            .field("wait_timeout", &self.wait_timeout)
-            .field("poll_interval", &self.poll_interval)
-            .field("max_poll_interval", &self.max_poll_interval)
-            .field("grace", &self.grace)
+            .field("wait_timeout", &self.polling.timeout)
+            .field("poll_interval", &self.polling.poll_interval)
+            .field("max_poll_interval", &self.polling.max_poll_interval)
+            .field("grace", &self.polling.grace)
             .field("on_event", &self.on_event.as_ref().map(|_| "set"))
             .finish()
     }
@@ -76,17 +67,15 @@ impl fmt::Debug for Plan<'_> {
 
 impl<'a> Plan<'a> {
     /// A plan of these tasks, in this order. Stops at the first failure,
-    /// starts at once, and waits up to 1 hour per step, looking every
-    /// 500 ms at first and every 5 s at most.
+    /// starts at once, and waits as [`WaitOptions::default`] does: up to
+    /// 1 hour per wait, looking every 500 ms at first and every 5 s at
+    /// most.
     pub fn new<T: Into<TaskName>>(tasks: impl IntoIterator<Item = T>) -> Self {
         Self {
             steps: tasks.into_iter().map(Into::into).collect(),
             keep_going: false,
             when_idle: false,
-            wait_timeout: DEFAULT_WAIT_TIMEOUT,
-            poll_interval: DEFAULT_POLL_INTERVAL,
-            max_poll_interval: DEFAULT_MAX_POLL_INTERVAL,
-            grace: DEFAULT_GRACE,
+            polling: Polling::default(),
             on_event: None,
         }
     }
@@ -122,30 +111,31 @@ impl<'a> Plan<'a> {
     }
 
     /// How long each wait of a step may last: the wait until idle before
-    /// it, and the wait for its work to end. Default: 1 hour.
+    /// it, and the wait for its work to end; see [`WaitOptions::timeout`].
+    /// Default: 1 hour.
     pub fn wait_timeout(mut self, timeout: Duration) -> Self {
-        self.wait_timeout = timeout;
+        self.polling.timeout = timeout;
         self
     }
 
-    /// The wait between the first two looks at the server; later waits
-    /// double up to [`Plan::max_poll_interval`]. Default: 500 ms (at
-    /// least 1 ms).
+    /// The wait between the first two looks at the server; see
+    /// [`WaitOptions::poll_interval`]. Default: 500 ms (at least 1 ms).
     pub fn poll_interval(mut self, interval: Duration) -> Self {
-        self.poll_interval = interval.max(MIN_POLL_INTERVAL);
+        self.polling.set_poll_interval(interval);
         self
     }
 
-    /// The longest wait between two looks. Default: 5 s.
+    /// The longest wait between two looks; see
+    /// [`WaitOptions::max_poll_interval`]. Default: 5 s (at least 1 ms).
     pub fn max_poll_interval(mut self, interval: Duration) -> Self {
-        self.max_poll_interval = interval.max(MIN_POLL_INTERVAL);
+        self.polling.set_max_poll_interval(interval);
         self
     }
 
     /// How long to look for a task's work after its start while none is
     /// listed; see [`WaitOptions::grace`]. Default: 3 s.
     pub fn grace(mut self, grace: Duration) -> Self {
-        self.grace = grace;
+        self.polling.grace = grace;
         self
     }
 
@@ -431,19 +421,15 @@ impl Client {
             task,
             outcome: started,
         });
-        let options = WaitOptions::new()
-            .timeout(plan.wait_timeout)
-            .poll_interval(plan.poll_interval)
-            .max_poll_interval(plan.max_poll_interval)
-            .grace(plan.grace)
-            .on_progress(|progress| {
-                *saw_activity |= !progress.activities.is_empty();
-                plan.tell(&PlanEvent::Progress {
-                    index,
-                    task,
-                    progress,
-                });
+        let mut options = WaitOptions::new().on_progress(|progress| {
+            *saw_activity |= !progress.activities.is_empty();
+            plan.tell(&PlanEvent::Progress {
+                index,
+                task,
+                progress,
             });
+        });
+        options.polling = plan.polling;
         let waited = self
             .wait_until_idle(options)
             .await
@@ -464,47 +450,39 @@ impl Client {
         index: usize,
         task: &TaskName,
     ) -> Result<(), Error> {
-        let began = Instant::now();
-        let deadline = deadline_after(plan.wait_timeout);
-        let max_interval = plan.max_poll_interval.max(plan.poll_interval);
-        let mut interval = plan.poll_interval;
         let mut watching = 0;
         let mut running = Vec::new();
-        loop {
-            let look = async {
+        // The first look that finds the server idle ends the wait: nothing
+        // was started that could be listed late.
+        let polling = Polling {
+            grace: Duration::ZERO,
+            ..plan.polling
+        };
+        let polled = self
+            .poll_until_idle(&polling, async |_| {
                 let sessions = self.sessions().await?;
                 let activities = self.activities().await?;
-                Ok::<_, Error>((sessions, activities))
-            };
-            let Ok(look) = timeout_at(deadline, look)?.await else {
-                return Err(Error::WaitTimedOut {
-                    waited: began.elapsed(),
-                    running,
+                watching = sessions.count;
+                running = activities.into_iter().filter(Activity::is_butler).collect();
+                if watching == 0 && running.is_empty() {
+                    return Ok(Look::Idle);
+                }
+                plan.tell(&PlanEvent::Busy {
+                    index,
+                    task,
                     watching,
+                    running: &running,
                 });
-            };
-            let (sessions, activities) = look?;
-            watching = sessions.count;
-            running = activities.into_iter().filter(Activity::is_butler).collect();
-            if watching == 0 && running.is_empty() {
-                return Ok(());
-            }
-            plan.tell(&PlanEvent::Busy {
-                index,
-                task,
+                Ok(Look::Busy)
+            })
+            .await?;
+        match polled {
+            Polled::Idle => Ok(()),
+            Polled::TimedOut { waited } => Err(Error::WaitTimedOut {
+                waited,
+                running,
                 watching,
-                running: &running,
-            });
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(Error::WaitTimedOut {
-                    waited: began.elapsed(),
-                    running,
-                    watching,
-                });
-            }
-            tokio::time::sleep(interval.min(deadline - now).max(MIN_POLL_INTERVAL)).await;
-            interval = interval.saturating_mul(2).min(max_interval);
+            }),
         }
     }
 }

@@ -10,6 +10,7 @@ use futures_util::StreamExt as _;
 use reqwest::header::{self, HeaderMap};
 
 use crate::call::Progress;
+use crate::retry::Attempts;
 use crate::{Client, Error};
 
 /// The error of the raw client's calls.
@@ -181,6 +182,7 @@ impl Client {
         Error::Timeout {
             url: self.shared.base_url.clone(),
             timeout: Some(self.shared.timeout),
+            attempts: Attempts::first(),
             source: None,
         }
     }
@@ -193,16 +195,25 @@ impl Client {
                 source: Some(Box::new(error)),
             }
         } else if error.is_connect() {
-            Error::Connect { url, source: error }
+            Error::Connect {
+                url,
+                attempts: Attempts::first(),
+                source: Box::new(error),
+            }
         } else if error.is_timeout() {
             // A supplied HTTP client's own timeout.
             Error::Timeout {
                 url,
                 timeout: None,
-                source: Some(error),
+                attempts: Attempts::first(),
+                source: Some(Box::new(error)),
             }
         } else {
-            Error::ConnectionLost { url, source: error }
+            Error::ConnectionLost {
+                url,
+                attempts: Attempts::first(),
+                source: Box::new(error),
+            }
         }
     }
 
@@ -222,6 +233,7 @@ impl Client {
                 location: header(header::LOCATION)
                     .filter(|_| (300..400).contains(&status))
                     .map(|v| redact(v, self.secret()).into_owned()),
+                attempts: Attempts::first(),
             },
         }
     }

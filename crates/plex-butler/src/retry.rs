@@ -135,6 +135,57 @@ impl RetryPolicy {
     }
 }
 
+/// How many requests a call made, and which limit of its [`RetryPolicy`]
+/// ended them, if one did: what the errors that may pass carry
+/// ([`Error::attempts`]).
+///
+/// ```
+/// # fn show(error: &plex_butler::Error) {
+/// use plex_butler::RetryLimit;
+///
+/// if let Some(attempts) = error.attempts() {
+///     match attempts.limit {
+///         Some(RetryLimit::MaxAttempts(n)) => eprintln!("gave up after all {n} attempts"),
+///         Some(RetryLimit::MaxElapsed(budget)) => eprintln!("gave up: no time left of {budget:?}"),
+///         _ => eprintln!("{} attempt(s), not retried", attempts.made),
+///     }
+/// }
+/// # }
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Attempts {
+    /// The requests made, the first one included (at least 1).
+    pub made: u32,
+    /// The limit that ended the retries; `None` when no retry was due:
+    /// the failure does not pass, or the call is not safe to repeat after
+    /// it (see [`RetryPolicy`]).
+    pub limit: Option<RetryLimit>,
+}
+
+impl Attempts {
+    /// One request, nothing more planned: what an error says until its
+    /// call's retries are over.
+    pub(crate) fn first() -> Self {
+        Self {
+            made: 1,
+            limit: None,
+        }
+    }
+}
+
+/// The limit of a [`RetryPolicy`] that ended a call's retries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RetryLimit {
+    /// Every attempt was used ([`RetryPolicy::max_attempts`]).
+    MaxAttempts(u32),
+    /// The next wait would have ended past the call's time budget
+    /// ([`RetryPolicy::max_elapsed`]): a long `Retry-After`, or the
+    /// time spent already.
+    MaxElapsed(Duration),
+}
+
 /// One call's progress through its [`RetryPolicy`].
 pub(crate) struct Schedule<'a> {
     policy: &'a RetryPolicy,
@@ -148,26 +199,36 @@ impl Schedule<'_> {
         self.attempts
     }
 
-    /// The wait before the next attempt, or `None` to give up: attempts
-    /// used up, or the wait would end past the budget. `elapsed` is the
-    /// time since the call began; `retry_after` the server's own wait.
+    /// The wait before the next attempt, or the limit that says to give
+    /// up: attempts used up, or the wait would end past the budget.
+    /// `elapsed` is the time since the call began; `retry_after` the
+    /// server's own wait.
     pub(crate) fn next_wait(
         &mut self,
         elapsed: Duration,
         retry_after: Option<Duration>,
-    ) -> Option<Duration> {
+    ) -> Result<Duration, RetryLimit> {
         if self.attempts >= self.policy.max_attempts {
-            return None;
+            return Err(RetryLimit::MaxAttempts(self.policy.max_attempts));
         }
         let wait = match retry_after {
             Some(wait) => wait,
             None => self.backoff(),
         };
         if elapsed.saturating_add(wait) > self.policy.max_elapsed {
-            return None;
+            return Err(RetryLimit::MaxElapsed(self.policy.max_elapsed));
         }
         self.attempts += 1;
-        Some(wait)
+        Ok(wait)
+    }
+
+    /// What the errors of a call that ends now say: the attempts made,
+    /// and `limit` when one ended them.
+    pub(crate) fn ended(&self, limit: Option<RetryLimit>) -> Attempts {
+        Attempts {
+            made: self.attempts,
+            limit,
+        }
     }
 
     fn backoff(&mut self) -> Duration {
@@ -308,6 +369,7 @@ mod tests {
             body: String::new(),
             retry_after: None,
             location: None,
+            attempts: Attempts::first(),
         };
         for status in 100..600 {
             let expected = match status {
@@ -353,7 +415,7 @@ mod tests {
             .without_jitter();
         let mut schedule = policy.schedule();
         let waits: Vec<_> =
-            std::iter::from_fn(|| schedule.next_wait(Duration::ZERO, None)).collect();
+            std::iter::from_fn(|| schedule.next_wait(Duration::ZERO, None).ok()).collect();
         let ms: Vec<u128> = waits.iter().map(Duration::as_millis).collect();
         assert_eq!(ms, [100, 200, 350, 350, 350]);
     }
@@ -363,7 +425,7 @@ mod tests {
         let policy = RetryPolicy::default().max_attempts(4).seeded(7);
         let draw = || {
             let mut schedule = policy.schedule();
-            std::iter::from_fn(|| schedule.next_wait(Duration::ZERO, None)).collect::<Vec<_>>()
+            std::iter::from_fn(|| schedule.next_wait(Duration::ZERO, None).ok()).collect::<Vec<_>>()
         };
         let first = draw();
         assert_eq!(first, draw());
@@ -378,17 +440,29 @@ mod tests {
         let mut schedule = policy.schedule();
         assert_eq!(
             schedule.next_wait(Duration::from_secs(1), Some(Duration::from_secs(8))),
-            Some(Duration::from_secs(8))
+            Ok(Duration::from_secs(8))
         );
         assert_eq!(
             schedule.next_wait(Duration::from_secs(9), Some(Duration::from_secs(2))),
-            None
+            Err(RetryLimit::MaxElapsed(Duration::from_secs(10)))
+        );
+        assert_eq!(
+            schedule.ended(Some(RetryLimit::MaxElapsed(Duration::from_secs(10)))),
+            Attempts {
+                made: 2,
+                limit: Some(RetryLimit::MaxElapsed(Duration::from_secs(10)))
+            }
         );
     }
 
     #[test]
-    fn no_retry_policy_gives_up_at_once() {
+    fn no_retry_policy_gives_up_at_once_naming_its_one_attempt() {
         let policy = RetryPolicy::none();
-        assert_eq!(policy.schedule().next_wait(Duration::ZERO, None), None);
+        let mut schedule = policy.schedule();
+        assert_eq!(
+            schedule.next_wait(Duration::ZERO, None),
+            Err(RetryLimit::MaxAttempts(1))
+        );
+        assert_eq!(schedule.ended(None), Attempts::first());
     }
 }

@@ -12,7 +12,8 @@ use crate::settings::Lenient;
 use crate::{Client, Error};
 
 /// What is playing on the server now.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Sessions {
     /// How many playbacks there are: the server's `size`, or the number
@@ -31,7 +32,8 @@ impl Sessions {
 
 /// One playback. Servers send many more fields; these are the ones worth
 /// showing. Text fields are empty when the server sent none.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Playback {
     /// What plays: a film's or an episode's title.

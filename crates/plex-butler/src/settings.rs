@@ -30,7 +30,8 @@ const SETTLE: Duration = Duration::from_secs(2);
 /// does not know is [`SettingKind::Other`]. Its JSON form (through
 /// [`serde::Serialize`]) uses snake_case names, `type` for
 /// [`Setting::kind`], and `choices` as `[{"value":..,"label":..}]`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Setting {
     /// The setting's id, such as `ButlerStartHour`: what
@@ -42,7 +43,7 @@ pub struct Setting {
     pub summary: String,
     /// How the server types the value.
     #[serde(rename = "type")]
-    #[schemars(with = "String")]
+    #[cfg_attr(feature = "schemars", schemars(with = "String"))]
     pub kind: SettingKind,
     /// The default value. Empty text when the server sent none.
     pub default: SettingValue,
@@ -63,7 +64,8 @@ pub struct Setting {
 }
 
 /// One value a setting with a fixed choice takes.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SettingChoice {
     /// The value as [`Client::set_settings`] sends it, such as `8`.
@@ -135,7 +137,8 @@ impl serde::Serialize for SettingKind {
 /// [`Client::set_settings`] takes plain values. Its [`Display`](fmt::Display)
 /// is what a change sends: `true`/`false`, the number, or the text.
 /// Serializes as the plain JSON value.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum SettingValue {

@@ -18,10 +18,10 @@ use crate::response::{DecodeProblem, excerpt};
 ///  "enabled":true,"interval_days":3,"schedule_randomized":false}
 /// ```
 ///
-/// [`schemars::JsonSchema`] describes that form.
-#[derive(
-    Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
-)]
+/// With the `schemars` feature, its `schemars::JsonSchema` describes that
+/// form.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Task {
     /// The task's name, which [`crate::Client::start`] and
@@ -46,7 +46,8 @@ pub struct Task {
 /// What [`crate::Client::start`] did.
 ///
 /// Serializes as `"started"` or `"already_running"`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, schemars::JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum StartOutcome {
@@ -70,7 +71,8 @@ impl fmt::Display for StartOutcome {
 /// What [`crate::Client::stop`] did.
 ///
 /// Serializes as `"stopped"` or `"not_running"`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, schemars::JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum StopOutcome {

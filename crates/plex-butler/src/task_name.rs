@@ -397,6 +397,7 @@ impl<'de> serde::Deserialize<'de> for TaskName {
     }
 }
 
+#[cfg(feature = "schemars")]
 impl schemars::JsonSchema for TaskName {
     fn schema_name() -> Cow<'static, str> {
         Cow::Borrowed("TaskName")

@@ -34,6 +34,120 @@ const MIN_POLL_INTERVAL: Duration = Duration::from_millis(1);
 /// The progress callback of a wait.
 type OnProgress<'a> = Box<dyn FnMut(&WaitProgress) + Send + 'a>;
 
+/// How often a wait looks at the server and for how long: what
+/// [`WaitOptions`] and a [`crate::Plan`]'s waits share, with one set of
+/// defaults and one rule for each setting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Polling {
+    pub(crate) timeout: Duration,
+    pub(crate) poll_interval: Duration,
+    pub(crate) max_poll_interval: Duration,
+    pub(crate) grace: Duration,
+}
+
+impl Default for Polling {
+    fn default() -> Self {
+        Self {
+            timeout: DEFAULT_TIMEOUT,
+            poll_interval: DEFAULT_POLL_INTERVAL,
+            max_poll_interval: DEFAULT_MAX_POLL_INTERVAL,
+            grace: DEFAULT_GRACE,
+        }
+    }
+}
+
+impl Polling {
+    pub(crate) fn set_poll_interval(&mut self, interval: Duration) {
+        self.poll_interval = interval.max(MIN_POLL_INTERVAL);
+    }
+
+    pub(crate) fn set_max_poll_interval(&mut self, interval: Duration) {
+        self.max_poll_interval = interval.max(MIN_POLL_INTERVAL);
+    }
+}
+
+/// What one look at the server found.
+pub(crate) enum Look {
+    /// Nothing to wait for.
+    Idle,
+    /// Work (or someone watching) to wait for.
+    Busy,
+}
+
+/// How a poll loop ended, when no look failed.
+pub(crate) enum Polled {
+    /// A look found the server idle, after the grace when nothing was
+    /// ever busy; or the time ran out inside the grace.
+    Idle,
+    /// The time ran out while the server was busy, or before the first
+    /// look came back.
+    TimedOut {
+        /// How long the loop lasted.
+        waited: Duration,
+    },
+}
+
+impl Client {
+    /// The one poll loop of the crate: looks at the server (`look`, given
+    /// the number of the look, from 1) at once, then after waits that start at the poll
+    /// interval and double up to its maximum, until a look finds it idle
+    /// or the time is up. While no look has found it busy, the loop keeps
+    /// looking for the grace (a task just started may be listed a moment
+    /// later).
+    pub(crate) async fn poll_until_idle(
+        &self,
+        polling: &Polling,
+        mut look: impl AsyncFnMut(u32) -> Result<Look, Error>,
+    ) -> Result<Polled, Error> {
+        let started = Instant::now();
+        let deadline = crate::call::deadline_after(polling.timeout);
+        let mut interval = polling.poll_interval;
+        let max_interval = polling.max_poll_interval.max(polling.poll_interval);
+        let mut polls = 0;
+        let mut busy = false;
+        let mut saw_busy = false;
+        loop {
+            let looked = crate::call::timeout_at(deadline, look(polls + 1))?.await;
+            let Ok(found) = looked else {
+                if polls > 0 && !busy {
+                    // The time ran out inside the grace, during a look:
+                    // the looks before found the server idle.
+                    return Ok(Polled::Idle);
+                }
+                return Ok(Polled::TimedOut {
+                    waited: started.elapsed(),
+                });
+            };
+            polls += 1;
+            busy = matches!(found?, Look::Busy);
+            saw_busy |= busy;
+            let elapsed = started.elapsed();
+            let in_grace = !saw_busy && elapsed < polling.grace;
+            if !busy && !in_grace {
+                return Ok(Polled::Idle);
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                if !busy {
+                    // The time ran out inside the grace: nothing was
+                    // found busy.
+                    return Ok(Polled::Idle);
+                }
+                return Ok(Polled::TimedOut {
+                    waited: started.elapsed(),
+                });
+            }
+            let mut wait = interval.min(deadline - now);
+            if in_grace {
+                // Look again when the grace ends, not a long interval later.
+                wait = wait.min(polling.grace.saturating_sub(elapsed));
+            }
+            tokio::time::sleep(wait.max(MIN_POLL_INTERVAL)).await;
+            interval = interval.saturating_mul(2).min(max_interval);
+        }
+    }
+}
+
 /// How [`Client::wait_until_idle`] waits: how often it looks, for how long,
 /// and whom it tells.
 ///
@@ -57,20 +171,17 @@ type OnProgress<'a> = Box<dyn FnMut(&WaitProgress) + Send + 'a>;
 /// ```
 #[must_use = "options do nothing until passed to a wait"]
 pub struct WaitOptions<'a> {
-    timeout: Duration,
-    poll_interval: Duration,
-    max_poll_interval: Duration,
-    grace: Duration,
+    pub(crate) polling: Polling,
     on_progress: Option<OnProgress<'a>>,
 }
 
 impl fmt::Debug for WaitOptions<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WaitOptions")
-            .field("timeout", &self.timeout)
-            .field("poll_interval", &self.poll_interval)
-            .field("max_poll_interval", &self.max_poll_interval)
-            .field("grace", &self.grace)
+            .field("timeout", &self.polling.timeout)
+            .field("poll_interval", &self.polling.poll_interval)
+            .field("max_poll_interval", &self.polling.max_poll_interval)
+            .field("grace", &self.polling.grace)
             .field("on_progress", &self.on_progress.as_ref().map(|_| "set"))
             .finish()
     }
@@ -81,10 +192,7 @@ impl Default for WaitOptions<'_> {
     /// with 3 s of grace, and no callback.
     fn default() -> Self {
         Self {
-            timeout: DEFAULT_TIMEOUT,
-            poll_interval: DEFAULT_POLL_INTERVAL,
-            max_poll_interval: DEFAULT_MAX_POLL_INTERVAL,
-            grace: DEFAULT_GRACE,
+            polling: Polling::default(),
             on_progress: None,
         }
     }
@@ -99,20 +207,20 @@ impl<'a> WaitOptions<'a> {
     /// How long to wait in all before giving up with
     /// [`Error::WaitTimedOut`]. Default: 1 hour. The work itself goes on.
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.polling.timeout = timeout;
         self
     }
 
     /// The wait before the second look; each later wait doubles, up to
     /// [`WaitOptions::max_poll_interval`]. Default: 500 ms (at least 1 ms).
     pub fn poll_interval(mut self, interval: Duration) -> Self {
-        self.poll_interval = interval.max(MIN_POLL_INTERVAL);
+        self.polling.set_poll_interval(interval);
         self
     }
 
-    /// The longest wait between two looks. Default: 5 s.
+    /// The longest wait between two looks. Default: 5 s (at least 1 ms).
     pub fn max_poll_interval(mut self, interval: Duration) -> Self {
-        self.max_poll_interval = interval.max(MIN_POLL_INTERVAL);
+        self.polling.set_max_poll_interval(interval);
         self
     }
 
@@ -121,7 +229,7 @@ impl<'a> WaitOptions<'a> {
     /// Default: 3 s. Zero ends the wait at the first look that finds the
     /// server idle (to wait for work that is surely listed already).
     pub fn grace(mut self, grace: Duration) -> Self {
-        self.grace = grace;
+        self.polling.grace = grace;
         self
     }
 
@@ -200,10 +308,6 @@ impl Client {
     /// [timeout](WaitOptions::timeout); the errors of
     /// [`Client::activities`] when a look fails (after its retries).
     pub async fn wait_until_idle(&self, mut options: WaitOptions<'_>) -> Result<WaitReport, Error> {
-        let started = Instant::now();
-        let deadline = crate::call::deadline_after(options.timeout);
-        let mut interval = options.poll_interval;
-        let max_interval = options.max_poll_interval.max(options.poll_interval);
         let mut report = WaitReport {
             elapsed: Duration::ZERO,
             polls: 0,
@@ -211,66 +315,49 @@ impl Client {
             seen: Vec::new(),
         };
         let mut running: Vec<Activity> = Vec::new();
-        loop {
-            let looked = crate::call::timeout_at(deadline, self.activities())?.await;
-            let Ok(activities) = looked else {
-                if report.polls > 0 && running.is_empty() {
-                    // The time ran out inside the grace, during a look:
-                    // the looks before saw nothing running.
-                    report.elapsed = started.elapsed();
-                    return Ok(report);
+        let started = Instant::now();
+        let polled = self
+            .poll_until_idle(&options.polling, async |polls| {
+                running = self
+                    .activities()
+                    .await?
+                    .into_iter()
+                    .filter(Activity::is_butler)
+                    .collect();
+                let elapsed = started.elapsed();
+                report.polls = polls;
+                report.elapsed = elapsed;
+                for activity in &running {
+                    match report.seen.iter_mut().find(|a| a.uuid == activity.uuid) {
+                        Some(seen) => *seen = activity.clone(),
+                        None => report.seen.push(activity.clone()),
+                    }
                 }
-                return Err(Error::WaitTimedOut {
-                    waited: started.elapsed(),
-                    running,
-                    watching: 0,
-                });
-            };
-            running = activities?
-                .into_iter()
-                .filter(Activity::is_butler)
-                .collect();
-            report.polls += 1;
-            report.elapsed = started.elapsed();
-            for activity in &running {
-                match report.seen.iter_mut().find(|a| a.uuid == activity.uuid) {
-                    Some(seen) => *seen = activity.clone(),
-                    None => report.seen.push(activity.clone()),
+                report.saw_activity |= !running.is_empty();
+                if let Some(callback) = options.on_progress.as_mut() {
+                    callback(&WaitProgress {
+                        elapsed,
+                        polls,
+                        activities: running.clone(),
+                    });
                 }
+                Ok(if running.is_empty() {
+                    Look::Idle
+                } else {
+                    Look::Busy
+                })
+            })
+            .await?;
+        match polled {
+            Polled::Idle => {
+                report.elapsed = started.elapsed();
+                Ok(report)
             }
-            report.saw_activity |= !running.is_empty();
-            if let Some(callback) = options.on_progress.as_mut() {
-                callback(&WaitProgress {
-                    elapsed: report.elapsed,
-                    polls: report.polls,
-                    activities: running.clone(),
-                });
-            }
-            let in_grace = !report.saw_activity && report.elapsed < options.grace;
-            if running.is_empty() && !in_grace {
-                return Ok(report);
-            }
-
-            let now = Instant::now();
-            if now >= deadline {
-                if running.is_empty() {
-                    // The time ran out inside the grace: nothing was seen
-                    // running, and the report says so.
-                    return Ok(report);
-                }
-                return Err(Error::WaitTimedOut {
-                    waited: started.elapsed(),
-                    running,
-                    watching: 0,
-                });
-            }
-            let mut wait = interval.min(deadline - now);
-            if in_grace {
-                // Look again when the grace ends, not a long interval later.
-                wait = wait.min(options.grace.saturating_sub(report.elapsed));
-            }
-            tokio::time::sleep(wait.max(MIN_POLL_INTERVAL)).await;
-            interval = interval.saturating_mul(2).min(max_interval);
+            Polled::TimedOut { waited } => Err(Error::WaitTimedOut {
+                waited,
+                running,
+                watching: 0,
+            }),
         }
     }
 
@@ -306,8 +393,8 @@ mod tests {
         let options = WaitOptions::new()
             .poll_interval(Duration::ZERO)
             .max_poll_interval(Duration::ZERO);
-        assert_eq!(options.poll_interval, MIN_POLL_INTERVAL);
-        assert_eq!(options.max_poll_interval, MIN_POLL_INTERVAL);
+        assert_eq!(options.polling.poll_interval, MIN_POLL_INTERVAL);
+        assert_eq!(options.polling.max_poll_interval, MIN_POLL_INTERVAL);
     }
 
     #[test]

@@ -143,3 +143,100 @@ async fn an_unknown_profile_is_a_usage_error_that_lists_the_known_ones() {
     let out = run(cmd).await;
     assert_eq!(code(&out), 2, "{}", stderr(&out));
 }
+
+/// One server for two profiles, told apart by their tokens: `slow`'s
+/// requests are never answered; `quick` gets its task list at once and
+/// no answer to a start.
+async fn server_by_token() -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&head).to_lowercase();
+                let listing = head.starts_with("get /butler ");
+                if head.contains(&format!("x-plex-token: {TOKEN_B}")) && listing {
+                    let body = common::ONE_TASK;
+                    let answer = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = stream.write_all(answer.as_bytes()).await;
+                    return;
+                }
+                // No answer: the client's timeout ends the attempt.
+                tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+            });
+        }
+    });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_profiles_of_one_server_timing_out_side_by_side_each_name_their_own_attempts() {
+    let url = server_by_token().await;
+    let home = tempfile::tempdir().expect("temp dir");
+    let dir = home.path().join("plex-butler");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[servers.slow]\nurl = \"{url}\"\ntoken = \"{TOKEN_A}\"\n\n\
+             [servers.quick]\nurl = \"{url}\"\ntoken = \"{TOKEN_B}\"\n"
+        ),
+    )
+    .expect("write");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    }
+    let mut cmd = bare_cmd(home.path());
+    cmd.args([
+        "--all-profiles",
+        "--timeout",
+        "300ms",
+        "-o",
+        "json",
+        "start",
+        "BackupDatabase",
+    ]);
+    let out = run(cmd).await;
+    assert_eq!(code(&out), 5, "{}", stderr(&out));
+    let document: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    let message = |profile: &str| {
+        document["servers"]
+            .as_array()
+            .and_then(|servers| servers.iter().find(|s| s["profile"] == profile))
+            .and_then(|s| s["document"]["error"]["message"].as_str())
+            .map(str::to_owned)
+            .unwrap_or_default()
+    };
+    // The list is retried after a timeout; a start is not (the server may
+    // have started the task).
+    let (slow, quick) = (message("slow"), message("quick"));
+    assert!(slow.contains("did not answer within 300 ms"), "{slow}");
+    assert!(slow.contains("3 attempts"), "{slow}");
+    assert!(quick.contains("did not answer within 300 ms"), "{quick}");
+    assert!(quick.contains("1 attempt,"), "{quick}");
+    let said = stderr(&out);
+    assert!(
+        said.contains("[slow] ") && said.contains("3 attempts"),
+        "{said}"
+    );
+    assert!(
+        said.contains("[quick] ") && said.contains("1 attempt,"),
+        "{said}"
+    );
+}

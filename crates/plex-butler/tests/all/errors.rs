@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use crate::support::{
     Reply, Server, TOKEN, assert_token_absent, entry, refused_base_url, task_list,
 };
-use plex_butler::{Client, Error, RetryPolicy, TaskName};
+use plex_butler::{Client, Error, RetryLimit, RetryPolicy, TaskName};
 
 fn client_of(base_url: String) -> Client {
     Client::builder(base_url)
@@ -511,6 +511,48 @@ async fn retries_stop_after_the_last_attempt() {
         "{error:?}"
     );
     assert_eq!(server.requests().len(), 3);
+}
+
+#[tokio::test]
+async fn each_error_names_the_attempts_its_call_made_and_the_limit_that_ended_them() {
+    let server = Server::start([
+        Reply::html(504, ""),
+        Reply::html(504, ""),
+        Reply::html(504, ""),
+        Reply::html(200, "").after(Duration::from_millis(600)),
+        Reply::html(503, "").header("Retry-After", "120"),
+        Reply::html(500, ""),
+    ]);
+    let client = Client::builder(server.base_url())
+        .timeout(Duration::from_millis(100))
+        .retry(quick_retries().max_elapsed(Duration::from_secs(5)))
+        .build()
+        .expect("client");
+
+    let used_up = client.tasks().await.expect_err("504s").attempts();
+    assert_eq!(used_up.map(|a| a.made), Some(3));
+    assert_eq!(
+        used_up.and_then(|a| a.limit),
+        Some(RetryLimit::MaxAttempts(3))
+    );
+
+    let timed_out = client.start(TaskName::BackupDatabase).await;
+    let not_repeated = timed_out.expect_err("timeout").attempts();
+    assert_eq!(not_repeated.map(|a| (a.made, a.limit)), Some((1, None)));
+
+    let past_budget = client.stop_all().await.expect_err("503").attempts();
+    assert_eq!(past_budget.map(|a| a.made), Some(1));
+    assert_eq!(
+        past_budget.and_then(|a| a.limit),
+        Some(RetryLimit::MaxElapsed(Duration::from_secs(5)))
+    );
+
+    let wont_pass = client.start_all().await.expect_err("500");
+    assert_eq!(
+        wont_pass.attempts().map(|a| (a.made, a.limit)),
+        Some((1, None))
+    );
+    assert_eq!(Error::BlockingInAsyncContext.attempts(), None);
 }
 
 #[tokio::test]

@@ -7,11 +7,16 @@
 
 use std::io::{self, Write};
 
-use plex_butler::{Activity, Sessions, StartOutcome, StopOutcome, Task, WaitProgress, WaitReport};
+use plex_butler::{Activity, Sessions};
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::reports::{SettingChange, SettingsView, StepResult, SwitchResult, WindowView};
+use crate::failure::{ErrorInfo, ErrorKind, Failure};
+use crate::report::{Part, Report, Wait};
+use crate::views::{
+    ListedTask, SettingChange, SettingsView, StepResult, SwitchResult, TaskResult, WaitSummary,
+    WindowView,
+};
 
 /// Every `--output json` document. `command` says which form it is.
 #[derive(Debug, Serialize, JsonSchema)]
@@ -198,240 +203,88 @@ pub struct ServerDocument {
     pub document: JsonOutput,
 }
 
-/// What went wrong; stderr says the same in words.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct ErrorInfo {
-    /// The kind of error, for programs.
-    pub kind: ErrorKind,
-    /// What went wrong and what to do, for people.
-    pub message: String,
-    /// The exit code it gives.
-    pub exit_code: u8,
-}
-
-/// The kinds of error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorKind {
-    /// A bad flag, task name syntax or command line (exit code 2).
-    Usage,
-    /// The config file, a token file or a profile is unusable (exit code 2).
-    Config,
-    /// The server refused the token (exit code 3).
-    Unauthorized,
-    /// A task name the server does not know (exit code 4).
-    UnknownTask,
-    /// A task the server's settings have no switch for, so that it cannot
-    /// be turned on or off (exit code 4).
-    NoTaskSwitch,
-    /// No connection could be made, or it broke off (exit code 5).
-    Unreachable,
-    /// The server did not answer within `--timeout` (exit code 5).
-    Timeout,
-    /// `--wait-timeout` passed with Butler work still running (exit code 5).
-    WaitTimedOut,
-    /// `--deadline` passed (exit code 5).
-    Deadline,
-    /// Ctrl-C (exit code 130); the server's work goes on.
-    Interrupted,
-    /// The server answered with an unexpected status (exit code 1).
-    Server,
-    /// The server's answer could not be read (exit code 1).
-    Decode,
-    /// Anything else (exit code 1).
-    Other,
-}
-
-/// A task as `list` and `show` print it: the server's fields and whether it
-/// runs now.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct ListedTask {
-    /// The task as the server lists it.
-    #[serde(flatten)]
-    pub task: Task,
-    /// Whether it runs now, from the server's activities.
-    pub run_state: RunState,
-    /// How far its run is, in percent, when it runs and the server says.
-    pub progress: Option<u8>,
-}
-
-/// Whether a task runs now, as the server's activities tell.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RunState {
-    /// A Butler activity names it.
-    Running,
-    /// No Butler activity runs.
-    NotRunning,
-    /// Butler work runs that names no task (a server may show one activity
-    /// for all of it), or the activities could not be read.
-    Unknown,
-}
-
-impl RunState {
-    /// The words people read.
-    pub fn words(self, progress: Option<u8>) -> String {
-        match (self, progress) {
-            (RunState::Running, Some(percent)) => format!("yes ({percent}%)"),
-            (RunState::Running, None) => "yes".into(),
-            (RunState::NotRunning, _) => "no".into(),
-            (RunState::Unknown, _) => "?".into(),
-        }
-    }
-}
-
-/// Pairs each task with what the activities say of it. A Butler activity
-/// belongs to a task when its title is the task's title or name (as the
-/// simulator and some servers title them); one that matches no task (a
-/// PMS 1.43.2's aggregate "Butler tasks") leaves every other task unknown.
-/// `None` for the activities: they could not be read.
-pub fn listed(tasks: Vec<Task>, activities: Option<&[Activity]>) -> Vec<ListedTask> {
-    let butler: Vec<&Activity> = activities
-        .unwrap_or_default()
-        .iter()
-        .filter(|a| a.is_butler())
-        .collect();
-    let names = |task: &Task, activity: &Activity| {
-        let title = activity.title.trim();
-        title.eq_ignore_ascii_case(task.name.as_str())
-            || task
-                .title
-                .as_deref()
-                .is_some_and(|t| !t.trim().is_empty() && t.trim().eq_ignore_ascii_case(title))
-    };
-    let unattributed = butler
-        .iter()
-        .any(|activity| !tasks.iter().any(|task| names(task, activity)));
-    tasks
-        .into_iter()
-        .map(|task| {
-            let found = butler.iter().find(|activity| names(&task, activity));
-            let (run_state, progress) = match (activities, found) {
-                (None, _) => (RunState::Unknown, None),
-                (Some(_), Some(activity)) => (RunState::Running, activity.progress),
-                (Some(_), None) if unattributed => (RunState::Unknown, None),
-                (Some(_), None) => (RunState::NotRunning, None),
-            };
-            ListedTask {
-                task,
-                run_state,
-                progress,
-            }
-        })
-        .collect()
-}
-
-/// How `--wait` ended.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct WaitSummary {
-    /// `true` when no Butler activity was left; `false` when
-    /// `--wait-timeout` or `--deadline` passed first, or the wait was
-    /// interrupted (`error` says which).
-    pub done: bool,
-    /// `true` when Ctrl-C stopped the wait (exit code 130). The server's
-    /// work goes on.
-    pub interrupted: bool,
-    /// Whether any Butler activity was seen. `false` with `done`: the work
-    /// ended before the first look, or never started; the server's answers
-    /// do not tell which.
-    pub saw_activity: bool,
-    /// How long the wait took, in milliseconds.
-    pub elapsed_ms: u64,
-    /// Every Butler activity seen, each as last seen. A server may show one
-    /// activity for all its Butler work rather than one per task.
-    pub activities: Vec<Activity>,
-}
-
-impl WaitSummary {
-    /// A wait that ended with no Butler work left.
-    pub fn done(report: &WaitReport) -> Self {
-        Self {
-            done: true,
-            interrupted: false,
-            saw_activity: report.saw_activity,
-            elapsed_ms: millis(report.elapsed),
-            activities: report.seen.clone(),
-        }
-    }
-
-    /// A wait that stopped before the work ended: `running` is what the
-    /// last look saw.
-    pub fn stopped(waited: std::time::Duration, running: &[Activity], interrupted: bool) -> Self {
-        Self {
-            done: false,
-            interrupted,
-            saw_activity: !running.is_empty(),
-            elapsed_ms: millis(waited),
-            activities: running.to_vec(),
-        }
-    }
-
-    /// A wait stopped from outside (Ctrl-C, `--deadline`) after `last`.
-    pub fn cut_short(
-        waited: std::time::Duration,
-        last: Option<&WaitProgress>,
-        interrupted: bool,
-    ) -> Self {
-        let running = last.map(|p| p.activities.as_slice()).unwrap_or_default();
-        Self::stopped(waited, running, interrupted)
-    }
-}
-
-fn millis(duration: std::time::Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
-}
-
-/// What happened to one task.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct TaskResult {
-    /// The task's name as the server knows it.
-    pub task: String,
-    /// The outcome.
-    pub outcome: Outcome,
-}
-
-/// The outcome of starting or stopping one task.
-#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// The task started.
-    Started,
-    /// The task was already running; nothing changed.
-    AlreadyRunning,
-    /// The task was stopped, or removed from the schedule.
-    Stopped,
-    /// The task was neither running nor scheduled; nothing changed.
-    NotRunning,
-}
-
-impl Outcome {
-    /// The words people read.
-    pub fn words(self) -> &'static str {
-        match self {
-            Outcome::Started => "started",
-            Outcome::AlreadyRunning => "already running",
-            Outcome::Stopped => "stopped",
-            Outcome::NotRunning => "not running",
-        }
-    }
-}
-
-impl From<StartOutcome> for Outcome {
-    fn from(outcome: StartOutcome) -> Self {
-        match outcome {
-            StartOutcome::AlreadyRunning => Outcome::AlreadyRunning,
-            // Started, and any outcome a later facade adds: the task was
-            // asked to start and the server took it.
-            _ => Outcome::Started,
-        }
-    }
-}
-
-impl From<StopOutcome> for Outcome {
-    fn from(outcome: StopOutcome) -> Self {
-        match outcome {
-            StopOutcome::NotRunning => Outcome::NotRunning,
-            _ => Outcome::Stopped,
+impl JsonOutput {
+    /// The document of one server's part.
+    pub fn of(part: &Part) -> Self {
+        let error = part.failure.as_ref().map(Failure::info);
+        let summary = |wait: &Wait| wait.summary.clone();
+        match &part.report {
+            Report::List { tasks } => Self::List {
+                tasks: tasks.clone(),
+                error,
+            },
+            Report::Show { task } => Self::Show {
+                task: task.clone(),
+                error,
+            },
+            Report::Start { results, wait } => Self::Start {
+                results: results.clone(),
+                wait: summary(wait),
+                error,
+            },
+            Report::Stop { results } => Self::Stop {
+                results: results.clone(),
+                error,
+            },
+            Report::StartAll { wait, .. } => Self::StartAll {
+                server: part.server.clone(),
+                wait: summary(wait),
+                error,
+            },
+            Report::StopAll { .. } => Self::StopAll {
+                server: part.server.clone(),
+                error,
+            },
+            Report::Activities { activities } => Self::Activities {
+                activities: activities.clone(),
+                error,
+            },
+            Report::Settings { settings } => Self::Settings {
+                settings: settings.clone(),
+                error,
+            },
+            Report::Window {
+                window,
+                previous,
+                changed,
+            } => Self::Window {
+                window: *window,
+                previous: *previous,
+                changed: *changed,
+                error,
+            },
+            Report::Enable { switches } => Self::Enable {
+                tasks: switches.clone(),
+                error,
+            },
+            Report::Disable { switches } => Self::Disable {
+                tasks: switches.clone(),
+                error,
+            },
+            Report::Apply {
+                file,
+                dry_run,
+                changes,
+                applied,
+            } => Self::Apply {
+                file: file.clone(),
+                dry_run: *dry_run,
+                changes: changes.clone(),
+                applied: *applied,
+                error,
+            },
+            Report::Sessions { sessions } => Self::Sessions {
+                sessions: sessions.clone(),
+                error,
+            },
+            Report::Run { steps, .. } => Self::Run {
+                steps: steps.clone(),
+                error,
+            },
+            Report::Nothing => Self::Error {
+                error: error
+                    .unwrap_or_else(|| Failure::new(ErrorKind::Other, "nothing to report").info()),
+            },
         }
     }
 }

@@ -1,18 +1,191 @@
-//! What the upkeep commands (`settings`, `window`, `enable`, `disable`,
-//! `apply`, `run`) report, in the shapes their JSON forms promise. Built
-//! from the facade's types rather than serializing them, so that the
-//! command's documents stay as `plex-butler schema` describes them when the
-//! library grows.
+//! The pieces of what a command reports, in the shapes its JSON forms
+//! promise (`plex-butler schema`) and its tables show. Built from the
+//! facade's types rather than serializing them, so that the command's
+//! documents stay as the schema describes them when the library grows.
 
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
-use plex_butler::{ButlerSettings, MaintenanceWindow, SettingValue, StepOutcome, StepReport};
+use plex_butler::{
+    Activity, ButlerSettings, MaintenanceWindow, SettingValue, StartOutcome, StepOutcome,
+    StepReport, StopOutcome, Task, WaitProgress, WaitReport,
+};
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::failure::Failure;
-use crate::output::{ErrorInfo, Outcome};
-use crate::record::CurrentStep;
+use crate::failure::{ErrorInfo, Failure};
+use crate::text::{millis, rfc3339};
+
+/// A task as `list` and `show` print it: the server's fields and whether it
+/// runs now.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ListedTask {
+    /// The task as the server lists it.
+    #[serde(flatten)]
+    pub task: Task,
+    /// Whether it runs now, from the server's activities.
+    pub run_state: RunState,
+    /// How far its run is, in percent, when it runs and the server says.
+    pub progress: Option<u8>,
+}
+
+/// Whether a task runs now, as the server's activities tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RunState {
+    /// A Butler activity names it.
+    Running,
+    /// No Butler activity runs.
+    NotRunning,
+    /// Butler work runs that names no task (a server may show one activity
+    /// for all of it), or the activities could not be read.
+    Unknown,
+}
+
+impl RunState {
+    /// The words people read.
+    pub fn words(self, progress: Option<u8>) -> String {
+        match (self, progress) {
+            (RunState::Running, Some(percent)) => format!("yes ({percent}%)"),
+            (RunState::Running, None) => "yes".into(),
+            (RunState::NotRunning, _) => "no".into(),
+            (RunState::Unknown, _) => "?".into(),
+        }
+    }
+}
+
+/// Pairs each task with whether it runs, as the facade reads the
+/// activities ([`plex_butler::RunState::of_tasks`]); `None` for the
+/// activities: they could not be read, and every task's state is unknown.
+pub fn listed(tasks: Vec<Task>, activities: Option<&[Activity]>) -> Vec<ListedTask> {
+    let states = match activities {
+        Some(activities) => plex_butler::RunState::of_tasks(&tasks, activities),
+        None => vec![plex_butler::RunState::Unknown; tasks.len()],
+    };
+    tasks
+        .into_iter()
+        .zip(states)
+        .map(|(task, state)| {
+            let (run_state, progress) = match state {
+                plex_butler::RunState::Running { progress } => (RunState::Running, progress),
+                plex_butler::RunState::NotRunning => (RunState::NotRunning, None),
+                // Unknown, and any state a later facade adds.
+                _ => (RunState::Unknown, None),
+            };
+            ListedTask {
+                task,
+                run_state,
+                progress,
+            }
+        })
+        .collect()
+}
+
+/// How `--wait` ended.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct WaitSummary {
+    /// `true` when no Butler activity was left; `false` when
+    /// `--wait-timeout` or `--deadline` passed first, or the wait was
+    /// interrupted (`error` says which).
+    pub done: bool,
+    /// `true` when Ctrl-C stopped the wait (exit code 130). The server's
+    /// work goes on.
+    pub interrupted: bool,
+    /// Whether any Butler activity was seen. `false` with `done`: the work
+    /// ended before the first look, or never started; the server's answers
+    /// do not tell which.
+    pub saw_activity: bool,
+    /// How long the wait took, in milliseconds.
+    pub elapsed_ms: u64,
+    /// Every Butler activity seen, each as last seen. A server may show one
+    /// activity for all its Butler work rather than one per task.
+    pub activities: Vec<Activity>,
+}
+
+impl WaitSummary {
+    /// A wait that ended with no Butler work left.
+    pub fn done(report: &WaitReport) -> Self {
+        Self {
+            done: true,
+            interrupted: false,
+            saw_activity: report.saw_activity,
+            elapsed_ms: millis(report.elapsed),
+            activities: report.seen.clone(),
+        }
+    }
+
+    /// A wait that stopped before the work ended: `running` is what the
+    /// last look saw.
+    pub fn stopped(waited: Duration, running: &[Activity], interrupted: bool) -> Self {
+        Self {
+            done: false,
+            interrupted,
+            saw_activity: !running.is_empty(),
+            elapsed_ms: millis(waited),
+            activities: running.to_vec(),
+        }
+    }
+
+    /// A wait stopped from outside (Ctrl-C, `--deadline`) after `last`.
+    pub fn cut_short(waited: Duration, last: Option<&WaitProgress>, interrupted: bool) -> Self {
+        let running = last.map(|p| p.activities.as_slice()).unwrap_or_default();
+        Self::stopped(waited, running, interrupted)
+    }
+}
+
+/// What happened to one task.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct TaskResult {
+    /// The task's name as the server knows it.
+    pub task: String,
+    /// The outcome.
+    pub outcome: Outcome,
+}
+
+/// The outcome of starting or stopping one task.
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The task started.
+    Started,
+    /// The task was already running; nothing changed.
+    AlreadyRunning,
+    /// The task was stopped, or removed from the schedule.
+    Stopped,
+    /// The task was neither running nor scheduled; nothing changed.
+    NotRunning,
+}
+
+impl Outcome {
+    /// The words people read.
+    pub fn words(self) -> &'static str {
+        match self {
+            Outcome::Started => "started",
+            Outcome::AlreadyRunning => "already running",
+            Outcome::Stopped => "stopped",
+            Outcome::NotRunning => "not running",
+        }
+    }
+}
+
+impl From<StartOutcome> for Outcome {
+    fn from(outcome: StartOutcome) -> Self {
+        match outcome {
+            StartOutcome::AlreadyRunning => Outcome::AlreadyRunning,
+            // Started, and any outcome a later facade adds: the task was
+            // asked to start and the server took it.
+            _ => Outcome::Started,
+        }
+    }
+}
+
+impl From<StopOutcome> for Outcome {
+    fn from(outcome: StopOutcome) -> Self {
+        match outcome {
+            StopOutcome::NotRunning => Outcome::NotRunning,
+            _ => Outcome::Stopped,
+        }
+    }
+}
 
 /// The maintenance window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
@@ -146,6 +319,16 @@ pub struct SettingChange {
     pub to: SettingValue,
 }
 
+impl From<plex_butler::SettingChange> for SettingChange {
+    fn from(change: plex_butler::SettingChange) -> Self {
+        Self {
+            setting: change.setting,
+            from: change.from,
+            to: change.to,
+        }
+    }
+}
+
 /// One step of `run`, as it went.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct StepResult {
@@ -240,12 +423,31 @@ impl StepResult {
     }
 }
 
-/// `2025-01-01T03:00:00Z`: UTC, whole seconds.
-pub fn rfc3339(at: SystemTime) -> String {
-    humantime::format_rfc3339_seconds(at).to_string()
+/// A step of `run` under way.
+#[derive(Debug)]
+pub struct CurrentStep {
+    /// Its task.
+    pub task: String,
+    /// When it began.
+    pub started: Instant,
+    /// When it began, by the wall clock.
+    pub started_at: SystemTime,
+    /// What the start answered, once it did: a step cut short while it
+    /// waits for its work was started all the same.
+    pub start: Option<Outcome>,
+    /// Whether its Butler work was seen running.
+    pub saw_activity: bool,
 }
 
-/// A duration in whole milliseconds.
-pub fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+impl CurrentStep {
+    /// A step that has just begun: not started, nothing seen.
+    pub fn new(task: impl Into<String>) -> Self {
+        Self {
+            task: task.into(),
+            started: Instant::now(),
+            started_at: SystemTime::now(),
+            start: None,
+            saw_activity: false,
+        }
+    }
 }
