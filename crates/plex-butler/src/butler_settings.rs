@@ -273,9 +273,11 @@ impl ButlerSettings {
     }
 
     /// The changes of settings that bring these settings to `desired`:
-    /// each hour of the window that differs, then each task's switch that
-    /// differs, in the order the tasks were given (a task given twice
-    /// counts once, the first time). Empty when the settings match.
+    /// both hours of the window when it differs (as a pair, so that two
+    /// clients changing it at once leave one window, not a mix), then each
+    /// task's switch that differs, in the order the tasks were given (a task
+    /// given twice counts once, the first time). Empty when the settings
+    /// match.
     /// Pass them to [`Client::set_settings`] to make them, in one
     /// request; [`Client::change_butler_settings`] does both.
     ///
@@ -308,8 +310,12 @@ impl ButlerSettings {
                 ),
                 (END_HOUR, wanted.end_hour, self.window.map(|w| w.end_hour)),
             ];
+            // The window is sent as a pair whenever it changes: two
+            // clients setting windows at once then leave one of them, not
+            // the start of one and the end of the other.
+            let window_changes = self.window != Some(wanted);
             for (setting, wanted, now) in hours {
-                if now != Some(wanted) {
+                if window_changes {
                     changes.push(SettingChange {
                         setting: setting.to_owned(),
                         task: None,
@@ -548,7 +554,7 @@ mod tests {
     }
 
     #[test]
-    fn the_changes_to_a_desired_state_are_the_hours_and_switches_that_differ() {
+    fn the_changes_to_a_desired_state_are_the_window_as_a_pair_and_the_switches_that_differ() {
         let butler = settings();
         let desired = DesiredSettings::new()
             .window(MaintenanceWindow::new(2, 6).expect("hours"))
@@ -560,12 +566,13 @@ mod tests {
         assert_eq!(
             said,
             [
+                "ButlerStartHour: 2 -> 2",
                 "ButlerEndHour: 5 -> 6",
                 "ButlerTaskOptimizeDatabase: true -> false"
             ]
         );
         assert_eq!(changes[0].task, None);
-        assert_eq!(changes[1].task, Some(TaskName::OptimizeDatabase));
+        assert_eq!(changes[2].task, Some(TaskName::OptimizeDatabase));
         let same = DesiredSettings::new()
             .window(MaintenanceWindow::default())
             .task(TaskName::BackupDatabase, true);
