@@ -85,12 +85,22 @@ fn main() -> ExitCode {
 
 /// Parses the command line. `--embedded` and profiles refuse a `--server`
 /// typed with them, but not one from an exported `PLEX_URL`: that is for
-/// the runs without them.
+/// the runs without them. Flags win over the environment: a `--server`,
+/// `--token` or `--token-file` typed on the command line sets aside an
+/// exported `PLEX_BUTLER_PROFILE`, whose server would otherwise be changed
+/// in place of the one typed. An empty `PLEX_BUTLER_PROFILE` is unset.
 fn parse() -> Result<Cli, clap::Error> {
     let mut command = Cli::command();
     let matches = command.try_get_matches_from_mut(std::env::args_os())?;
-    let cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut command))?;
+    let mut cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut command))?;
     let typed = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
+    if matches.value_source("profile") == Some(ValueSource::EnvVariable) {
+        if typed("server") || typed("token") || typed("token_file") {
+            cli.global.profile.clear();
+        } else {
+            cli.global.profile.retain(|name| !name.trim().is_empty());
+        }
+    }
     let conflict = |message: &str| {
         Err(command
             .clone()
