@@ -67,7 +67,16 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// The server's base URL [default: http://127.0.0.1:32400]
-    #[arg(short, long, env = "PLEX_URL", global = true, value_name = "URL")]
+    // The value of an exported PLEX_URL is not shown in --help: it may
+    // carry credentials or a token.
+    #[arg(
+        short,
+        long,
+        env = "PLEX_URL",
+        hide_env_values = true,
+        global = true,
+        value_name = "URL"
+    )]
     pub server: Option<String>,
 
     /// Read the token from this file (keep it mode 0600)

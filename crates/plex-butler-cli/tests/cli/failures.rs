@@ -449,3 +449,35 @@ async fn a_task_newer_than_the_spec_is_listed_started_and_stopped_by_its_name() 
     }
     sim.shutdown().await;
 }
+
+#[test]
+fn help_never_shows_the_value_of_an_exported_server_url() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let urls = [
+        (
+            "http://someone:pw-in-url-5b2c@10.0.0.2:32400",
+            "pw-in-url-5b2c",
+        ),
+        (
+            "http://10.0.0.2:32400/?X-Plex-Token=tok-in-url-8d1f",
+            "tok-in-url-8d1f",
+        ),
+    ];
+    let helps: [&[&str]; 3] = [&["--help"], &["-h"], &["window", "set", "--help"]];
+    for (url, secret) in urls {
+        for args in helps {
+            let out = common::bare_cmd(home.path())
+                .env("PLEX_URL", url)
+                .args(args)
+                .output()
+                .expect("the binary runs");
+            let printed = format!("{}{}", common::stdout(&out), stderr(&out));
+            assert_eq!(out.status.code(), Some(0), "{args:?}: {printed}");
+            assert!(printed.contains("PLEX_URL"), "{args:?}: {printed}");
+            assert!(
+                !printed.contains(secret),
+                "{args:?} printed {secret}: {printed}"
+            );
+        }
+    }
+}
