@@ -24,6 +24,10 @@ pub mod exit {
     pub const UNREACHABLE: u8 = 5;
     /// Interrupted (Ctrl-C), as shells report a process ended by SIGINT.
     pub const INTERRUPTED: u8 = 130;
+    /// Stopped by SIGTERM (`systemctl stop`, `kill`), as shells report it.
+    pub const TERMINATED: u8 = 143;
+    /// Stopped by SIGHUP (the terminal closed), as shells report it.
+    pub const HANGUP: u8 = 129;
 }
 
 const AFTER_HELP: &str = "\
@@ -36,6 +40,7 @@ Exit codes:
   5  server unreachable, connection lost or timed out; --wait-timeout passed with Butler work
      still running (or, for run --when-idle, someone still watching); or --deadline passed
   130  interrupted (Ctrl-C); the server's work goes on
+  143, 129  stopped by SIGTERM or SIGHUP: as 130, the report printed in full
 With several profiles, the exit code is the highest of the servers'.
 
 The token is read from --token or --token-file, $PLEX_TOKEN or the config file
@@ -261,7 +266,8 @@ pub struct WaitArgs {
     /// progress on stderr (a bar on a terminal, a line per change
     /// otherwise). A server may show one activity for all its Butler work,
     /// so this waits for all of it, not only the tasks named. Ctrl-C stops
-    /// the waiting (exit code 130), not the work
+    /// the waiting (exit code 130; 143 for SIGTERM, 129 for SIGHUP), not
+    /// the work
     #[arg(long)]
     pub wait: bool,
 

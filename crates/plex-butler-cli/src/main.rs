@@ -267,13 +267,36 @@ async fn run_embedded(cli: &Cli) -> u8 {
 /// How the run of every server ended.
 enum End {
     Finished,
-    Interrupted,
+    /// Stopped by a signal; the exit code it gives.
+    Interrupted(u8),
     Deadline,
 }
 
+/// Waits for a signal that asks the command to stop: Ctrl-C (SIGINT) and,
+/// on unix, SIGTERM (`systemctl stop`, `kill`) and SIGHUP (a closed
+/// terminal). Returns the exit code a shell reports for that signal.
+async fn stop_signal() -> u8 {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let (Ok(mut term), Ok(mut hup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) {
+            return tokio::select! {
+                _ = tokio::signal::ctrl_c() => exit::INTERRUPTED,
+                _ = term.recv() => exit::TERMINATED,
+                _ = hup.recv() => exit::HANGUP,
+            };
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    exit::INTERRUPTED
+}
+
 /// Runs the command against every server selected, side by side, then
-/// prints what each did. Ctrl-C and `--deadline` stop the run and still
-/// print what was done.
+/// prints what each did. Ctrl-C (or SIGTERM, SIGHUP) and `--deadline`
+/// stop the run and still print what was done.
 async fn run_on(cli: &Cli, selection: Selection, client_identifier: Option<String>) -> u8 {
     let global = &cli.global;
     if let Err(failure) = confirm(cli, &selection.targets) {
@@ -317,7 +340,7 @@ async fn run_on(cli: &Cli, selection: Selection, client_identifier: Option<Strin
     };
     let end = tokio::select! {
         _ = all => End::Finished,
-        _ = tokio::signal::ctrl_c() => End::Interrupted,
+        code = stop_signal() => End::Interrupted(code),
         () = deadline => End::Deadline,
     };
     ctx.screen.restore(!matches!(end, End::Finished));
@@ -325,8 +348,10 @@ async fn run_on(cli: &Cli, selection: Selection, client_identifier: Option<Strin
         let mut part = lock(part);
         match end {
             End::Finished => {}
-            End::Interrupted => part.cut_short(ErrorKind::Interrupted, None),
-            End::Deadline => part.cut_short(ErrorKind::Deadline, global.deadline),
+            End::Interrupted(code) => part.cut_short(ErrorKind::Interrupted, None, code),
+            End::Deadline => {
+                part.cut_short(ErrorKind::Deadline, global.deadline, exit::UNREACHABLE)
+            }
         }
     }
     report_all(cli, &selection, &parts, ctx.live)

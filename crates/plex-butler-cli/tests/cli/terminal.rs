@@ -207,14 +207,15 @@ async fn ctrl_c_during_wait_on_a_terminal_clears_the_bar_and_says_the_work_goes_
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ctrl_c_during_wait_in_json_prints_a_complete_document_marked_interrupted() {
+/// Runs `start BackupDatabase --wait -o json` against a frozen simulator
+/// and sends `signal` once the wait is under way.
+async fn signal_during_wait_in_json(signal: Signal) -> std::process::Output {
     let sim = frozen().await;
     let home = tempfile::tempdir().expect("temp dir");
     let bin = assert_cmd::cargo::cargo_bin("plex-butler");
     let url = sim.url().to_string();
     let home_path = home.path().to_path_buf();
-    let out = tokio::task::spawn_blocking(move || {
+    tokio::task::spawn_blocking(move || {
         let mut child = std::process::Command::new(bin)
             .env_clear()
             .env("HOME", &home_path)
@@ -241,7 +242,7 @@ async fn ctrl_c_during_wait_in_json_prints_a_complete_document_marked_interrupte
             seen.push(byte[0]);
         }
         let pid = Pid::from_raw(i32::try_from(child.id()).expect("pid"));
-        kill(pid, Signal::SIGINT).expect("SIGINT");
+        kill(pid, signal).expect("signal");
         let mut rest = Vec::new();
         let _ = err.read_to_end(&mut rest);
         let mut output = child.wait_with_output().expect("wait");
@@ -250,14 +251,36 @@ async fn ctrl_c_during_wait_in_json_prints_a_complete_document_marked_interrupte
         output
     })
     .await
-    .expect("join");
-    assert_eq!(code(&out), 130, "{}", stderr(&out));
-    common::assert_matches_schema(&stdout(&out));
-    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    .expect("join")
+}
+
+/// Asserts one complete JSON document marked interrupted, with `code`.
+fn assert_interrupted_document(out: &std::process::Output, code_expected: i32) {
+    assert_eq!(code(out), code_expected, "{}", stderr(out));
+    common::assert_matches_schema(&stdout(out));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(out)).expect("JSON");
     assert_eq!(doc["results"][0]["outcome"], "started", "{doc}");
     assert_eq!(doc["wait"]["interrupted"], true, "{doc}");
     assert_eq!(doc["wait"]["done"], false, "{doc}");
     assert_eq!(doc["error"]["kind"], "interrupted", "{doc}");
-    assert_eq!(doc["error"]["exit_code"], 130, "{doc}");
-    assert!(stderr(&out).contains("goes on"), "{}", stderr(&out));
+    assert_eq!(doc["error"]["exit_code"], code_expected, "{doc}");
+    assert!(stderr(out).contains("goes on"), "{}", stderr(out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_during_wait_in_json_prints_a_complete_document_marked_interrupted() {
+    let out = signal_during_wait_in_json(Signal::SIGINT).await;
+    assert_interrupted_document(&out, 130);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_wait_in_json_prints_a_complete_document_and_exits_143() {
+    let out = signal_during_wait_in_json(Signal::SIGTERM).await;
+    assert_interrupted_document(&out, 143);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_during_wait_in_json_prints_a_complete_document_and_exits_129() {
+    let out = signal_during_wait_in_json(Signal::SIGHUP).await;
+    assert_interrupted_document(&out, 129);
 }
