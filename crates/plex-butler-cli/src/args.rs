@@ -259,6 +259,25 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// Whether the command changes something on the server: its output
+    /// then names the server it changed.
+    pub fn changes_server(&self) -> bool {
+        matches!(
+            self,
+            Command::Start { .. }
+                | Command::Stop { .. }
+                | Command::StartAll { .. }
+                | Command::StopAll
+                | Command::Window { action: Some(_) }
+                | Command::Enable { .. }
+                | Command::Disable { .. }
+                | Command::Run(_)
+                | Command::Apply { .. }
+        )
+    }
+}
+
 /// `--wait` and its time limit.
 #[derive(Debug, Args)]
 pub struct WaitArgs {

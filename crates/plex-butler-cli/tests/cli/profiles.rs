@@ -173,6 +173,37 @@ async fn a_server_typed_on_the_command_line_wins_over_an_exported_profile() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_that_changes_something_names_the_server_it_changed() {
+    let (a, b) = (sim(TOKEN_A).await, sim(TOKEN_B).await);
+    let home = tempfile::tempdir().expect("temp dir");
+    write_config(home.path(), &a, &b);
+    let changes: [&[&str]; 3] = [
+        &["window", "set", "7-8"],
+        &["disable", "OptimizeDatabase"],
+        &["start", "BackupDatabase"],
+    ];
+    for args in changes {
+        let mut cmd = bare_cmd(home.path());
+        cmd.args(["--profile", "b"]).args(args);
+        let out = run(cmd).await;
+        assert_eq!(code(&out), 0, "{args:?}: {}", stderr(&out));
+        let said = stdout(&out);
+        assert!(
+            said.starts_with(&format!("server: {}\n", b.url())),
+            "{args:?}: {said}"
+        );
+
+        let mut cmd = bare_cmd(home.path());
+        cmd.args(["--profile", "b", "-o", "json"]).args(args);
+        let out = run(cmd).await;
+        assert_eq!(code(&out), 0, "{args:?}: {}", stderr(&out));
+        let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+        assert_eq!(doc["server"], b.url(), "{args:?}: {doc}");
+        assert_matches_schema(&stdout(&out));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_empty_exported_profile_counts_as_unset() {
     let sim = sim(TOKEN_A).await;
     let home = tempfile::tempdir().expect("temp dir");
