@@ -215,7 +215,7 @@ pub fn resolve(args: &GlobalArgs) -> Result<Selection, ConfigError> {
         Ok(Some(token.clone()))
     } else if let Some(token_file) = &args.token_file {
         read_token_file(token_file, &mut warnings).map(Some)
-    } else if let Some(token) = std::env::var("PLEX_TOKEN").ok().filter(|t| !t.is_empty()) {
+    } else if let Some(token) = env_token()? {
         Ok(Some(token))
     } else if let (Some(_), Some(_)) = (&file.token, &file.token_file) {
         Err(ConfigError(
@@ -237,6 +237,21 @@ pub fn resolve(args: &GlobalArgs) -> Result<Selection, ConfigError> {
         legacy_client_identifier,
         warnings,
     })
+}
+
+/// `$PLEX_TOKEN`, when set and not empty. A value that is not UTF-8 is
+/// refused: passing over it to the config file's token would use a token
+/// the user did not mean.
+fn env_token() -> Result<Option<String>, ConfigError> {
+    match std::env::var("PLEX_TOKEN") {
+        Ok(token) => Ok(Some(token).filter(|t| !t.is_empty())),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(ConfigError(
+            "$PLEX_TOKEN is not UTF-8 text (a Plex token is plain letters and digits): \
+             check how it was set"
+                .into(),
+        )),
+    }
 }
 
 fn profile_token(
@@ -347,7 +362,9 @@ fn read_token_file(path: &Path, warnings: &mut Vec<String>) -> Result<String, Co
         ))
     })?;
     warn_if_loose(path, warnings);
-    let token = text.trim();
+    // Editors on some systems start a file with a byte order mark; it is
+    // no part of the token.
+    let token = text.trim_start_matches('\u{feff}').trim();
     if token.is_empty() {
         return Err(ConfigError(format!(
             "the token file {} is empty",
