@@ -274,24 +274,51 @@ enum End {
 
 /// Waits for a signal that asks the command to stop: Ctrl-C (SIGINT) and,
 /// on unix, SIGTERM (`systemctl stop`, `kill`) and SIGHUP (a closed
-/// terminal). Returns the exit code a shell reports for that signal.
+/// terminal), unless SIGHUP is ignored (`nohup`): a handler would undo
+/// that. Returns the exit code a shell reports for that signal.
 async fn stop_signal() -> u8 {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        if let (Ok(mut term), Ok(mut hup)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::hangup()),
-        ) {
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            let mut hup = if hangup_ignored() {
+                None
+            } else {
+                signal(SignalKind::hangup()).ok()
+            };
+            let hangup = async {
+                match &mut hup {
+                    Some(hup) => {
+                        hup.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
             return tokio::select! {
                 _ = tokio::signal::ctrl_c() => exit::INTERRUPTED,
                 _ = term.recv() => exit::TERMINATED,
-                _ = hup.recv() => exit::HANGUP,
+                () = hangup => exit::HANGUP,
             };
         }
     }
     let _ = tokio::signal::ctrl_c().await;
     exit::INTERRUPTED
+}
+
+/// Whether this process was started with SIGHUP ignored (`nohup`), as
+/// Linux's `/proc/self/status` says (elsewhere it is taken not to be).
+#[cfg(unix)]
+fn hangup_ignored() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("SigIgn:"))
+                .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        })
+        // SIGHUP is signal 1: the mask's lowest bit.
+        .is_some_and(|mask| mask & 1 != 0)
 }
 
 /// Runs the command against every server selected, side by side, then

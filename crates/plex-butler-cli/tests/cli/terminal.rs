@@ -208,16 +208,26 @@ async fn ctrl_c_during_wait_on_a_terminal_clears_the_bar_and_says_the_work_goes_
 }
 
 /// Runs `start BackupDatabase --wait -o json` against a frozen simulator
-/// and sends `signal` once the wait is under way.
-async fn signal_during_wait_in_json(signal: Signal) -> std::process::Output {
+/// (under `nohup` if asked) and sends `signals` once the wait is under
+/// way, a moment apart.
+async fn signal_during_wait_in_json(signals: &[Signal], under_nohup: bool) -> std::process::Output {
+    let signals = signals.to_vec();
     let sim = frozen().await;
     let home = tempfile::tempdir().expect("temp dir");
     let bin = assert_cmd::cargo::cargo_bin("plex-butler");
     let url = sim.url().to_string();
     let home_path = home.path().to_path_buf();
     tokio::task::spawn_blocking(move || {
-        let mut child = std::process::Command::new(bin)
+        let mut command = if under_nohup {
+            let mut command = std::process::Command::new("nohup");
+            command.arg(bin);
+            command
+        } else {
+            std::process::Command::new(bin)
+        };
+        let mut child = command
             .env_clear()
+            .env("PATH", "/usr/bin:/bin")
             .env("HOME", &home_path)
             .env("XDG_CONFIG_HOME", &home_path)
             .env("PLEX_TOKEN", TOKEN)
@@ -242,7 +252,13 @@ async fn signal_during_wait_in_json(signal: Signal) -> std::process::Output {
             seen.push(byte[0]);
         }
         let pid = Pid::from_raw(i32::try_from(child.id()).expect("pid"));
-        kill(pid, signal).expect("signal");
+        for (i, signal) in signals.into_iter().enumerate() {
+            if i > 0 {
+                // Time for the signal before to end the run, had it done so.
+                std::thread::sleep(Duration::from_millis(300));
+            }
+            kill(pid, signal).expect("signal");
+        }
         let mut rest = Vec::new();
         let _ = err.read_to_end(&mut rest);
         let mut output = child.wait_with_output().expect("wait");
@@ -269,18 +285,24 @@ fn assert_interrupted_document(out: &std::process::Output, code_expected: i32) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_during_wait_in_json_prints_a_complete_document_marked_interrupted() {
-    let out = signal_during_wait_in_json(Signal::SIGINT).await;
+    let out = signal_during_wait_in_json(&[Signal::SIGINT], false).await;
     assert_interrupted_document(&out, 130);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_during_wait_in_json_prints_a_complete_document_and_exits_143() {
-    let out = signal_during_wait_in_json(Signal::SIGTERM).await;
+    let out = signal_during_wait_in_json(&[Signal::SIGTERM], false).await;
     assert_interrupted_document(&out, 143);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sighup_during_wait_in_json_prints_a_complete_document_and_exits_129() {
-    let out = signal_during_wait_in_json(Signal::SIGHUP).await;
+    let out = signal_during_wait_in_json(&[Signal::SIGHUP], false).await;
     assert_interrupted_document(&out, 129);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_nohup_a_sighup_is_ignored_and_the_wait_goes_on() {
+    let out = signal_during_wait_in_json(&[Signal::SIGHUP, Signal::SIGINT], true).await;
+    assert_interrupted_document(&out, 130);
 }
