@@ -24,6 +24,10 @@ pub mod exit {
     pub const UNREACHABLE: u8 = 5;
     /// Interrupted (Ctrl-C), as shells report a process ended by SIGINT.
     pub const INTERRUPTED: u8 = 130;
+    /// Stopped by SIGTERM (`systemctl stop`, `kill`), as shells report it.
+    pub const TERMINATED: u8 = 143;
+    /// Stopped by SIGHUP (the terminal closed), as shells report it.
+    pub const HANGUP: u8 = 129;
 }
 
 const AFTER_HELP: &str = "\
@@ -36,6 +40,7 @@ Exit codes:
   5  server unreachable, connection lost or timed out; --wait-timeout passed with Butler work
      still running (or, for run --when-idle, someone still watching); or --deadline passed
   130  interrupted (Ctrl-C); the server's work goes on
+  143, 129  stopped by SIGTERM or SIGHUP: as 130, the report printed in full
 With several profiles, the exit code is the highest of the servers'.
 
 The token is read from --token or --token-file, $PLEX_TOKEN or the config file
@@ -67,7 +72,16 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// The server's base URL [default: http://127.0.0.1:32400]
-    #[arg(short, long, env = "PLEX_URL", global = true, value_name = "URL")]
+    // The value of an exported PLEX_URL is not shown in --help: it may
+    // carry credentials or a token.
+    #[arg(
+        short,
+        long,
+        env = "PLEX_URL",
+        hide_env_values = true,
+        global = true,
+        value_name = "URL"
+    )]
     pub server: Option<String>,
 
     /// Read the token from this file (keep it mode 0600)
@@ -245,6 +259,25 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// Whether the command changes something on the server: its output
+    /// then names the server it changed.
+    pub fn changes_server(&self) -> bool {
+        matches!(
+            self,
+            Command::Start { .. }
+                | Command::Stop { .. }
+                | Command::StartAll { .. }
+                | Command::StopAll
+                | Command::Window { action: Some(_) }
+                | Command::Enable { .. }
+                | Command::Disable { .. }
+                | Command::Run(_)
+                | Command::Apply { .. }
+        )
+    }
+}
+
 /// `--wait` and its time limit.
 #[derive(Debug, Args)]
 pub struct WaitArgs {
@@ -252,7 +285,8 @@ pub struct WaitArgs {
     /// progress on stderr (a bar on a terminal, a line per change
     /// otherwise). A server may show one activity for all its Butler work,
     /// so this waits for all of it, not only the tasks named. Ctrl-C stops
-    /// the waiting (exit code 130), not the work
+    /// the waiting (exit code 130; 143 for SIGTERM, 129 for SIGHUP), not
+    /// the work
     #[arg(long)]
     pub wait: bool,
 

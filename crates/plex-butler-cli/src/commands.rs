@@ -6,7 +6,7 @@ use crate::args::{Command, WindowAction};
 use crate::caller::{Caller, Context, Shared, lock};
 use crate::config::Target;
 use crate::failure::{ErrorKind, Failure};
-use crate::{maintenance, steps, tasks};
+use crate::{maintenance, steps, table, tasks};
 
 /// Runs the command against `target`, keeping what it does in `part`.
 pub async fn run(ctx: &Context<'_>, target: &Target, part: Shared) {
@@ -20,7 +20,12 @@ pub async fn run(ctx: &Context<'_>, target: &Target, part: Shared) {
 
 async fn execute(ctx: &Context<'_>, target: &Target, part: &Shared) -> Result<(), Failure> {
     let caller = Caller::new(ctx, target)?;
-    lock(part).server = caller.client.base_url().to_string();
+    let server = caller.client.base_url().to_string();
+    lock(part).server.clone_from(&server);
+    if ctx.cli.command.changes_server() {
+        // First, so that what follows is read as done on that server.
+        caller.say(|out| table::server_line(out, &server));
+    }
     let caller = &caller;
     match &ctx.cli.command {
         Command::List => tasks::list(caller, part).await,

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -85,6 +86,46 @@ pub struct Selection {
     pub legacy_client_identifier: Option<String>,
     /// Warnings for the user (loose file modes, ...).
     pub warnings: Vec<String>,
+}
+
+/// The most a file the command reads (the config file, a token file, an
+/// `apply` file) may hold: far more than any of them needs, little enough
+/// to hold in memory.
+pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+
+/// Reads a small text file the user named: a regular file of at most
+/// [`MAX_FILE_BYTES`], or the null device (read as empty). Anything else
+/// (a FIFO or socket, whose opening or reading could block past any
+/// deadline, a device such as `/dev/zero` that never ends, a directory)
+/// is refused before it is opened; a file that grows past the limit is
+/// refused rather than read whole. The error says why, for a message that
+/// names the file.
+pub fn read_small_file(path: &Path) -> io::Result<String> {
+    let meta = fs::metadata(path)?;
+    if is_null_device(&meta) {
+        return Ok(String::new());
+    }
+    if !meta.is_file() {
+        return Err(io::Error::other("it is not a regular file"));
+    }
+    let too_large = || {
+        io::Error::other(format!(
+            "it is larger than {} MiB, more than such a file ever holds",
+            MAX_FILE_BYTES / (1024 * 1024)
+        ))
+    };
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    fs::File::open(path)?
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_large());
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "it is not UTF-8 text"))
 }
 
 /// `$NAME` when it is an absolute path: the XDG base directory spec says
@@ -174,7 +215,7 @@ pub fn resolve(args: &GlobalArgs) -> Result<Selection, ConfigError> {
         Ok(Some(token.clone()))
     } else if let Some(token_file) = &args.token_file {
         read_token_file(token_file, &mut warnings).map(Some)
-    } else if let Some(token) = std::env::var("PLEX_TOKEN").ok().filter(|t| !t.is_empty()) {
+    } else if let Some(token) = env_token()? {
         Ok(Some(token))
     } else if let (Some(_), Some(_)) = (&file.token, &file.token_file) {
         Err(ConfigError(
@@ -196,6 +237,21 @@ pub fn resolve(args: &GlobalArgs) -> Result<Selection, ConfigError> {
         legacy_client_identifier,
         warnings,
     })
+}
+
+/// `$PLEX_TOKEN`, when set and not empty. A value that is not UTF-8 is
+/// refused: passing over it to the config file's token would use a token
+/// the user did not mean.
+fn env_token() -> Result<Option<String>, ConfigError> {
+    match std::env::var("PLEX_TOKEN") {
+        Ok(token) => Ok(Some(token).filter(|t| !t.is_empty())),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(ConfigError(
+            "$PLEX_TOKEN is not UTF-8 text (a Plex token is plain letters and digits): \
+             check how it was set"
+                .into(),
+        )),
+    }
 }
 
 fn profile_token(
@@ -262,19 +318,13 @@ fn read_config(
             path.display()
         ))
     };
-    match fs::metadata(path) {
-        Ok(meta) => {
-            // A FIFO or a socket would block the read, or never end it.
-            if !meta.is_file() && !is_character_device(&meta) {
-                return Err(unreadable("it is not a regular file".into()));
-            }
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
+    let text = match read_small_file(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == io::ErrorKind::NotFound && !explicit => {
             return Ok(FileConfig::default());
         }
         Err(e) => return Err(unreadable(e.to_string())),
-    }
-    let text = fs::read_to_string(path).map_err(|e| unreadable(e.to_string()))?;
+    };
     let config: FileConfig = toml::from_str(&text).map_err(|e| {
         // toml's messages quote the offending line, which could be the
         // token's: keep only the description.
@@ -290,27 +340,31 @@ fn read_config(
     Ok(config)
 }
 
+/// Whether `meta` is the null device's: `--config /dev/null` means no
+/// configuration at all.
 #[cfg(unix)]
-fn is_character_device(meta: &fs::Metadata) -> bool {
-    use std::os::unix::fs::FileTypeExt;
-    // `--config /dev/null`: no configuration at all.
+fn is_null_device(meta: &fs::Metadata) -> bool {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
     meta.file_type().is_char_device()
+        && fs::metadata("/dev/null").is_ok_and(|null| null.rdev() == meta.rdev())
 }
 
 #[cfg(not(unix))]
-fn is_character_device(_meta: &fs::Metadata) -> bool {
+fn is_null_device(_meta: &fs::Metadata) -> bool {
     false
 }
 
 fn read_token_file(path: &Path, warnings: &mut Vec<String>) -> Result<String, ConfigError> {
-    let text = fs::read_to_string(path).map_err(|e| {
+    let text = read_small_file(path).map_err(|e| {
         ConfigError(format!(
             "cannot read the token file {}: {e}",
             path.display()
         ))
     })?;
     warn_if_loose(path, warnings);
-    let token = text.trim();
+    // Editors on some systems start a file with a byte order mark; it is
+    // no part of the token.
+    let token = text.trim_start_matches('\u{feff}').trim();
     if token.is_empty() {
         return Err(ConfigError(format!(
             "the token file {} is empty",
@@ -354,6 +408,24 @@ mod tests {
     fn token_debug_is_redacted() {
         let token = Token("s3cr3t-value".into());
         assert!(!format!("{token:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn files_larger_than_the_limit_are_refused_and_smaller_ones_read() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("big");
+        let limit = usize::try_from(MAX_FILE_BYTES).expect("fits");
+        fs::write(&path, "a".repeat(limit)).expect("write");
+        assert_eq!(read_small_file(&path).map(|t| t.len()).ok(), Some(limit));
+        fs::write(&path, "a".repeat(limit + 1)).expect("write");
+        let error = read_small_file(&path).expect_err("one byte too many");
+        assert!(error.to_string().contains("larger than"), "{error}");
+        assert_eq!(
+            read_small_file(Path::new("/dev/null")).ok(),
+            Some(String::new())
+        );
+        let error = read_small_file(Path::new("/dev/zero")).expect_err("endless");
+        assert!(error.to_string().contains("not a regular file"), "{error}");
     }
 
     #[test]

@@ -64,7 +64,7 @@ impl Desired {
     /// file and, where known, the line.
     pub fn read(path: &Path) -> Result<Self, Failure> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let text = crate::config::read_small_file(path).map_err(|e| {
             Failure::new(
                 ErrorKind::Usage,
                 format!("cannot read {}: {e}", sanitize(&file)),

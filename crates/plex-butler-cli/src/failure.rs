@@ -62,7 +62,8 @@ pub enum ErrorKind {
     WaitTimedOut,
     /// `--deadline` passed (exit code 5).
     Deadline,
-    /// Ctrl-C (exit code 130); the server's work goes on.
+    /// Ctrl-C (exit code 130), SIGTERM (143) or SIGHUP (129); the server's
+    /// work goes on.
     Interrupted,
     /// The server answered with an unexpected status (exit code 1).
     Server,

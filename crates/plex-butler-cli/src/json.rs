@@ -43,6 +43,9 @@ pub enum JsonOutput {
     },
     /// `plex-butler start`: what happened to each task, in the order given.
     Start {
+        /// The server's base URL: the server changed (empty when the
+        /// command failed before any server was chosen).
+        server: String,
         /// One entry per task acted on; after an error, the ones before it.
         results: Vec<TaskResult>,
         /// With `--wait`: how the wait ended.
@@ -54,6 +57,9 @@ pub enum JsonOutput {
     },
     /// `plex-butler stop`: what happened to each task, in the order given.
     Stop {
+        /// The server's base URL: the server changed (empty when the
+        /// command failed before any server was chosen).
+        server: String,
         /// One entry per task acted on; after an error, the ones before it.
         results: Vec<TaskResult>,
         /// What went wrong, when something did.
@@ -102,6 +108,8 @@ pub enum JsonOutput {
     },
     /// `plex-butler window` and `window set`: the maintenance window.
     Window {
+        /// The server's base URL.
+        server: String,
         /// The window (after `set`, the one set); absent when it could not
         /// be read, null when the server has none.
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -120,6 +128,9 @@ pub enum JsonOutput {
     /// `plex-butler enable`: each task named, in the order given; empty when
     /// a name or a switch was refused before any change.
     Enable {
+        /// The server's base URL: the server changed (empty when the
+        /// command failed before any server was chosen).
+        server: String,
         /// What became of each task's switch.
         tasks: Vec<SwitchResult>,
         /// What went wrong, when something did.
@@ -128,6 +139,9 @@ pub enum JsonOutput {
     },
     /// `plex-butler disable`: as `enable`.
     Disable {
+        /// The server's base URL: the server changed (empty when the
+        /// command failed before any server was chosen).
+        server: String,
         /// What became of each task's switch.
         tasks: Vec<SwitchResult>,
         /// What went wrong, when something did.
@@ -137,6 +151,9 @@ pub enum JsonOutput {
     /// `plex-butler run`: a report per step, in order; after Ctrl-C or
     /// `--deadline`, the steps so far.
     Run {
+        /// The server's base URL: the server changed (empty when the
+        /// command failed before any server was chosen).
+        server: String,
         /// The steps.
         steps: Vec<StepResult>,
         /// What went wrong, when something did: the step that failed (the
@@ -148,6 +165,9 @@ pub enum JsonOutput {
     /// `plex-butler apply FILE`: the plan of changes, and whether it was
     /// applied.
     Apply {
+        /// The server's base URL: the server changed (empty when the
+        /// command failed before any server was chosen).
+        server: String,
         /// The file, as given.
         file: String,
         /// Whether `--dry-run` was given.
@@ -218,11 +238,13 @@ impl JsonOutput {
                 error,
             },
             Report::Start { results, wait } => Self::Start {
+                server: part.server.clone(),
                 results: results.clone(),
                 wait: summary(wait),
                 error,
             },
             Report::Stop { results } => Self::Stop {
+                server: part.server.clone(),
                 results: results.clone(),
                 error,
             },
@@ -248,16 +270,19 @@ impl JsonOutput {
                 previous,
                 changed,
             } => Self::Window {
+                server: part.server.clone(),
                 window: *window,
                 previous: *previous,
                 changed: *changed,
                 error,
             },
             Report::Enable { switches } => Self::Enable {
+                server: part.server.clone(),
                 tasks: switches.clone(),
                 error,
             },
             Report::Disable { switches } => Self::Disable {
+                server: part.server.clone(),
                 tasks: switches.clone(),
                 error,
             },
@@ -267,6 +292,7 @@ impl JsonOutput {
                 changes,
                 applied,
             } => Self::Apply {
+                server: part.server.clone(),
                 file: file.clone(),
                 dry_run: *dry_run,
                 changes: changes.clone(),
@@ -278,6 +304,7 @@ impl JsonOutput {
                 error,
             },
             Report::Run { steps, .. } => Self::Run {
+                server: part.server.clone(),
                 steps: steps.clone(),
                 error,
             },

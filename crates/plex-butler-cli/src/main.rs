@@ -85,12 +85,22 @@ fn main() -> ExitCode {
 
 /// Parses the command line. `--embedded` and profiles refuse a `--server`
 /// typed with them, but not one from an exported `PLEX_URL`: that is for
-/// the runs without them.
+/// the runs without them. Flags win over the environment: a `--server`,
+/// `--token` or `--token-file` typed on the command line sets aside an
+/// exported `PLEX_BUTLER_PROFILE`, whose server would otherwise be changed
+/// in place of the one typed. An empty `PLEX_BUTLER_PROFILE` is unset.
 fn parse() -> Result<Cli, clap::Error> {
     let mut command = Cli::command();
     let matches = command.try_get_matches_from_mut(std::env::args_os())?;
-    let cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut command))?;
+    let mut cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut command))?;
     let typed = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
+    if matches.value_source("profile") == Some(ValueSource::EnvVariable) {
+        if typed("server") || typed("token") || typed("token_file") {
+            cli.global.profile.clear();
+        } else {
+            cli.global.profile.retain(|name| !name.trim().is_empty());
+        }
+    }
     let conflict = |message: &str| {
         Err(command
             .clone()
@@ -257,13 +267,63 @@ async fn run_embedded(cli: &Cli) -> u8 {
 /// How the run of every server ended.
 enum End {
     Finished,
-    Interrupted,
+    /// Stopped by a signal; the exit code it gives.
+    Interrupted(u8),
     Deadline,
 }
 
+/// Waits for a signal that asks the command to stop: Ctrl-C (SIGINT) and,
+/// on unix, SIGTERM (`systemctl stop`, `kill`) and SIGHUP (a closed
+/// terminal), unless SIGHUP is ignored (`nohup`): a handler would undo
+/// that. Returns the exit code a shell reports for that signal.
+async fn stop_signal() -> u8 {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            let mut hup = if hangup_ignored() {
+                None
+            } else {
+                signal(SignalKind::hangup()).ok()
+            };
+            let hangup = async {
+                match &mut hup {
+                    Some(hup) => {
+                        hup.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            return tokio::select! {
+                _ = tokio::signal::ctrl_c() => exit::INTERRUPTED,
+                _ = term.recv() => exit::TERMINATED,
+                () = hangup => exit::HANGUP,
+            };
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    exit::INTERRUPTED
+}
+
+/// Whether this process was started with SIGHUP ignored (`nohup`), as
+/// Linux's `/proc/self/status` says (elsewhere it is taken not to be).
+#[cfg(unix)]
+fn hangup_ignored() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("SigIgn:"))
+                .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        })
+        // SIGHUP is signal 1: the mask's lowest bit.
+        .is_some_and(|mask| mask & 1 != 0)
+}
+
 /// Runs the command against every server selected, side by side, then
-/// prints what each did. Ctrl-C and `--deadline` stop the run and still
-/// print what was done.
+/// prints what each did. Ctrl-C (or SIGTERM, SIGHUP) and `--deadline`
+/// stop the run and still print what was done.
 async fn run_on(cli: &Cli, selection: Selection, client_identifier: Option<String>) -> u8 {
     let global = &cli.global;
     if let Err(failure) = confirm(cli, &selection.targets) {
@@ -307,7 +367,7 @@ async fn run_on(cli: &Cli, selection: Selection, client_identifier: Option<Strin
     };
     let end = tokio::select! {
         _ = all => End::Finished,
-        _ = tokio::signal::ctrl_c() => End::Interrupted,
+        code = stop_signal() => End::Interrupted(code),
         () = deadline => End::Deadline,
     };
     ctx.screen.restore(!matches!(end, End::Finished));
@@ -315,8 +375,10 @@ async fn run_on(cli: &Cli, selection: Selection, client_identifier: Option<Strin
         let mut part = lock(part);
         match end {
             End::Finished => {}
-            End::Interrupted => part.cut_short(ErrorKind::Interrupted, None),
-            End::Deadline => part.cut_short(ErrorKind::Deadline, global.deadline),
+            End::Interrupted(code) => part.cut_short(ErrorKind::Interrupted, None, code),
+            End::Deadline => {
+                part.cut_short(ErrorKind::Deadline, global.deadline, exit::UNREACHABLE)
+            }
         }
     }
     report_all(cli, &selection, &parts, ctx.live)

@@ -259,10 +259,11 @@ impl Part {
     }
 
     /// Ends a part that was still going when the run was stopped from
-    /// outside: Ctrl-C (`Interrupted`) or `--deadline` (`Deadline`, after
-    /// `limit`). The message says what was done and that the server's
+    /// outside: a signal (`Interrupted`) or `--deadline` (`Deadline`, after
+    /// `limit`), exiting with `code` (130 for Ctrl-C, 143 for SIGTERM, 129
+    /// for SIGHUP). The message says what was done and that the server's
     /// work goes on.
-    pub fn cut_short(&mut self, kind: ErrorKind, limit: Option<Duration>) {
+    pub fn cut_short(&mut self, kind: ErrorKind, limit: Option<Duration>, code: u8) {
         if self.finished {
             return;
         }
@@ -310,7 +311,9 @@ impl Part {
                 ": {done}; the server's work goes on, only this command stopped"
             ));
         }
-        self.failure = Some(Failure::new(kind, message));
+        let mut failure = Failure::new(kind, message);
+        failure.code = code;
+        self.failure = Some(failure);
     }
 
     /// What was done, in words, for a message.

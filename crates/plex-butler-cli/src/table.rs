@@ -23,6 +23,11 @@ pub fn print_part(out: &mut impl Write, part: &Part, live: bool, quiet: bool) ->
     end_lines(out, &part.report, quiet)
 }
 
+/// The server a command that changes something acts on, said first.
+pub fn server_line(out: &mut impl Write, server: &str) -> io::Result<()> {
+    writeln!(out, "server: {}", sanitize(server))
+}
+
 /// The lines said as soon as they happen: what each task did, and that
 /// the server took a start-all or stop-all.
 pub fn event_lines(out: &mut impl Write, report: &Report) -> io::Result<()> {

@@ -87,8 +87,8 @@ pub struct WaitSummary {
     /// `--wait-timeout` or `--deadline` passed first, or the wait was
     /// interrupted (`error` says which).
     pub done: bool,
-    /// `true` when Ctrl-C stopped the wait (exit code 130). The server's
-    /// work goes on.
+    /// `true` when Ctrl-C (exit code 130), SIGTERM (143) or SIGHUP (129)
+    /// stopped the wait. The server's work goes on.
     pub interrupted: bool,
     /// Whether any Butler activity was seen. `false` with `done`: the work
     /// ended before the first look, or never started; the server's answers

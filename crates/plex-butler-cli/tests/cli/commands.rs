@@ -161,13 +161,19 @@ async fn stop_says_stopped_then_not_running() {
     cmd.args(["stop", "CLEANOLDBUNDLES"]);
     let first = run(cmd).await;
     assert_eq!(code(&first), 0, "{}", stderr(&first));
-    assert_eq!(stdout(&first), "CleanOldBundles: stopped\n");
+    assert_eq!(
+        stdout(&first),
+        format!("server: {}\nCleanOldBundles: stopped\n", world.url())
+    );
 
     let mut cmd = world.cmd();
     cmd.args(["stop", "CleanOldBundles"]);
     let again = run(cmd).await;
     assert_eq!(code(&again), 0, "{}", stderr(&again));
-    assert_eq!(stdout(&again), "CleanOldBundles: not running\n");
+    assert_eq!(
+        stdout(&again),
+        format!("server: {}\nCleanOldBundles: not running\n", world.url())
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -547,8 +553,11 @@ async fn embedded_start_with_wait_runs_a_short_task_to_its_end() {
     cmd.args(["--embedded", "start", "BackupDatabase", "--wait"]);
     let out = run(cmd).await;
     assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let said = stdout(&out);
+    let (server, rest) = said.split_once('\n').expect("lines");
+    assert!(server.starts_with("server: http://127.0.0.1:"), "{said}");
     assert_eq!(
-        stdout(&out),
+        rest,
         "BackupDatabase: started\ndone: no Butler work is left\n"
     );
     assert!(

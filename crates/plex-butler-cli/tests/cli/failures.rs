@@ -449,3 +449,75 @@ async fn a_task_newer_than_the_spec_is_listed_started_and_stopped_by_its_name() 
     }
     sim.shutdown().await;
 }
+
+#[test]
+fn help_never_shows_the_value_of_an_exported_server_url() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let urls = [
+        (
+            "http://someone:pw-in-url-5b2c@10.0.0.2:32400",
+            "pw-in-url-5b2c",
+        ),
+        (
+            "http://10.0.0.2:32400/?X-Plex-Token=tok-in-url-8d1f",
+            "tok-in-url-8d1f",
+        ),
+    ];
+    let helps: [&[&str]; 3] = [&["--help"], &["-h"], &["window", "set", "--help"]];
+    for (url, secret) in urls {
+        for args in helps {
+            let out = common::bare_cmd(home.path())
+                .env("PLEX_URL", url)
+                .args(args)
+                .output()
+                .expect("the binary runs");
+            let printed = format!("{}{}", common::stdout(&out), stderr(&out));
+            assert_eq!(out.status.code(), Some(0), "{args:?}: {printed}");
+            assert!(printed.contains("PLEX_URL"), "{args:?}: {printed}");
+            assert!(
+                !printed.contains(secret),
+                "{args:?} printed {secret}: {printed}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_byte_order_mark_before_the_token_in_a_token_file_is_not_part_of_it() {
+    let sim = sim().await;
+    let home = tempfile::tempdir().expect("temp dir");
+    let file = home.path().join("bom.token");
+    std::fs::write(&file, format!("\u{feff}{TOKEN}\n")).expect("write");
+    let mut cmd = plex_butler(home.path());
+    cmd.env_remove("PLEX_TOKEN")
+        .env("PLEX_URL", sim.url())
+        .arg("--token-file")
+        .arg(&file)
+        .arg("list");
+    let out = run(cmd).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plex_token_that_is_not_utf8_is_refused_not_passed_over_for_the_config_token() {
+    use std::os::unix::ffi::OsStrExt;
+    let sim = sim().await;
+    let home = tempfile::tempdir().expect("temp dir");
+    let config = home.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!("server = \"{}\"\ntoken = \"{TOKEN}\"\n", sim.url()),
+    )
+    .expect("write");
+    let mut cmd = plex_butler(home.path());
+    cmd.env("PLEX_TOKEN", std::ffi::OsStr::from_bytes(b"not-\xff-utf8"))
+        .arg("--config")
+        .arg(&config)
+        .args(["start", "BackupDatabase"]);
+    let out = run(cmd).await;
+    assert_fails(&out, 2, "$PLEX_TOKEN is not UTF-8", "non-UTF-8 PLEX_TOKEN");
+    assert!(
+        sim.state().running().is_empty(),
+        "the config's token was used"
+    );
+}

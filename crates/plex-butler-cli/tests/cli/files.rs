@@ -237,3 +237,36 @@ async fn token_and_token_file_together_are_refused() {
         stderr(&out)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fifo_or_an_endless_device_as_token_file_or_apply_file_is_refused_at_once_naming_it() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let fifo = home.path().join("named.fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).expect("mkfifo");
+    let fifo = fifo.display().to_string();
+    let cases: [(&[&str], &str); 4] = [
+        (&["--token-file", &fifo, "list"], &fifo),
+        (&["apply", &fifo], &fifo),
+        (&["--token-file", "/dev/zero", "list"], "/dev/zero"),
+        (&["apply", "/dev/zero"], "/dev/zero"),
+    ];
+    for (args, file) in cases {
+        let mut cmd = bare_cmd(home.path());
+        cmd.env("PLEX_URL", "http://127.0.0.1:9")
+            .env("PLEX_TOKEN", TOKEN)
+            .args(["--deadline", "2s"])
+            .args(args)
+            .timeout(std::time::Duration::from_secs(10));
+        let started = std::time::Instant::now();
+        let out = common::run_without(cmd, TOKEN).await;
+        let said = stderr(&out);
+        assert_eq!(code(&out), 2, "{args:?}: {said}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "{args:?} took {:?}",
+            started.elapsed()
+        );
+        assert!(said.contains(file), "{args:?}: {said}");
+        assert!(said.contains("not a regular file"), "{args:?}: {said}");
+    }
+}

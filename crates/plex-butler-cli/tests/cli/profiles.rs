@@ -144,6 +144,79 @@ async fn an_unknown_profile_is_a_usage_error_that_lists_the_known_ones() {
     assert_eq!(code(&out), 2, "{}", stderr(&out));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_typed_on_the_command_line_wins_over_an_exported_profile() {
+    let (a, b) = (sim(TOKEN_A).await, sim(TOKEN_B).await);
+    let home = tempfile::tempdir().expect("temp dir");
+    write_config(home.path(), &a, &b);
+    let window = |sim: &Simulator| {
+        let settings = sim.settings();
+        (
+            settings["ButlerStartHour"].clone(),
+            settings["ButlerEndHour"].clone(),
+        )
+    };
+    let a_before = window(&a);
+
+    let mut cmd = bare_cmd(home.path());
+    cmd.env("PLEX_BUTLER_PROFILE", "a")
+        .env("PLEX_TOKEN", TOKEN_B)
+        .args(["--server", b.url(), "window", "set", "7-8"]);
+    let out = run(cmd).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(window(&b), ("7".to_string(), "8".to_string()));
+    assert_eq!(
+        window(&a),
+        a_before,
+        "the exported profile's server changed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_that_changes_something_names_the_server_it_changed() {
+    let (a, b) = (sim(TOKEN_A).await, sim(TOKEN_B).await);
+    let home = tempfile::tempdir().expect("temp dir");
+    write_config(home.path(), &a, &b);
+    let changes: [&[&str]; 3] = [
+        &["window", "set", "7-8"],
+        &["disable", "OptimizeDatabase"],
+        &["start", "BackupDatabase"],
+    ];
+    for args in changes {
+        let mut cmd = bare_cmd(home.path());
+        cmd.args(["--profile", "b"]).args(args);
+        let out = run(cmd).await;
+        assert_eq!(code(&out), 0, "{args:?}: {}", stderr(&out));
+        let said = stdout(&out);
+        assert!(
+            said.starts_with(&format!("server: {}\n", b.url())),
+            "{args:?}: {said}"
+        );
+
+        let mut cmd = bare_cmd(home.path());
+        cmd.args(["--profile", "b", "-o", "json"]).args(args);
+        let out = run(cmd).await;
+        assert_eq!(code(&out), 0, "{args:?}: {}", stderr(&out));
+        let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+        assert_eq!(doc["server"], b.url(), "{args:?}: {doc}");
+        assert_matches_schema(&stdout(&out));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_exported_profile_counts_as_unset() {
+    let sim = sim(TOKEN_A).await;
+    let home = tempfile::tempdir().expect("temp dir");
+    let mut cmd = bare_cmd(home.path());
+    cmd.env("PLEX_BUTLER_PROFILE", "")
+        .env("PLEX_URL", sim.url())
+        .env("PLEX_TOKEN", TOKEN_A)
+        .args(["start", "BackupDatabase"]);
+    let out = run(cmd).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(sim.state().running(), ["BackupDatabase"]);
+}
+
 /// One server for two profiles, told apart by their tokens: `slow`'s
 /// requests are never answered; `quick` gets its task list at once and
 /// no answer to a start.

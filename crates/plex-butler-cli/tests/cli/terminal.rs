@@ -207,16 +207,27 @@ async fn ctrl_c_during_wait_on_a_terminal_clears_the_bar_and_says_the_work_goes_
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ctrl_c_during_wait_in_json_prints_a_complete_document_marked_interrupted() {
+/// Runs `start BackupDatabase --wait -o json` against a frozen simulator
+/// (under `nohup` if asked) and sends `signals` once the wait is under
+/// way, a moment apart.
+async fn signal_during_wait_in_json(signals: &[Signal], under_nohup: bool) -> std::process::Output {
+    let signals = signals.to_vec();
     let sim = frozen().await;
     let home = tempfile::tempdir().expect("temp dir");
     let bin = assert_cmd::cargo::cargo_bin("plex-butler");
     let url = sim.url().to_string();
     let home_path = home.path().to_path_buf();
-    let out = tokio::task::spawn_blocking(move || {
-        let mut child = std::process::Command::new(bin)
+    tokio::task::spawn_blocking(move || {
+        let mut command = if under_nohup {
+            let mut command = std::process::Command::new("nohup");
+            command.arg(bin);
+            command
+        } else {
+            std::process::Command::new(bin)
+        };
+        let mut child = command
             .env_clear()
+            .env("PATH", "/usr/bin:/bin")
             .env("HOME", &home_path)
             .env("XDG_CONFIG_HOME", &home_path)
             .env("PLEX_TOKEN", TOKEN)
@@ -241,7 +252,13 @@ async fn ctrl_c_during_wait_in_json_prints_a_complete_document_marked_interrupte
             seen.push(byte[0]);
         }
         let pid = Pid::from_raw(i32::try_from(child.id()).expect("pid"));
-        kill(pid, Signal::SIGINT).expect("SIGINT");
+        for (i, signal) in signals.into_iter().enumerate() {
+            if i > 0 {
+                // Time for the signal before to end the run, had it done so.
+                std::thread::sleep(Duration::from_millis(300));
+            }
+            kill(pid, signal).expect("signal");
+        }
         let mut rest = Vec::new();
         let _ = err.read_to_end(&mut rest);
         let mut output = child.wait_with_output().expect("wait");
@@ -250,14 +267,42 @@ async fn ctrl_c_during_wait_in_json_prints_a_complete_document_marked_interrupte
         output
     })
     .await
-    .expect("join");
-    assert_eq!(code(&out), 130, "{}", stderr(&out));
-    common::assert_matches_schema(&stdout(&out));
-    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    .expect("join")
+}
+
+/// Asserts one complete JSON document marked interrupted, with `code`.
+fn assert_interrupted_document(out: &std::process::Output, code_expected: i32) {
+    assert_eq!(code(out), code_expected, "{}", stderr(out));
+    common::assert_matches_schema(&stdout(out));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(out)).expect("JSON");
     assert_eq!(doc["results"][0]["outcome"], "started", "{doc}");
     assert_eq!(doc["wait"]["interrupted"], true, "{doc}");
     assert_eq!(doc["wait"]["done"], false, "{doc}");
     assert_eq!(doc["error"]["kind"], "interrupted", "{doc}");
-    assert_eq!(doc["error"]["exit_code"], 130, "{doc}");
-    assert!(stderr(&out).contains("goes on"), "{}", stderr(&out));
+    assert_eq!(doc["error"]["exit_code"], code_expected, "{doc}");
+    assert!(stderr(out).contains("goes on"), "{}", stderr(out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_during_wait_in_json_prints_a_complete_document_marked_interrupted() {
+    let out = signal_during_wait_in_json(&[Signal::SIGINT], false).await;
+    assert_interrupted_document(&out, 130);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_wait_in_json_prints_a_complete_document_and_exits_143() {
+    let out = signal_during_wait_in_json(&[Signal::SIGTERM], false).await;
+    assert_interrupted_document(&out, 143);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_during_wait_in_json_prints_a_complete_document_and_exits_129() {
+    let out = signal_during_wait_in_json(&[Signal::SIGHUP], false).await;
+    assert_interrupted_document(&out, 129);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_nohup_a_sighup_is_ignored_and_the_wait_goes_on() {
+    let out = signal_during_wait_in_json(&[Signal::SIGHUP, Signal::SIGINT], true).await;
+    assert_interrupted_document(&out, 130);
 }

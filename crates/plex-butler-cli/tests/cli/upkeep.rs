@@ -117,7 +117,10 @@ async fn window_set_moves_the_window_and_settings_reads_it_back() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
-        "maintenance window: 22:00-04:00 (spans midnight), was 02:00-05:00\n"
+        format!(
+            "server: {}\nmaintenance window: 22:00-04:00 (spans midnight), was 02:00-05:00\n",
+            sim.url()
+        )
     );
     assert_eq!(sim.settings()["ButlerStartHour"], "22");
     assert_eq!(sim.settings()["ButlerEndHour"], "4");
@@ -171,7 +174,10 @@ async fn disable_turns_tasks_off_in_one_change_and_list_shows_them_disabled() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
-        "OptimizeDatabase: disabled\nRefreshLibraries: already disabled\n"
+        format!(
+            "server: {}\nOptimizeDatabase: disabled\nRefreshLibraries: already disabled\n",
+            sim.url()
+        )
     );
     assert_eq!(sim.settings()["ButlerTaskOptimizeDatabase"], "0");
 
@@ -264,12 +270,16 @@ async fn apply_shows_its_plan_dry_then_applies_it_then_has_nothing_to_change() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
-        "SETTING                     FROM   TO\n\
+        format!(
+            "server: {}\n\
+         SETTING                     FROM   TO\n\
          ButlerStartHour             2      1\n\
          ButlerEndHour               5      6\n\
          ButlerTaskOptimizeDatabase  true   false\n\
          ButlerTaskRefreshLibraries  false  true\n\
-         dry run: nothing was changed\n"
+         dry run: nothing was changed\n",
+            sim.url()
+        )
     );
     assert_eq!(sim.settings(), before, "a dry run writes nothing");
 
@@ -292,7 +302,10 @@ async fn apply_shows_its_plan_dry_then_applies_it_then_has_nothing_to_change() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
-        format!("nothing to change: the server already matches {path}\n")
+        format!(
+            "server: {}\nnothing to change: the server already matches {path}\n",
+            sim.url()
+        )
     );
     let out = run(&sim, home.path(), &["-o", "json", "apply", path]).await;
     let doc = json(&out);
@@ -444,7 +457,10 @@ async fn run_runs_each_task_to_its_end_in_order_and_reports_each_step() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let table = stdout(&out);
     assert!(
-        table.starts_with("TASK            OUTCOME  STARTED (UTC)"),
+        table.starts_with(&format!(
+            "server: {}\nTASK            OUTCOME  STARTED (UTC)",
+            sim.url()
+        )),
         "{table}"
     );
     assert!(table.contains("BackupDatabase  done     "), "{table}");
