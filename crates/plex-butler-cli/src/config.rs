@@ -300,7 +300,12 @@ fn unknown_profile(name: &str, file: &FileConfig, path: Option<&Path>) -> String
     if file.servers.is_empty() {
         return format!("no profile {shown:?}: {}", no_profiles(path));
     }
-    let known: Vec<&str> = file.servers.keys().map(String::as_str).collect();
+    // The names are the config file's keys: text like any other.
+    let known: Vec<String> = file
+        .servers
+        .keys()
+        .map(|k| crate::text::sanitize(k))
+        .collect();
     format!(
         "no profile {shown:?} in {where_}; the profiles are: {}",
         known.join(", ")

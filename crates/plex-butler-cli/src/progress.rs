@@ -8,7 +8,7 @@ use std::io::{self, IsTerminal, Write};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use plex_butler::{Activity, WaitProgress};
 
-use crate::text::sanitize;
+use crate::text::{CELL, clip, sanitize};
 
 /// How progress is shown in this run, shared by every server's wait.
 #[derive(Clone)]
@@ -165,5 +165,5 @@ fn new_bar(title: &str) -> ProgressBar {
         .progress_chars("=> ");
     ProgressBar::new(100)
         .with_style(style)
-        .with_prefix(sanitize(title))
+        .with_prefix(clip(&sanitize(title), CELL))
 }

@@ -1,5 +1,6 @@
 //! What people read: aligned columns and short lines. Every string that
-//! comes from the server goes through [`sanitize`] first.
+//! comes from the server goes through [`sanitize`] first, and free text
+//! in a column (titles) is cut to [`CELL`] columns.
 
 use std::io::{self, Write};
 
@@ -8,7 +9,7 @@ use plex_butler::{Activity, Sessions, SettingValue};
 use unicode_width::UnicodeWidthStr;
 
 use crate::report::{Part, Report};
-use crate::text::{human, sanitize};
+use crate::text::{CELL, clip, human, sanitize};
 use crate::views::{
     ListedTask, Outcome, SettingChange, SettingsView, StepResult, StepState, SwitchResult,
     TaskResult, WindowView,
@@ -100,7 +101,7 @@ pub fn print_tasks(out: &mut impl Write, tasks: &[ListedTask]) -> io::Result<()>
             let task = &listed.task;
             vec![
                 sanitize(task.name.as_str()),
-                title(task.title.as_deref()),
+                clip(&title(task.title.as_deref()), CELL),
                 yes_no(task.enabled).into(),
                 every(task.interval_days),
                 yes_no(task.schedule_randomized).into(),
@@ -145,8 +146,8 @@ pub fn print_activities(out: &mut impl Write, activities: &[Activity]) -> io::Re
             vec![
                 sanitize(&activity.uuid),
                 sanitize(&activity.kind),
-                sanitize(&activity.title),
-                sanitize(&activity.subtitle),
+                clip(&sanitize(&activity.title), CELL),
+                clip(&sanitize(&activity.subtitle), CELL),
                 match activity.progress {
                     Some(percent) => format!("{percent}%"),
                     None => "unknown".to_string(),
@@ -360,7 +361,7 @@ pub fn print_sessions(out: &mut impl Write, sessions: &Sessions) -> io::Result<(
             };
             vec![
                 or_dash(&p.user),
-                title,
+                clip(&title, CELL),
                 or_dash(&p.player),
                 or_dash(&p.state),
             ]

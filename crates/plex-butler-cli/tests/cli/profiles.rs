@@ -313,3 +313,41 @@ async fn two_profiles_of_one_server_timing_out_side_by_side_each_name_their_own_
         "{said}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn profile_names_holding_escape_sequences_are_escaped_in_the_unknown_profile_error() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let dir = home.path().join("plex-butler");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        "[servers.\"x\\u001b]0;pwned\\u0007\\u202ey\"]\nurl = \"http://127.0.0.1:9\"\ntoken = \"t\"\n",
+    )
+    .expect("write");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    }
+    let mut cmd = bare_cmd(home.path());
+    cmd.args(["--profile", "c", "list"]);
+    let out = run(cmd).await;
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        !err.contains('\u{1b}'),
+        "an escape reached the terminal: {err:?}"
+    );
+    assert!(
+        !err.contains('\u{7}'),
+        "a bell reached the terminal: {err:?}"
+    );
+    assert!(
+        !err.contains('\u{202e}'),
+        "a bidi override reached the terminal: {err:?}"
+    );
+    assert!(
+        err.contains("the profiles are: x\\u{1b}]0;pwned\\u{7}\\u{202e}y"),
+        "{err}"
+    );
+}

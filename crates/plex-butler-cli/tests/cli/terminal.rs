@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use plex_butler_sim::{Clock, ManualClock, Preset, Simulator};
+use plex_butler_sim::{Clock, ManualClock, Preset, Simulator, TaskSpec};
 use unicode_width::UnicodeWidthStr;
 
 use crate::common::{self, Scripted, code, stderr, stdout};
@@ -305,4 +305,53 @@ async fn sighup_during_wait_in_json_prints_a_complete_document_and_exits_129() {
 async fn under_nohup_a_sighup_is_ignored_and_the_wait_goes_on() {
     let out = signal_during_wait_in_json(&[Signal::SIGHUP, Signal::SIGINT], true).await;
     assert_interrupted_document(&out, 130);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bidi_overrides_zero_width_characters_and_endless_titles_are_escaped_and_cut_in_tables() {
+    let long = "L".repeat(10_000);
+    let sim = Simulator::builder()
+        .token(TOKEN)
+        .preset(Preset::Pms1_43_2)
+        .clock(ManualClock::at(Clock::system().now()))
+        .task(TaskSpec::new("Flipped").title("txt.\u{202e}exe Zero\u{200b}Width\u{feff}"))
+        .task(TaskSpec::new("Endless").title(long.clone()))
+        .start()
+        .await
+        .expect("simulator starts");
+    let home = tempfile::tempdir().expect("temp dir");
+    let shown = |args: &[&str]| {
+        let mut cmd = common::bare_cmd(home.path());
+        cmd.env("PLEX_TOKEN", TOKEN)
+            .args(["--server", sim.url()])
+            .args(args);
+        cmd
+    };
+    let start = common::run_without(shown(&["start", "Flipped", "Endless"]), TOKEN).await;
+    assert_eq!(code(&start), 0, "{}", stderr(&start));
+    for args in [&["list"][..], &["activities"][..]] {
+        let out = common::run_without(shown(args), TOKEN).await;
+        assert_eq!(code(&out), 0, "{args:?}: {}", stderr(&out));
+        let text = stdout(&out);
+        for hidden in ['\u{202e}', '\u{200b}', '\u{feff}'] {
+            assert!(!text.contains(hidden), "{args:?}: {hidden:?} in {text:?}");
+        }
+        assert!(
+            text.contains("txt.\\u{202e}exe Zero\\u{200b}Width\\u{feff}"),
+            "{args:?}: {text}"
+        );
+        assert!(
+            text.contains(&format!("{}…", &long[..59])),
+            "{args:?}: {text}"
+        );
+        assert!(
+            !text.contains(&long[..61]),
+            "{args:?}: the title was not cut"
+        );
+        let widest = text.lines().map(UnicodeWidthStr::width).max().unwrap_or(0);
+        assert!(widest < 200, "{args:?}: a line {widest} columns wide");
+    }
+    // JSON is never cut.
+    let out = common::run_without(shown(&["-o", "json", "list"]), TOKEN).await;
+    assert!(stdout(&out).contains(&long), "the JSON title was cut");
 }
