@@ -322,7 +322,9 @@ pub struct RunArgs {
     pub when_idle: bool,
 
     /// Go on with the next task after one fails [default: stop at the first
-    /// failure and skip the rest]
+    /// failure and skip the rest]. After a wait that ran out, the next task
+    /// starts while the previous one's work still runs (and says so); with
+    /// --when-idle it waits for that work to end first
     #[arg(long)]
     pub keep_going: bool,
 

@@ -9,7 +9,7 @@ use plex_butler::{Plan, PlanEvent, StartOutcome};
 use crate::args::RunArgs;
 use crate::caller::{Caller, Shared, WAIT_MAX_POLL_INTERVAL, lock};
 use crate::config::Target;
-use crate::failure::Failure;
+use crate::failure::{ErrorKind, Failure};
 use crate::progress::Display;
 use crate::report::Report;
 use crate::text::{human, sanitize};
@@ -32,6 +32,10 @@ pub async fn run(
     ));
     let seen = Arc::clone(part);
     let base_url = server.clone();
+    // A task whose wait ran out is still running: with --keep-going (and
+    // without --when-idle) the next step starts alongside it, and says so.
+    let alongside = args.keep_going && !args.when_idle;
+    let left_running: Mutex<Option<String>> = Mutex::new(None);
     let on_event = move |event: &PlanEvent<'_>| {
         let mut display = display
             .lock()
@@ -41,11 +45,19 @@ pub async fn run(
                 if let Report::Run { current, .. } = &mut lock(&seen).report {
                     *current = Some(CurrentStep::new(task.to_string()));
                 }
-                display.note(&format!(
-                    "step {} of {total}: {}",
-                    index + 1,
-                    sanitize(task.as_str())
-                ));
+                let mut line =
+                    format!("step {} of {total}: {}", index + 1, sanitize(task.as_str()));
+                let left = left_running
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .take();
+                if let Some(previous) = left {
+                    line.push_str(&format!(
+                        " (started while {previous}'s work still runs: its wait ran out; \
+                         --when-idle waits for it to end first)"
+                    ));
+                }
+                display.note(&line);
             }
             PlanEvent::Busy {
                 watching, running, ..
@@ -84,6 +96,18 @@ pub async fn run(
                         step.outcome.words(),
                         human(report.duration)
                     ));
+                }
+                if alongside
+                    && step.outcome == StepState::Failed
+                    && step
+                        .error
+                        .as_ref()
+                        .is_some_and(|e| e.kind == ErrorKind::WaitTimedOut)
+                {
+                    *left_running
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                        Some(sanitize(&step.task));
                 }
                 if let Report::Run { steps, current } = &mut lock(&seen).report {
                     *current = None;

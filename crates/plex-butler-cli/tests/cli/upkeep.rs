@@ -770,3 +770,43 @@ async fn each_upkeep_command_reports_an_unreachable_server_in_its_own_json_form(
         assert_eq!(doc["error"]["kind"], "unreachable", "{doc}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keep_going_after_a_wait_ran_out_says_the_next_task_starts_alongside_the_last() {
+    let sim = frozen().await;
+    let home = tempfile::tempdir().expect("temp dir");
+    let mut args = vec![
+        "-o",
+        "json",
+        "run",
+        "BackupDatabase",
+        "OptimizeDatabase",
+        "--wait-timeout",
+        "300ms",
+        "--keep-going",
+    ];
+    let out = run(&sim, home.path(), &args).await;
+    assert_eq!(code(&out), 5, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "step 2 of 2: OptimizeDatabase (started while BackupDatabase's work still runs"
+        ),
+        "{}",
+        stderr(&out)
+    );
+
+    // With --when-idle the next step waits for that work instead.
+    let sim = frozen().await;
+    args.push("--when-idle");
+    let out = run(&sim, home.path(), &args).await;
+    assert_eq!(code(&out), 5, "{}", stderr(&out));
+    assert!(!stderr(&out).contains("started while"), "{}", stderr(&out));
+    assert_eq!(
+        steps(&json(&out)),
+        pairs(&[
+            ("BackupDatabase", "failed"),
+            ("OptimizeDatabase", "not_started_busy")
+        ])
+    );
+    assert_eq!(sim.state().running(), ["BackupDatabase"]);
+}
