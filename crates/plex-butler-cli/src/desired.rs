@@ -75,7 +75,8 @@ impl Desired {
 
     /// Reads the text of `file`.
     pub fn parse(file: &str, text: &str) -> Result<Self, Failure> {
-        let at = |offset: usize| format!("{} line {}", sanitize(file), line_of(text, offset));
+        let lines = LineStarts::of(text);
+        let at = |offset: usize| format!("{} line {}", sanitize(file), lines.line_of(offset));
         let parsed: DesiredFile = toml::from_str(text).map_err(|e| {
             let place = match e.span() {
                 Some(span) => at(span.start),
@@ -109,7 +110,7 @@ impl Desired {
             .tasks
             .into_iter()
             .map(|(name, enabled)| DesiredSwitch {
-                line: line_of(text, name.span().start),
+                line: lines.line_of(name.span().start),
                 name: name.into_inner(),
                 enabled: enabled.into_inner(),
             })
@@ -128,14 +129,30 @@ impl Desired {
     }
 }
 
-/// The line, from 1, of a byte offset.
-fn line_of(text: &str, offset: usize) -> usize {
-    let offset = offset.min(text.len());
-    text.as_bytes()[..offset]
-        .iter()
-        .filter(|b| **b == b'\n')
-        .count()
-        + 1
+/// Where each line of a text starts, found once: a line is then found
+/// by a binary search, so that naming the lines of a file's many entries
+/// takes time in proportion to the file, not to its square.
+struct LineStarts {
+    starts: Vec<usize>,
+}
+
+impl LineStarts {
+    fn of(text: &str) -> Self {
+        let starts = std::iter::once(0)
+            .chain(
+                text.bytes()
+                    .enumerate()
+                    .filter(|(_, b)| *b == b'\n')
+                    .map(|(at, _)| at + 1),
+            )
+            .collect();
+        Self { starts }
+    }
+
+    /// The line, from 1, of a byte offset.
+    fn line_of(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&start| start <= offset).max(1)
+    }
 }
 
 #[cfg(test)]
@@ -171,6 +188,28 @@ mod tests {
         );
         let empty = Desired::parse("empty.toml", "").expect("an empty file asks nothing");
         assert_eq!((empty.window, empty.tasks.len()), (None, 0));
+    }
+
+    #[test]
+    fn a_file_of_twenty_thousand_switches_reads_in_time_in_proportion_to_its_size() {
+        let text: String = std::iter::once("[tasks]\n".to_string())
+            .chain((0..20_000).map(|i| format!("Task{i:05} = true\n")))
+            .collect();
+        let began = std::time::Instant::now();
+        let desired = Desired::parse("upkeep.toml", &text).expect("the file reads");
+        let took = began.elapsed();
+        assert!(took < std::time::Duration::from_secs(5), "took {took:?}");
+        assert_eq!(desired.tasks.len(), 20_000);
+        assert_eq!(desired.tasks[0].line, 2);
+        assert_eq!(desired.tasks[19_999].line, 20_001);
+        assert_eq!(desired.tasks[19_999].name, "Task19999");
+    }
+
+    #[test]
+    fn lines_are_counted_from_one_at_every_offset() {
+        let lines = LineStarts::of("ab\ncd\n\ne");
+        let found: Vec<usize> = (0..=9).map(|at| lines.line_of(at)).collect();
+        assert_eq!(found, [1, 1, 1, 2, 2, 2, 3, 4, 4, 4]);
     }
 
     #[test]

@@ -810,3 +810,25 @@ async fn keep_going_after_a_wait_ran_out_says_the_next_task_starts_alongside_the
     );
     assert_eq!(sim.state().running(), ["BackupDatabase"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_reads_a_file_of_twenty_thousand_switches_quickly_and_names_the_line_of_a_mistake() {
+    let sim = sim(Duration::from_millis(300)).await;
+    let home = tempfile::tempdir().expect("temp dir");
+    let file = home.path().join("upkeep.toml");
+    let text: String = std::iter::once("[tasks]\n".to_string())
+        .chain((0..20_000).map(|i| format!("Made{i:05} = true\n")))
+        .collect();
+    std::fs::write(&file, text).expect("write");
+    let path = file.to_str().expect("UTF-8 path");
+    let began = std::time::Instant::now();
+    let out = run(&sim, home.path(), &["apply", path, "--dry-run"]).await;
+    let took = began.elapsed();
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert_ne!(code(&out), 0, "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains(&format!("{path} line 2: unknown task 'Made00000'")),
+        "{}",
+        stderr(&out)
+    );
+}
