@@ -14,7 +14,7 @@ use crate::failure::{DEFAULT_TIMEOUT, ErrorKind, Failure};
 use crate::progress::Screen;
 use crate::report::Part;
 use crate::sink::Stdout;
-use crate::text::sanitize;
+use crate::text::short_name;
 
 /// The longest wait between two looks of `--wait` and `run`: often enough
 /// for the progress to move on screen.
@@ -129,7 +129,7 @@ impl<'a> Caller<'a> {
             let task: TaskName = name.parse().map_err(|_| {
                 Failure::new(
                     ErrorKind::Usage,
-                    format!("'{}' is not a task name", sanitize(name)),
+                    format!("'{}' is not a task name", short_name(name)),
                 )
             })?;
             parsed.push((name, task));
@@ -174,14 +174,14 @@ impl<'a> Caller<'a> {
                 }
                 None => {
                     let hint = match TaskName::suggest_among(wire, &listed) {
-                        Some(close) => format!(" Did you mean '{}'?", sanitize(close.as_str())),
+                        Some(close) => format!(" Did you mean '{}'?", short_name(close.as_str())),
                         None => String::new(),
                     };
                     return Err(Failure::new(
                         ErrorKind::UnknownTask,
                         format!(
                             "unknown task '{}'.{hint} Run `plex-butler list` to see the server's tasks.",
-                            sanitize(typed)
+                            short_name(typed)
                         ),
                     ));
                 }

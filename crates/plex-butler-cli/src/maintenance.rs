@@ -10,7 +10,7 @@ use crate::caller::{Caller, Shared, lock};
 use crate::desired::Desired;
 use crate::failure::{ErrorKind, Failure};
 use crate::report::Report;
-use crate::text::sanitize;
+use crate::text::{sanitize, short_name};
 use crate::views::{SettingChange, SettingsView, SwitchResult, WindowView};
 
 /// `settings`.
@@ -134,7 +134,7 @@ fn no_switch(error: &Error, place: Option<String>) -> Option<Failure> {
         format!(
             "{place}'{}' has no switch among the server's settings, so it cannot be turned on \
              or off ({with}); nothing was changed",
-            sanitize(task.as_str())
+            short_name(task.as_str())
         ),
     ))
 }
@@ -213,7 +213,7 @@ async fn resolve_file_names(
                 ErrorKind::Usage,
                 format!(
                     "{place}: '{}' is set a second time (first on line {first}); keep one",
-                    sanitize(name.as_str())
+                    short_name(name.as_str())
                 ),
             ));
         }

@@ -69,6 +69,16 @@ pub fn clip(text: &str, columns: usize) -> String {
     text.to_string()
 }
 
+/// The most screen columns a name (a task name as typed, say) takes in a
+/// message; a longer one ends in `…`.
+pub const NAME: usize = 80;
+
+/// A name in a message: escaped, and cut to [`NAME`] columns, so that a
+/// name of a megabyte is not echoed whole.
+pub fn short_name(text: &str) -> String {
+    clip(&sanitize(text), NAME)
+}
+
 /// A duration as people read it: `5 s`, `300 ms`, `15.5 s`.
 pub fn human(duration: Duration) -> String {
     if duration < Duration::from_secs(1) {
@@ -120,6 +130,15 @@ mod tests {
         assert_eq!(clip(&"x".repeat(10_000), CELL).chars().count(), CELL);
         // A wide character that would cross the edge is left out whole.
         assert_eq!(clip("日本語のタスク", 6), "日本…");
+    }
+
+    #[test]
+    fn names_in_messages_are_escaped_and_cut() {
+        assert_eq!(short_name("BackupDatabase"), "BackupDatabase");
+        let long = short_name(&"n".repeat(1_000_000));
+        assert_eq!(long.chars().count(), NAME);
+        assert!(long.ends_with("n…"), "{long}");
+        assert_eq!(short_name("a\u{1b}b"), "a\\u{1b}b");
     }
 
     #[test]

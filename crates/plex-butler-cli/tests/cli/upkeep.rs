@@ -832,3 +832,31 @@ async fn apply_reads_a_file_of_twenty_thousand_switches_quickly_and_names_the_li
         stderr(&out)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_name_of_a_megabyte_is_cut_in_the_error_not_echoed_whole() {
+    let sim = sim(Duration::from_millis(300)).await;
+    let home = tempfile::tempdir().expect("temp dir");
+    let long = "n".repeat(1_000_000);
+    let file = home.path().join("upkeep.toml");
+    std::fs::write(&file, format!("[tasks]\n{long} = true\n")).expect("write");
+    let path = file.to_str().expect("UTF-8 path");
+    let out = run(&sim, home.path(), &["apply", path, "--dry-run"]).await;
+    assert_ne!(code(&out), 0, "{}", stdout(&out));
+    let said = stderr(&out);
+    assert!(
+        said.contains("unknown task 'nnnn"),
+        "{}",
+        &said[..said.len().min(300)]
+    );
+    assert!(said.contains("n…'"), "{}", &said[..said.len().min(300)]);
+    assert!(said.len() < 1_000, "{} bytes of error", said.len());
+
+    // From the command line too (an argument may hold 128 KiB).
+    let typed = "m".repeat(100_000);
+    let out = run(&sim, home.path(), &["start", &typed]).await;
+    assert_ne!(code(&out), 0, "{}", stdout(&out));
+    let said = stderr(&out);
+    assert!(said.contains("m…'"), "{}", &said[..said.len().min(300)]);
+    assert!(said.len() < 1_000, "{} bytes of error", said.len());
+}
