@@ -218,13 +218,18 @@ async fn signal_during_wait_in_json(signals: &[Signal], under_nohup: bool) -> st
     let url = sim.url().to_string();
     let home_path = home.path().to_path_buf();
     tokio::task::spawn_blocking(move || {
-        let mut command = if under_nohup {
-            let mut command = std::process::Command::new("nohup");
-            command.arg(bin);
-            command
-        } else {
-            std::process::Command::new(bin)
-        };
+        // The signals' dispositions as a shell at a terminal gives them,
+        // whatever this test process inherited (children of a run under
+        // `nohup` ignore SIGHUP): perl resets them, then runs the command.
+        let mut command = std::process::Command::new("perl");
+        command.args([
+            "-e",
+            r#"$SIG{$_} = "DEFAULT" for qw(HUP INT TERM); exec { $ARGV[0] } @ARGV or die "exec: $!""#,
+        ]);
+        if under_nohup {
+            command.arg("nohup");
+        }
+        command.arg(bin);
         let mut child = command
             .env_clear()
             .env("PATH", "/usr/bin:/bin")
@@ -258,6 +263,15 @@ async fn signal_during_wait_in_json(signals: &[Signal], under_nohup: bool) -> st
                 std::thread::sleep(Duration::from_millis(300));
             }
             kill(pid, signal).expect("signal");
+        }
+        // A run that ignored its signal would wait forever: end it.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while child.try_wait().expect("try_wait").is_none() {
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
         }
         let mut rest = Vec::new();
         let _ = err.read_to_end(&mut rest);
