@@ -5,7 +5,8 @@ use std::fmt;
 use plex_butler_raw::types as raw;
 
 use crate::Task;
-use crate::response::{DecodeProblem, excerpt};
+use crate::response::excerpt;
+use crate::settings::Lenient;
 
 /// The `type` of Butler work in the activity list.
 const BUTLER: &str = "butler";
@@ -178,67 +179,67 @@ impl fmt::Display for CancelOutcome {
     }
 }
 
-/// Why a listed activity could not be read, in the terms of its fields.
-#[derive(Debug, thiserror::Error)]
-#[error("activity {position} ({uuid}): {problem}")]
-pub(crate) struct ActivityDecodeError {
-    position: usize,
-    uuid: String,
-    problem: String,
-    /// The activity's entry, as JSON, cut short.
-    pub(crate) excerpt: String,
-}
-
-/// Maps the generated list to activities, checking what the spec leaves
-/// open: the flag must be a boolean, 0/1 or "0"/"1"/"true"/"false"; the
-/// user id a whole number; the progress a number from -1 to 100 (a number
-/// a little out of range is clamped: it says how far the work is, not
-/// whether it runs). What an error shows of the answer has `secret`
-/// blanked out.
+/// Maps the generated list to activities, one entry at a time and
+/// leniently, so that one odd entry (often of work that is not Butler's)
+/// cannot hide the others from a wait:
+///
+/// - an entry that cannot be used (its `uuid` or `type` blank) is skipped;
+/// - a field that does not fit is dropped and the entry kept: the flag must
+///   be a boolean, 0/1 or "0"/"1"/"true"/"false" (else `false`); the user
+///   id a whole number (else `None`); the progress a number from -1 to 100,
+///   a trailing `%` allowed (else `None`, indeterminate). A number a little
+///   out of range is clamped: it says how far the work is, not whether it
+///   runs.
+///
+/// Each skip or drop is said at debug level, with `secret` blanked out.
 pub(crate) fn activities_from_raw(
     list: raw::ActivitiesResponse,
     secret: Option<&str>,
-) -> Result<Vec<Activity>, ActivityDecodeError> {
-    list.media_container
+) -> Result<Vec<Activity>, Lenient> {
+    Ok(list
+        .media_container
         .activity
         .into_iter()
         .enumerate()
-        .map(|(index, activity)| activity_from_raw(index + 1, activity, secret))
-        .collect()
-}
-
-impl DecodeProblem for ActivityDecodeError {
-    fn excerpt(&self) -> &str {
-        &self.excerpt
-    }
+        .filter_map(|(index, activity)| activity_from_raw(index + 1, activity, secret))
+        .collect())
 }
 
 fn activity_from_raw(
     position: usize,
     activity: raw::Activity,
     secret: Option<&str>,
-) -> Result<Activity, ActivityDecodeError> {
-    let fail = |problem: String| ActivityDecodeError {
-        position,
-        uuid: excerpt(activity.uuid.as_bytes(), secret),
-        problem,
-        excerpt: excerpt(&serde_json::to_vec(&activity).unwrap_or_default(), secret),
+) -> Option<Activity> {
+    let uuid = excerpt(activity.uuid.as_bytes(), secret);
+    if activity.uuid.trim().is_empty() || activity.type_.trim().is_empty() {
+        tracing::debug!(
+            position,
+            entry = %excerpt(&serde_json::to_vec(&activity).unwrap_or_default(), secret),
+            "activity skipped: its uuid or type is blank"
+        );
+        return None;
+    }
+    let dropped = |field: &str, problem: String| {
+        tracing::debug!(position, uuid = %uuid, "activity field `{field}` dropped: {problem}");
     };
     let cancellable = match &activity.cancellable {
-        Some(flag) => {
-            crate::task::flag(flag, secret).map_err(|p| fail(format!("`cancellable` {p}")))?
-        }
+        Some(flag) => crate::task::flag(flag, secret).unwrap_or_else(|p| {
+            dropped("cancellable", p);
+            false
+        }),
         None => false,
     };
-    let user_id = match &activity.user_id {
-        Some(id) => Some(user_id(id, secret).map_err(|p| fail(format!("`userID` {p}")))?),
-        None => None,
-    };
-    let progress = match &activity.progress {
-        Some(value) => progress(value, secret).map_err(|p| fail(format!("`progress` {p}")))?,
-        None => None,
-    };
-    Ok(Activity {
+    let user_id = activity
+        .user_id
+        .as_ref()
+        .and_then(|id| user_id(id, secret).map_err(|p| dropped("userID", p)).ok());
+    let progress = activity.progress.as_ref().and_then(|value| {
+        progress(value, secret)
+            .map_err(|p| dropped("progress", p))
+            .ok()
+            .flatten()
+    });
+    Some(Activity {
         uuid: activity.uuid,
         kind: activity.type_,
         cancellable,
@@ -270,10 +271,15 @@ fn user_id(value: &raw::PlexInteger, secret: Option<&str>) -> Result<u64, String
 fn progress(value: &raw::ActivityProgress, secret: Option<&str>) -> Result<Option<u8>, String> {
     let number = match value {
         raw::ActivityProgress::Number(n) => *n,
-        raw::ActivityProgress::String(s) => s
-            .trim()
-            .parse::<f64>()
-            .map_err(|_| format!("is {:?}, not a percentage", excerpt(s.as_bytes(), secret)))?,
+        raw::ActivityProgress::String(s) => {
+            let trimmed = s.trim();
+            trimmed
+                .strip_suffix('%')
+                .unwrap_or(trimmed)
+                .trim()
+                .parse::<f64>()
+                .map_err(|_| format!("is {:?}, not a percentage", excerpt(s.as_bytes(), secret)))?
+        }
     };
     if number.is_nan() {
         return Err("is not a number".to_owned());
@@ -329,6 +335,8 @@ mod tests {
             ("0", Some(0)),
             ("12.9", Some(12)),
             (r#"" 40 ""#, Some(40)),
+            (r#""50%""#, Some(50)),
+            (r#"" 12.5 % ""#, Some(12)),
             ("100", Some(100)),
             ("100.5", Some(100)),
             ("-0.5", Some(0)),
@@ -341,10 +349,12 @@ mod tests {
     }
 
     #[test]
-    fn progress_that_is_no_number_is_a_decode_error() {
-        for progress in [r#""half""#, r#""""#, r#""NaN""#] {
-            let error = one(&format!(r#""progress":{progress}"#)).expect_err(progress);
-            assert!(error.contains("`progress`"), "{error}");
+    fn progress_that_is_no_number_is_dropped_and_the_activity_kept() {
+        for progress in [r#""half""#, r#""""#, r#""NaN""#, r#""%""#] {
+            let activity = one(&format!(r#""progress":{progress}"#))
+                .unwrap_or_else(|e| panic!("progress {progress}: {e}"));
+            assert_eq!(activity.uuid, "u-1");
+            assert_eq!(activity.progress, None, "progress {progress}");
         }
     }
 
@@ -360,11 +370,28 @@ mod tests {
     }
 
     #[test]
-    fn a_negative_user_id_or_odd_flag_is_a_decode_error() {
-        let error = one(r#""userID":-3"#).expect_err("negative id");
-        assert!(error.contains("`userID`"), "{error}");
-        let error = one(r#""cancellable":"maybe""#).expect_err("odd flag");
-        assert!(error.contains("`cancellable`"), "{error}");
+    fn a_negative_user_id_or_odd_flag_is_dropped_and_the_activity_kept() {
+        let activity = one(r#""userID":-1,"progress":7"#).expect("negative id");
+        assert_eq!(activity.user_id, None);
+        assert_eq!(activity.progress, Some(7));
+        let activity = one(r#""cancellable":"maybe","userID":"1""#).expect("odd flag");
+        assert!(!activity.cancellable);
+        assert_eq!(activity.user_id, Some(1));
+    }
+
+    #[test]
+    fn an_entry_with_a_blank_uuid_or_type_is_skipped_and_the_others_kept() {
+        let activities = decode(
+            r#"{"MediaContainer":{"Activity":[
+                {"uuid":" ","type":"butler"},
+                {"uuid":"u-2","type":""},
+                {"uuid":"u-3","type":"butler","progress":"50%"}
+            ]}}"#,
+        )
+        .expect("decodes");
+        let uuids: Vec<&str> = activities.iter().map(|a| a.uuid.as_str()).collect();
+        assert_eq!(uuids, ["u-3"]);
+        assert_eq!(activities[0].progress, Some(50));
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
+use tokio::sync::Semaphore;
 
 use crate::client::Shared;
 use crate::identity::default_client_identifier;
@@ -39,6 +40,7 @@ pub struct ClientBuilder {
     connect_timeout: Option<Duration>,
     retry: RetryPolicy,
     http_client: Option<reqwest::Client>,
+    max_concurrent_requests: Option<usize>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -55,6 +57,7 @@ impl fmt::Debug for ClientBuilder {
             .field("connect_timeout", &self.connect_timeout)
             .field("retry", &self.retry)
             .field("http_client", &self.http_client.as_ref().map(|_| "custom"))
+            .field("max_concurrent_requests", &self.max_concurrent_requests)
             .finish()
     }
 }
@@ -82,6 +85,7 @@ impl ClientBuilder {
             connect_timeout: None,
             retry: RetryPolicy::default(),
             http_client: None,
+            max_concurrent_requests: None,
         }
     }
 
@@ -158,6 +162,16 @@ impl ClientBuilder {
         self
     }
 
+    /// At most `limit` requests of this client (and of its clones, which
+    /// share it) in flight at once; the others wait their turn, and the
+    /// wait is not counted in [`ClientBuilder::timeout`]. Default: no
+    /// bound, as before: many tasks sharing one client each open a
+    /// connection. Zero is refused by [`ClientBuilder::build`].
+    pub fn max_concurrent_requests(mut self, limit: usize) -> Self {
+        self.max_concurrent_requests = Some(limit);
+        self
+    }
+
     /// Sends through this HTTP client (for a proxy, custom certificates,
     /// ...) instead of one the builder makes. The headers above are added
     /// to each request, whatever the client's own defaults.
@@ -182,11 +196,41 @@ impl ClientBuilder {
     /// [`Error::InvalidConfig`] for a base URL that is not
     /// `http(s)://host[:port][/path]` (credentials, a query or a fragment
     /// in it are refused: the token goes in [`ClientBuilder::token`]), an
-    /// empty token, a header value a header cannot carry, `https` without
+    /// empty token, client identifier or product, a zero timeout or
+    /// connect timeout, a bound of zero concurrent requests, a header value a header cannot carry, `https` without
     /// a TLS feature, or an HTTP client that cannot be made.
     pub fn build(self) -> Result<Client, Error> {
         let base_url = normalize_base_url(&self.base_url)?;
         let https = base_url.starts_with("https:");
+        if self.timeout.is_zero() {
+            return Err(Error::invalid_config(
+                "the timeout is zero: every attempt would time out at once; set one above zero",
+            ));
+        }
+        if self.connect_timeout.is_some_and(|t| t.is_zero()) {
+            return Err(Error::invalid_config(
+                "the connect timeout is zero: no connection could be opened; set one above zero",
+            ));
+        }
+        if self.max_concurrent_requests == Some(0) {
+            return Err(Error::invalid_config(
+                "at most zero concurrent requests would let none through: set at least 1",
+            ));
+        }
+        if self.product.trim().is_empty() {
+            return Err(Error::invalid_config(
+                "the product is empty: Plex shows it as the program's name; set one, or leave the default",
+            ));
+        }
+        if self
+            .client_identifier
+            .as_ref()
+            .is_some_and(|id| id.trim().is_empty())
+        {
+            return Err(Error::invalid_config(
+                "the client identifier is empty: Plex tells clients apart by it; set one, or leave the default",
+            ));
+        }
 
         let client_identifier = match &self.client_identifier {
             Some(identifier) => identifier.clone(),
@@ -265,6 +309,9 @@ impl ClientBuilder {
                 timeout: self.timeout,
                 retry: self.retry,
                 settings_changed: Default::default(),
+                in_flight: self
+                    .max_concurrent_requests
+                    .map(|limit| Semaphore::new(limit.min(Semaphore::MAX_PERMITS))),
             }),
         })
     }

@@ -120,6 +120,12 @@ impl Client {
         let started = Instant::now();
         let mut schedule = self.shared.retry.schedule();
         loop {
+            // Waiting for a turn is not part of the attempt's time. The
+            // semaphore is never closed; were it, the attempt goes ahead.
+            let turn = match &self.shared.in_flight {
+                Some(limit) => limit.acquire().await.ok(),
+                None => None,
+            };
             progress.status.store(0, Ordering::Relaxed);
             progress.attempts.fetch_add(1, Ordering::Relaxed);
             let deadline = deadline_after(self.shared.timeout);
@@ -128,6 +134,7 @@ impl Client {
                 Ok(Err(error)) => error,
                 Err(_elapsed) => self.timeout_error(),
             };
+            drop(turn);
             if !operation
                 .repeat
                 .allows(&error, self.shared.settings_changed.moment())

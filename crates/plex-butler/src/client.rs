@@ -65,6 +65,9 @@ pub(crate) struct Shared {
     /// When this client last changed settings: real servers may answer
     /// 400 for a short while after.
     pub(crate) settings_changed: crate::settings::ChangeClock,
+    /// Bounds the requests in flight at once, when set
+    /// ([`crate::ClientBuilder::max_concurrent_requests`]).
+    pub(crate) in_flight: Option<tokio::sync::Semaphore>,
 }
 
 impl fmt::Debug for Client {

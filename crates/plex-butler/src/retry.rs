@@ -4,6 +4,9 @@ use std::time::{Duration, SystemTime};
 
 use crate::Error;
 
+/// The longest a single `Retry-After` is waited by default.
+const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
 /// How the client retries a call that failed for a passing reason.
 ///
 /// A call is tried again after: no connection (nothing was sent), 429, 502,
@@ -14,7 +17,9 @@ use crate::Error;
 /// The wait before attempt `n + 1` is drawn at random between zero and
 /// `min(max_delay, base_delay × 2ⁿ⁻¹)` ("full jitter"), so that clients that
 /// failed together do not come back together. A `Retry-After` header (in
-/// seconds or as an HTTP date) replaces that wait. The call gives up when
+/// seconds or as an HTTP date) replaces that wait, cut to
+/// `max_retry_after` (default 60 s) so that one answer cannot hold a call
+/// for as long as its budget allows. The call gives up when
 /// `max_attempts` are used or when the next wait would end past
 /// `max_elapsed` from the start of the call, returning the last error.
 ///
@@ -35,6 +40,7 @@ pub struct RetryPolicy {
     base_delay: Duration,
     max_delay: Duration,
     max_elapsed: Duration,
+    max_retry_after: Duration,
     jitter: Jitter,
 }
 
@@ -52,13 +58,14 @@ enum Jitter {
 
 impl Default for RetryPolicy {
     /// 3 attempts, waits from 200 ms doubling up to 5 s, at most 30 s in
-    /// all, with full jitter.
+    /// all, with full jitter; a `Retry-After` waited at most 60 s.
     fn default() -> Self {
         Self {
             max_attempts: 3,
             base_delay: Duration::from_millis(200),
             max_delay: Duration::from_secs(5),
             max_elapsed: Duration::from_secs(30),
+            max_retry_after: DEFAULT_MAX_RETRY_AFTER,
             jitter: Jitter::Random,
         }
     }
@@ -87,7 +94,8 @@ impl RetryPolicy {
     }
 
     /// The longest wait between two attempts, before jitter. A
-    /// `Retry-After` longer than this is still honoured, within
+    /// `Retry-After` longer than this is still honoured, up to
+    /// [`RetryPolicy::max_retry_after`] and within
     /// [`RetryPolicy::max_elapsed`].
     pub fn max_delay(mut self, delay: Duration) -> Self {
         self.max_delay = delay;
@@ -99,6 +107,15 @@ impl RetryPolicy {
     /// the client's timeout.
     pub fn max_elapsed(mut self, budget: Duration) -> Self {
         self.max_elapsed = budget;
+        self
+    }
+
+    /// The longest a single `Retry-After` is waited. Default: 60 s. A
+    /// server asking for more (an hour, say) is retried after this long
+    /// instead, so that a long [`RetryPolicy::max_elapsed`] cannot turn one
+    /// answer into an hour's sleep.
+    pub fn max_retry_after(mut self, wait: Duration) -> Self {
+        self.max_retry_after = wait;
         self
     }
 
@@ -212,7 +229,7 @@ impl Schedule<'_> {
             return Err(RetryLimit::MaxAttempts(self.policy.max_attempts));
         }
         let wait = match retry_after {
-            Some(wait) => wait,
+            Some(wait) => wait.min(self.policy.max_retry_after),
             None => self.backoff(),
         };
         if elapsed.saturating_add(wait) > self.policy.max_elapsed {
@@ -452,6 +469,26 @@ mod tests {
                 made: 2,
                 limit: Some(RetryLimit::MaxElapsed(Duration::from_secs(10)))
             }
+        );
+    }
+
+    #[test]
+    fn a_long_retry_after_is_waited_only_up_to_its_cap() {
+        let policy = RetryPolicy::default().max_elapsed(Duration::from_secs(7200));
+        let mut schedule = policy.schedule();
+        assert_eq!(
+            schedule.next_wait(Duration::ZERO, Some(Duration::from_secs(3600))),
+            Ok(Duration::from_secs(60))
+        );
+        let policy = policy.max_retry_after(Duration::from_millis(200));
+        let mut schedule = policy.schedule();
+        assert_eq!(
+            schedule.next_wait(Duration::ZERO, Some(Duration::from_secs(3600))),
+            Ok(Duration::from_millis(200))
+        );
+        assert_eq!(
+            schedule.next_wait(Duration::ZERO, Some(Duration::from_millis(50))),
+            Ok(Duration::from_millis(50))
         );
     }
 

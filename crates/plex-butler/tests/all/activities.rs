@@ -178,6 +178,40 @@ async fn wait_ignores_work_that_is_not_butler_work() {
 }
 
 #[tokio::test]
+async fn wait_follows_butler_work_beside_an_odd_activity_of_other_work() {
+    let beside_odd = |progress: &str| {
+        Reply::json(
+            200,
+            &format!(
+                r#"{{"MediaContainer":{{"size":3,"Activity":[
+                    {{"uuid":"x","type":"media.generate.bif","userID":-1,"title":"Thumbnails","progress":"50%"}},
+                    {{"uuid":"","type":"library.update.section"}},
+                    {{"uuid":"b","type":"butler","title":"Butler tasks","progress":{progress}}}
+                ]}}}}"#
+            ),
+        )
+    };
+    let server = Server::start([beside_odd("20"), beside_odd("\"90%\""), idle()]);
+    let report = client(&server)
+        .wait_until_idle(quick())
+        .await
+        .expect("the odd activity does not break the wait");
+    assert!(report.saw_activity);
+    assert_eq!(report.polls, 3);
+    assert_eq!(report.seen.len(), 1);
+    assert_eq!(report.seen[0].progress, Some(90));
+    let activities = client(&Server::start([beside_odd("20")]))
+        .activities()
+        .await
+        .expect("activities");
+    let kept: Vec<(&str, Option<u64>, Option<u8>)> = activities
+        .iter()
+        .map(|a| (a.uuid.as_str(), a.user_id, a.progress))
+        .collect();
+    assert_eq!(kept, [("x", None, Some(50)), ("b", None, Some(20))]);
+}
+
+#[tokio::test]
 async fn wait_keeps_looking_through_the_grace_before_concluding_nothing_runs() {
     // Right after a start the activity may be listed a moment late.
     let server = Server::start([idle(), idle(), aggregate(0), idle()]);

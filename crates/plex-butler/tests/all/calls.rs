@@ -296,3 +296,42 @@ fn client_and_error_can_cross_threads() {
     shareable::<TaskName>();
     shareable::<plex_butler::Task>();
 }
+
+#[tokio::test]
+async fn a_shared_client_keeps_at_most_its_bound_of_requests_in_flight() {
+    let slow_list = || Reply::json(200, &task_list(&[])).after(Duration::from_millis(50));
+    let server = Server::start((0..24).map(|_| slow_list()));
+    let client = Client::builder(server.base_url())
+        .token(TOKEN)
+        .timeout(Duration::from_secs(5))
+        .retry(RetryPolicy::none())
+        .max_concurrent_requests(3)
+        .build()
+        .expect("client");
+    let calls: Vec<_> = (0..24)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.tasks().await })
+        })
+        .collect();
+    for call in calls {
+        call.await.expect("joined").expect("listed");
+    }
+    assert_eq!(server.requests().len(), 24);
+    assert!(
+        server.most_in_flight() <= 3,
+        "{} requests in flight at once",
+        server.most_in_flight()
+    );
+    assert!(server.most_in_flight() >= 2, "the calls ran one by one");
+}
+
+#[test]
+fn a_bound_of_zero_concurrent_requests_is_refused() {
+    let error = Client::builder("http://127.0.0.1:32400")
+        .max_concurrent_requests(0)
+        .build()
+        .expect_err("zero");
+    assert!(matches!(error, Error::InvalidConfig { .. }), "{error:?}");
+    assert!(error.to_string().contains("zero concurrent"), "{error}");
+}

@@ -494,6 +494,29 @@ async fn retry_after_beyond_the_budget_gives_up_at_once() {
 }
 
 #[tokio::test]
+async fn a_retry_after_of_an_hour_is_waited_only_up_to_the_cap() {
+    let server = Server::start([
+        Reply::html(503, "down for maintenance").header("Retry-After", "3600"),
+        Reply::status(200),
+    ]);
+    let client = Client::builder(server.base_url())
+        .retry(
+            quick_retries()
+                .max_elapsed(Duration::from_secs(7200))
+                .max_retry_after(Duration::from_millis(200)),
+        )
+        .build()
+        .expect("client");
+    let started = Instant::now();
+    client.start_all().await.expect("retried after the cap");
+
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(200), "waited {waited:?}");
+    assert!(waited < Duration::from_secs(3), "waited {waited:?}");
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[tokio::test]
 async fn retries_stop_after_the_last_attempt() {
     let server = Server::start([
         Reply::html(504, ""),
@@ -614,6 +637,27 @@ fn bad_configuration_is_refused_without_echoing_it() {
         .build()
         .expect_err("empty token");
     assert!(error.to_string().contains("token is empty"), "{error}");
+}
+
+#[test]
+fn a_zero_timeout_or_an_empty_identity_is_refused() {
+    let base = || Client::builder("http://127.0.0.1:32400");
+    let cases = [
+        (base().timeout(Duration::ZERO), "timeout is zero"),
+        (
+            base().connect_timeout(Duration::ZERO),
+            "connect timeout is zero",
+        ),
+        (base().client_identifier(""), "client identifier is empty"),
+        (base().client_identifier("  "), "client identifier is empty"),
+        (base().product(""), "product is empty"),
+    ];
+    for (builder, expected) in cases {
+        let error = builder.build().expect_err(expected);
+        assert!(matches!(error, Error::InvalidConfig { .. }), "{error:?}");
+        assert!(error.to_string().contains(expected), "{error}");
+    }
+    base().build().expect("the defaults are accepted");
 
     let error = Client::builder("http://127.0.0.1:32400")
         .product("bad\r\nproduct")

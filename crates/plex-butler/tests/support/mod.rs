@@ -110,6 +110,9 @@ struct State {
     script: VecDeque<Reply>,
     requests: Vec<Request>,
     connections: usize,
+    /// Requests read and not yet answered, and the most there were at once.
+    in_flight: usize,
+    most_in_flight: usize,
 }
 
 /// The running server; stops when dropped.
@@ -166,6 +169,11 @@ impl Server {
     pub fn connections(&self) -> usize {
         self.state.lock().expect("state").connections
     }
+
+    /// The most requests that were read and not yet answered at once.
+    pub fn most_in_flight(&self) -> usize {
+        self.state.lock().expect("state").most_in_flight
+    }
 }
 
 impl Drop for Server {
@@ -212,12 +220,16 @@ async fn serve(mut stream: TcpStream, connection: usize, state: Arc<Mutex<State>
         let reply = {
             let mut state = state.lock().expect("state");
             state.requests.push(request);
+            state.in_flight += 1;
+            state.most_in_flight = state.most_in_flight.max(state.in_flight);
             state
                 .script
                 .pop_front()
                 .unwrap_or_else(|| Reply::html(500, "<html>script exhausted</html>"))
         };
-        if !answer(&mut stream, reply).await {
+        let open = answer(&mut stream, reply).await;
+        state.lock().expect("state").in_flight -= 1;
+        if !open {
             return;
         }
     }
