@@ -325,13 +325,18 @@ impl ButlerSettings {
                 }
             }
         }
-        let mut seen: Vec<&TaskName> = Vec::with_capacity(desired.tasks.len());
+        // By name, so that a desired state of many tasks is read in time in
+        // proportion to its size.
+        let mut switches = std::collections::HashMap::with_capacity(self.tasks.len());
+        for switch in &self.tasks {
+            switches.entry(switch.task.as_str()).or_insert(switch);
+        }
+        let mut seen = std::collections::HashSet::with_capacity(desired.tasks.len());
         for (task, enabled) in &desired.tasks {
-            if seen.contains(&task) {
+            if !seen.insert(task.as_str()) {
                 continue;
             }
-            seen.push(task);
-            let Some(switch) = self.switch(task) else {
+            let Some(switch) = switches.get(task.as_str()) else {
                 return Err(Error::NoTaskSwitch {
                     task: task.clone(),
                     switchable: self.tasks.iter().map(|s| s.task.clone()).collect(),
@@ -551,6 +556,35 @@ mod tests {
             setting("ButlerTaskBackupDatabase", SettingValue::Bool(true)),
             setting("ButlerTaskOptimizeDatabase", SettingValue::Bool(true)),
         ])
+    }
+
+    #[test]
+    fn a_desired_state_of_twenty_thousand_tasks_is_compared_in_time_in_proportion_to_its_size() {
+        let tasks: Vec<TaskSwitch> = (0..20_000)
+            .map(|i| TaskSwitch {
+                task: TaskName::from(format!("Task{i}")),
+                setting: format!("ButlerTaskTask{i}"),
+                enabled: true,
+            })
+            .collect();
+        let butler = ButlerSettings {
+            tasks,
+            ..settings()
+        };
+        let desired = (0..20_000).fold(DesiredSettings::new(), |d, i| {
+            d.task(TaskName::from(format!("Task{i}")), i % 2 == 0)
+        });
+        let started = std::time::Instant::now();
+        let changes = butler
+            .changes_to(&desired)
+            .expect("every task has a switch");
+        assert_eq!(changes.len(), 10_000);
+        // Comparing each task with every other took many seconds.
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     #[test]
