@@ -581,7 +581,7 @@ mod tests {
         assert_eq!(changes.len(), 10_000);
         // Comparing each task with every other took many seconds.
         assert!(
-            started.elapsed() < std::time::Duration::from_secs(5),
+            started.elapsed() < std::time::Duration::from_secs(1),
             "{:?}",
             started.elapsed()
         );
