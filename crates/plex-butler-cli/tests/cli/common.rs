@@ -295,3 +295,16 @@ pub fn assert_matches_schema(document: &str) {
         "output does not match the schema: {errors:?}\n{document}"
     );
 }
+
+/// Writes `text` as the config file under `home` (`plex-butler/config.toml`,
+/// mode 0600, as the command wants a file holding tokens) and returns its
+/// path.
+pub fn write_config_file(home: &Path, text: &str) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = home.join("plex-butler");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let config = dir.join("config.toml");
+    std::fs::write(&config, text).expect("write");
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    config
+}

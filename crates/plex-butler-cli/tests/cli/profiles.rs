@@ -260,21 +260,13 @@ async fn server_by_token() -> String {
 async fn two_profiles_of_one_server_timing_out_side_by_side_each_name_their_own_attempts() {
     let url = server_by_token().await;
     let home = tempfile::tempdir().expect("temp dir");
-    let dir = home.path().join("plex-butler");
-    std::fs::create_dir_all(&dir).expect("mkdir");
-    let config = dir.join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
+    common::write_config_file(
+        home.path(),
+        &format!(
             "[servers.slow]\nurl = \"{url}\"\ntoken = \"{TOKEN_A}\"\n\n\
              [servers.quick]\nurl = \"{url}\"\ntoken = \"{TOKEN_B}\"\n"
         ),
-    )
-    .expect("write");
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).expect("chmod");
-    }
+    );
     let mut cmd = bare_cmd(home.path());
     cmd.args([
         "--all-profiles",
@@ -317,18 +309,10 @@ async fn two_profiles_of_one_server_timing_out_side_by_side_each_name_their_own_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn profile_names_holding_escape_sequences_are_escaped_in_the_unknown_profile_error() {
     let home = tempfile::tempdir().expect("temp dir");
-    let dir = home.path().join("plex-butler");
-    std::fs::create_dir_all(&dir).expect("mkdir");
-    let config = dir.join("config.toml");
-    std::fs::write(
-        &config,
+    common::write_config_file(
+        home.path(),
         "[servers.\"x\\u001b]0;pwned\\u0007\\u202ey\"]\nurl = \"http://127.0.0.1:9\"\ntoken = \"t\"\n",
-    )
-    .expect("write");
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).expect("chmod");
-    }
+    );
     let mut cmd = bare_cmd(home.path());
     cmd.args(["--profile", "c", "list"]);
     let out = run(cmd).await;

@@ -684,22 +684,14 @@ async fn the_upkeep_commands_run_against_several_profiles_at_once() {
         sim(Duration::from_secs(20)).await,
     );
     let home = tempfile::tempdir().expect("temp dir");
-    let dir = home.path().join("plex-butler");
-    std::fs::create_dir_all(&dir).expect("mkdir");
-    let config = dir.join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
+    common::write_config_file(
+        home.path(),
+        &format!(
             "[servers.a]\nurl = \"{}\"\ntoken = \"{TOKEN}\"\n\n[servers.b]\nurl = \"{}\"\ntoken = \"{TOKEN}\"\n",
             a.url(),
             b.url()
         ),
-    )
-    .expect("write");
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).expect("chmod");
-    }
+    );
     let file = home.path().join("upkeep.toml");
     std::fs::write(&file, DESIRED).expect("write");
     let mut command = bare_cmd(home.path());
