@@ -96,6 +96,7 @@ pub(crate) const ALL: &[&Operation] = &[
     &SET_PREFERENCES,
     &GET_PREFERENCE,
     &GET_SESSIONS,
+    &GET_NOTIFICATIONS,
 ];
 
 /// `GET /butler`: the tasks ([`crate::Client::tasks`]). Reading has no
@@ -335,6 +336,27 @@ pub(crate) mod get_sessions {
     outcomes! {
         /// The playbacks, decoded.
         LISTED = 200,
+    }
+}
+
+/// `GET /:/eventsource/notifications`: the server's event stream
+/// (`Client::events`). Opening it has no effect; it is opened
+/// again after it breaks.
+pub(crate) const GET_NOTIFICATIONS: Operation = Operation {
+    id: "getNotifications",
+    method: "GET",
+    path: "/:/eventsource/notifications",
+    span: "events",
+    repeat: Repeat::Safe,
+    outcomes: get_notifications::OUTCOMES,
+    errors: &[400, 401],
+};
+
+/// The statuses `getNotifications` reads as outcomes.
+pub(crate) mod get_notifications {
+    outcomes! {
+        /// The stream is open.
+        OPEN = 200,
     }
 }
 
