@@ -244,6 +244,7 @@
 mod butler;
 mod clock;
 mod duration;
+mod events;
 mod fault;
 mod render;
 mod request;
