@@ -469,15 +469,19 @@ mod tests {
             .expect("valid")
     }
 
-    fn butler(tasks: Vec<TaskSpec>) -> Butler {
-        Butler::new(ButlerConfig {
+    fn config(tasks: Vec<TaskSpec>) -> ButlerConfig {
+        ButlerConfig {
             tasks,
             window: Window::new(2, 5, FixedOffset::east_opt(0).expect("valid")),
             task_duration: Duration::from_secs(60),
             seed: 7,
             cancellable_activities: false,
             aggregate_activity: false,
-        })
+        }
+    }
+
+    fn butler(tasks: Vec<TaskSpec>) -> Butler {
+        Butler::new(config(tasks))
     }
 
     #[test]
@@ -550,5 +554,46 @@ mod tests {
         );
         b.start_all(at(0, 30));
         assert_eq!(b.snapshot(at(0, 30)).running(), ["B"]);
+    }
+
+    #[test]
+    fn the_aggregate_activity_keeps_its_id_while_any_task_runs_and_cancels_them_all() {
+        let mut b = Butler::new(ButlerConfig {
+            cancellable_activities: true,
+            aggregate_activity: true,
+            ..config(vec![TaskSpec::new("A"), TaskSpec::new("B").title("Bee")])
+        });
+        b.start("A", at(12, 0));
+        let first = b.activities(at(12, 0));
+        assert_eq!(first.len(), 1);
+        assert_eq!(
+            (first[0].title.as_str(), first[0].subtitle.as_str()),
+            (AGGREGATE_TITLE, "A")
+        );
+        b.start("B", at(12, 0) + TimeDelta::seconds(30));
+        let both = b.activities(at(12, 0) + TimeDelta::seconds(45));
+        assert_eq!(both.len(), 1);
+        assert_eq!(both[0].uuid, first[0].uuid);
+        let later = b.activities(at(12, 1) + TimeDelta::seconds(10));
+        assert_eq!(
+            (later[0].uuid.as_str(), later[0].subtitle.as_str()),
+            (first[0].uuid.as_str(), "Bee")
+        );
+        assert!(
+            b.snapshot(at(12, 1) + TimeDelta::seconds(10))
+                .check_invariants()
+                .is_ok()
+        );
+        assert_eq!(
+            b.cancel_activity(&later[0].uuid, at(12, 1) + TimeDelta::seconds(10)),
+            CancelOutcome::Cancelled
+        );
+        assert!(b.activities(at(12, 1) + TimeDelta::seconds(10)).is_empty());
+        b.start("A", at(12, 2));
+        assert_ne!(
+            b.activities(at(12, 2))[0].uuid,
+            first[0].uuid,
+            "a new id for new work"
+        );
     }
 }

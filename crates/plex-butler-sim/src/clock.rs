@@ -16,7 +16,7 @@ use tokio::sync::Notify;
 /// - a **manual** clock ([`Clock::manual`], or [`ManualClock::at`]): time
 ///   stands still until [`Clock::advance`] or [`Clock::set`] moves it.
 ///
-/// The simulator keeps no timers: every request and every
+/// The simulator keeps no timers for its tasks: every request and every
 /// [`Simulator::state`](crate::Simulator::state) brings the tasks up to the
 /// clock's current time (running tasks finish, scheduled ones start). With a
 /// manual clock, tests are therefore deterministic and need no sleeps.

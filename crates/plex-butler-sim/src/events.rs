@@ -4,7 +4,7 @@
 //! One ticker per simulator compares snapshots of the activities while any
 //! stream is open (every [`TICK`], and at once when a request changes the
 //! Butler or the clock is moved) and broadcasts what changed. Each stream
-//! reads the broadcast through a queue of [`QUEUE`] events and sends its
+//! reads the broadcast through a queue of [`EVENT_QUEUE`] events and sends its
 //! own pings.
 
 use std::fmt;
@@ -22,15 +22,16 @@ use crate::request::{BadEncoding, query_pairs};
 use crate::server::Shared;
 use crate::state::Activity;
 
-/// How often a stream sends `ping` unless told otherwise, as the real
-/// server does.
-pub(crate) const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(10);
+/// How often an event stream sends `ping` unless told otherwise
+/// ([`SimulatorBuilder::ping_interval`](crate::SimulatorBuilder::ping_interval)),
+/// as the real server does.
+pub const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(10);
 /// How often the activities are compared while a stream is open.
 const TICK: Duration = Duration::from_millis(10);
 /// The least time between two `updated` events of one activity.
 const UPDATE_GAP: Duration = Duration::from_millis(250);
 /// How many events a stream may fall behind before it is closed.
-pub(crate) const QUEUE: usize = 256;
+pub const EVENT_QUEUE: usize = 256;
 /// What a stream sends in place of an event spoilt by the fault plan.
 const NOT_JSON: &str = "{not json";
 
@@ -94,7 +95,7 @@ impl Hub {
         shutdown: watch::Receiver<bool>,
     ) -> Self {
         Self {
-            sender: broadcast::channel(QUEUE).0,
+            sender: broadcast::channel(EVENT_QUEUE).0,
             wake: Notify::new(),
             seen: Mutex::new(None),
             shutdown,

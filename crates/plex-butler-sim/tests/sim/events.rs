@@ -550,3 +550,13 @@ async fn a_reader_that_does_not_read_is_dropped_rather_than_buffered_without_bou
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn a_malformed_filter_gets_400() {
+    let sim = one_task_sim().start().await.expect("starts");
+    let path = format!("{PATH}?filters=%zz");
+    assert_eq!(
+        status_of(&sim, Method::GET, &path).await,
+        StatusCode::BAD_REQUEST
+    );
+}
