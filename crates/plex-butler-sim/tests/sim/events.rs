@@ -194,12 +194,16 @@ async fn ended_comes_within_100ms_of_get_activities_no_longer_listing_the_task()
     let reader = tokio::spawn(async move {
         let started = stream.next_activity().await.notification();
         assert_eq!(started["event"], "started");
+        let mut updates = 0;
         loop {
             let event = stream.next_activity().await.notification();
             if event["event"] == "ended" {
+                // At most one update every 250 ms of a 400 ms run.
+                assert!(updates <= 2, "{updates} updates");
                 return Instant::now();
             }
             assert_eq!(event["event"], "updated");
+            updates += 1;
         }
     });
     assert_eq!(
@@ -558,5 +562,25 @@ async fn a_malformed_filter_gets_400() {
     assert_eq!(
         status_of(&sim, Method::GET, &path).await,
         StatusCode::BAD_REQUEST
+    );
+}
+
+#[tokio::test]
+async fn an_open_stream_does_not_hold_up_a_shutdown() {
+    let sim = one_task_sim().start().await.expect("starts");
+    let mut stream = Stream::open(&sim, "").await;
+    let asked = Instant::now();
+    tokio::time::timeout(PATIENCE, sim.shutdown())
+        .await
+        .expect("shuts down");
+    assert!(
+        asked.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        asked.elapsed()
+    );
+    assert_eq!(
+        stream.next_within(PATIENCE).await,
+        Ok(None),
+        "the stream ended"
     );
 }
