@@ -77,6 +77,13 @@ pub struct StatusFault {
 /// `Content-Type` kept). A request stopped by one fault does not count
 /// towards the later ones' [`Trigger::Next`].
 ///
+/// Two faults hit only the changes of settings (`PUT /:/prefs`) that get
+/// through the others, and count only those: one answers 200 and changes
+/// nothing ([`ignore_settings_change`](FaultPlan::ignore_settings_change)),
+/// one answers 200 with an HTML login page and changes nothing
+/// ([`login_page_on_settings_change`](FaultPlan::login_page_on_settings_change)),
+/// as a proxy in front of the server may.
+///
 /// ```
 /// use plex_butler_sim::{FaultPlan, Trigger};
 /// use std::time::Duration;
@@ -95,6 +102,17 @@ pub struct FaultPlan {
     truncate_body: Option<Trigger>,
     garbage_body: Option<Trigger>,
     bad_requests_after_settings_change: u32,
+    ignore_settings_change: Option<Trigger>,
+    login_page_on_settings_change: Option<Trigger>,
+}
+
+/// How a change of settings is answered without being made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SwallowedChange {
+    /// 200, as if done.
+    Ignored,
+    /// 200 with an HTML login page.
+    LoginPage,
 }
 
 impl FaultPlan {
@@ -171,6 +189,24 @@ impl FaultPlan {
         self
     }
 
+    /// Answers 200 to the changes of settings (`PUT /:/prefs`) `when`
+    /// picks, and changes nothing: a server that drops the change, as a
+    /// client that reads its settings back notices.
+    #[must_use]
+    pub fn ignore_settings_change(mut self, when: Trigger) -> Self {
+        self.ignore_settings_change = Some(when);
+        self
+    }
+
+    /// Answers 200 with an HTML login page to the changes of settings
+    /// (`PUT /:/prefs`) `when` picks, and changes nothing: what a proxy
+    /// that wants its own sign-in answers.
+    #[must_use]
+    pub fn login_page_on_settings_change(mut self, when: Trigger) -> Self {
+        self.login_page_on_settings_change = Some(when);
+        self
+    }
+
     /// How many requests after each change of settings get 400.
     pub fn bad_requests_after_settings_change(&self) -> u32 {
         self.bad_requests_after_settings_change
@@ -197,9 +233,15 @@ impl FaultPlan {
             }
             status.when.check()?;
         }
-        for trigger in [self.drop_connection, self.truncate_body, self.garbage_body]
-            .into_iter()
-            .flatten()
+        for trigger in [
+            self.drop_connection,
+            self.truncate_body,
+            self.garbage_body,
+            self.ignore_settings_change,
+            self.login_page_on_settings_change,
+        ]
+        .into_iter()
+        .flatten()
         {
             trigger.check()?;
         }
@@ -221,7 +263,7 @@ pub(crate) struct Verdict {
 #[derive(Debug)]
 pub(crate) struct Faults {
     plan: FaultPlan,
-    used: [u32; 4],
+    used: [u32; 6],
     /// Requests still to be answered 400 since the last change of settings.
     after_settings_change: u32,
     rng: fastrand::Rng,
@@ -231,7 +273,7 @@ impl Faults {
     pub(crate) fn new(plan: FaultPlan, seed: u64) -> Self {
         Self {
             plan,
-            used: [0; 4],
+            used: [0; 6],
             after_settings_change: 0,
             rng: fastrand::Rng::with_seed(seed ^ 0x5bd1_e995_5bd1_e995),
         }
@@ -244,7 +286,7 @@ impl Faults {
     /// Installs a new plan; `Next` counts start afresh.
     pub(crate) fn replace(&mut self, plan: FaultPlan) {
         self.plan = plan;
-        self.used = [0; 4];
+        self.used = [0; 6];
         self.after_settings_change = 0;
     }
 
@@ -264,6 +306,18 @@ impl Faults {
             self.used[slot] = self.used[slot].saturating_add(1);
         }
         fires
+    }
+
+    /// Decides whether a change of settings that got through the other
+    /// faults is swallowed, and how.
+    pub(crate) fn swallow_settings_change(&mut self) -> Option<SwallowedChange> {
+        if self.fires(4, self.plan.ignore_settings_change) {
+            Some(SwallowedChange::Ignored)
+        } else if self.fires(5, self.plan.login_page_on_settings_change) {
+            Some(SwallowedChange::LoginPage)
+        } else {
+            None
+        }
     }
 
     /// Decides what happens to the next request.
@@ -340,6 +394,30 @@ mod tests {
         assert_eq!(statuses(&mut faults), [bad, bad, None]);
         faults.settings_changed();
         assert_eq!(statuses(&mut faults)[0], bad);
+    }
+
+    #[test]
+    fn changes_of_settings_are_swallowed_as_the_plan_says_and_counted_apart() {
+        let plan = FaultPlan::none()
+            .ignore_settings_change(Trigger::Next(1))
+            .login_page_on_settings_change(Trigger::Next(1));
+        let mut faults = Faults::new(plan, 1);
+        assert_eq!(faults.judge(), Verdict::default(), "other requests pass");
+        let swallowed: Vec<_> = (0..3).map(|_| faults.swallow_settings_change()).collect();
+        assert_eq!(
+            swallowed,
+            [
+                Some(SwallowedChange::Ignored),
+                Some(SwallowedChange::LoginPage),
+                None
+            ]
+        );
+        assert!(
+            FaultPlan::none()
+                .ignore_settings_change(Trigger::Share(2.0))
+                .check()
+                .is_err()
+        );
     }
 
     #[test]
