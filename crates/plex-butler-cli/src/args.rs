@@ -22,6 +22,9 @@ pub mod exit {
     /// The server could not be reached, or did not answer in time; or
     /// `--wait-timeout` or `--deadline` passed.
     pub const UNREACHABLE: u8 = 5;
+    /// (apply, enable, disable, window set) The server answered a change
+    /// of settings, but reading them back shows it does not hold it.
+    pub const NOT_APPLIED: u8 = 6;
     /// Interrupted (Ctrl-C), as shells report a process ended by SIGINT.
     pub const INTERRUPTED: u8 = 130;
     /// Stopped by SIGTERM (`systemctl stop`, `kill`), as shells report it.
@@ -39,6 +42,8 @@ Exit codes:
   4  unknown task name, or (enable, disable, apply) a task with no switch in the server's settings
   5  server unreachable, connection lost or timed out; --wait-timeout passed with Butler work
      still running (or, for run --when-idle, someone still watching); or --deadline passed
+  6  (apply, enable, disable, window set) the server answered the change, but its settings,
+     read back, do not hold it
   130  interrupted (Ctrl-C); the server's work goes on
   143, 129  stopped by SIGTERM or SIGHUP: as 130, the report printed in full
 With several profiles, the exit code is the highest of the servers'.
