@@ -225,16 +225,20 @@ pub enum Command {
         action: Option<WindowAction>,
     },
     /// Switch tasks on, so that the Butler runs them in its window (one
-    /// change for all the tasks named)
+    /// change for all the tasks named, then read back: exit 6 when the
+    /// server does not hold it)
     Enable {
-        /// Task names, as `list` shows them (case does not matter)
+        /// Task names, as `settings` shows their switches (case does not
+        /// matter)
         #[arg(required = true, value_name = "TASK")]
         tasks: Vec<String>,
     },
     /// Switch tasks off, so that the Butler no longer runs them (one change
-    /// for all the tasks named)
+    /// for all the tasks named, then read back: exit 6 when the server does
+    /// not hold it)
     Disable {
-        /// Task names, as `list` shows them (case does not matter)
+        /// Task names, as `settings` shows their switches (case does not
+        /// matter)
         #[arg(required = true, value_name = "TASK")]
         tasks: Vec<String>,
     },
@@ -242,7 +246,8 @@ pub enum Command {
     /// ended, and report each step
     Run(RunArgs),
     /// Bring the window and task switches to the state a TOML file
-    /// describes, in one change; says what changes first
+    /// describes, in one change; says what changes first, then what the
+    /// server holds, read back (exit 6 when it does not hold the change)
     Apply {
         /// The desired state: `[window]` with start_hour and end_hour,
         /// `[tasks]` with `TaskName = true|false` (only read)
@@ -305,7 +310,8 @@ pub struct WaitArgs {
 #[derive(Debug, Subcommand)]
 pub enum WindowAction {
     /// Move the maintenance window: `1-6` is 01:00 to 06:00, `22-4` spans
-    /// midnight (hours 0 to 23, the server's local time)
+    /// midnight (hours 0 to 23, the server's local time); the window shown
+    /// after is the one read back (exit 6 when the server does not hold it)
     Set {
         /// START-END, whole hours from 0 to 23
         #[arg(value_name = "START-END", value_parser = parse_window)]

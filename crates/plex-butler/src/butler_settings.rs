@@ -838,6 +838,24 @@ mod tests {
     }
 
     #[test]
+    fn a_switch_is_found_among_the_settings_without_regard_to_case_and_held_values_read() {
+        let butler = settings();
+        let lower = TaskName::from("optimizedatabase".to_string());
+        let found = butler.switch_for(&lower).map(|s| s.setting.as_str());
+        assert_eq!(found.ok(), Some("ButlerTaskOptimizeDatabase"));
+        let changes = butler
+            .changes_to(&DesiredSettings::new().task(lower, false))
+            .expect("the switch is found");
+        assert_eq!(changes[0].task, Some(TaskName::OptimizeDatabase));
+        assert_eq!(butler.held(START_HOUR), Some(SettingValue::Int(2)));
+        assert_eq!(
+            butler.held("ButlerTaskBackupDatabase"),
+            Some(SettingValue::Bool(true))
+        );
+        assert_eq!(butler.held("FriendlyName"), None);
+    }
+
+    #[test]
     fn hours_past_23_are_refused_and_a_late_start_spans_midnight() {
         assert!(MaintenanceWindow::new(24, 5).is_err());
         assert!(MaintenanceWindow::new(2, u32::MAX).is_err());
