@@ -544,10 +544,16 @@ pub struct SettingMismatch {
 }
 
 impl fmt::Display for SettingMismatch {
+    /// The value held is the server's: shown escaped and cut short, as
+    /// other excerpts of answers are.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let setting = crate::response::excerpt(self.setting.as_bytes(), None);
         match &self.held {
-            Some(held) => write!(f, "{} = {held} (asked {})", self.setting, self.asked),
-            None => write!(f, "no {} at all (asked {})", self.setting, self.asked),
+            Some(held) => {
+                let held = crate::response::excerpt(held.to_string().as_bytes(), None);
+                write!(f, "{setting} = {held} (asked {})", self.asked)
+            }
+            None => write!(f, "no {setting} at all (asked {})", self.asked),
         }
     }
 }

@@ -139,3 +139,23 @@ async fn ids_the_same_but_for_case_are_refused_before_anything_is_sent() {
     );
     assert_eq!(puts(&server), 0, "nothing was sent");
 }
+
+#[tokio::test]
+async fn a_long_value_read_back_is_cut_short_in_the_message() {
+    let long = "9".repeat(100_000);
+    let server = Server::start([
+        butler(2, 5),
+        Reply::status(200),
+        prefs(&[
+            ("ButlerStartHour", "text", &format!("\"{long}\"")),
+            ("ButlerEndHour", "int", "6"),
+        ]),
+    ]);
+    let error = client(&server)
+        .change_butler_settings(&one_to_six())
+        .await
+        .expect_err("the start hour is not 1");
+    let said = error.to_string();
+    assert!(said.contains("ButlerStartHour = 999"), "{}", &said[..300]);
+    assert!(said.len() < 1_000, "{} bytes of message", said.len());
+}
