@@ -22,6 +22,9 @@ pub mod exit {
     /// The server could not be reached, or did not answer in time; or
     /// `--wait-timeout` or `--deadline` passed.
     pub const UNREACHABLE: u8 = 5;
+    /// (apply, enable, disable, window set) The server answered a change
+    /// of settings, but reading them back shows it does not hold it.
+    pub const NOT_APPLIED: u8 = 6;
     /// Interrupted (Ctrl-C), as shells report a process ended by SIGINT.
     pub const INTERRUPTED: u8 = 130;
     /// Stopped by SIGTERM (`systemctl stop`, `kill`), as shells report it.
@@ -39,6 +42,8 @@ Exit codes:
   4  unknown task name, or (enable, disable, apply) a task with no switch in the server's settings
   5  server unreachable, connection lost or timed out; --wait-timeout passed with Butler work
      still running (or, for run --when-idle, someone still watching); or --deadline passed
+  6  (apply, enable, disable, window set) the server answered the change, but its settings,
+     read back, do not hold it
   130  interrupted (Ctrl-C); the server's work goes on
   143, 129  stopped by SIGTERM or SIGHUP: as 130, the report printed in full
 With several profiles, the exit code is the highest of the servers'.
@@ -220,16 +225,20 @@ pub enum Command {
         action: Option<WindowAction>,
     },
     /// Switch tasks on, so that the Butler runs them in its window (one
-    /// change for all the tasks named)
+    /// change for all the tasks named, then read back: exit 6 when the
+    /// server does not hold it)
     Enable {
-        /// Task names, as `list` shows them (case does not matter)
+        /// Task names, as `settings` shows their switches (case does not
+        /// matter)
         #[arg(required = true, value_name = "TASK")]
         tasks: Vec<String>,
     },
     /// Switch tasks off, so that the Butler no longer runs them (one change
-    /// for all the tasks named)
+    /// for all the tasks named, then read back: exit 6 when the server does
+    /// not hold it)
     Disable {
-        /// Task names, as `list` shows them (case does not matter)
+        /// Task names, as `settings` shows their switches (case does not
+        /// matter)
         #[arg(required = true, value_name = "TASK")]
         tasks: Vec<String>,
     },
@@ -237,7 +246,8 @@ pub enum Command {
     /// ended, and report each step
     Run(RunArgs),
     /// Bring the window and task switches to the state a TOML file
-    /// describes, in one change; says what changes first
+    /// describes, in one change; says what changes first, then what the
+    /// server holds, read back (exit 6 when it does not hold the change)
     Apply {
         /// The desired state: `[window]` with start_hour and end_hour,
         /// `[tasks]` with `TaskName = true|false` (only read)
@@ -300,7 +310,8 @@ pub struct WaitArgs {
 #[derive(Debug, Subcommand)]
 pub enum WindowAction {
     /// Move the maintenance window: `1-6` is 01:00 to 06:00, `22-4` spans
-    /// midnight (hours 0 to 23, the server's local time)
+    /// midnight (hours 0 to 23, the server's local time); the window shown
+    /// after is the one read back (exit 6 when the server does not hold it)
     Set {
         /// START-END, whole hours from 0 to 23
         #[arg(value_name = "START-END", value_parser = parse_window)]

@@ -91,14 +91,26 @@ impl<'a> Caller<'a> {
         &self,
         call: impl Future<Output = Result<T, Error>>,
     ) -> Result<T, Failure> {
+        self.call_worded(call, |_| None).await
+    }
+
+    /// Awaits a call, its error in this command's terms: `own`'s words
+    /// when it has some for the error, the usual ones otherwise.
+    pub async fn call_worded<T>(
+        &self,
+        call: impl Future<Output = Result<T, Error>>,
+        own: impl FnOnce(&Error) -> Option<Failure>,
+    ) -> Result<T, Failure> {
         let started = Instant::now();
         call.await.map_err(|error| {
-            Failure::from_call(
-                error,
-                self.client.base_url(),
-                self.timeout,
-                started.elapsed(),
-            )
+            own(&error).unwrap_or_else(|| {
+                Failure::from_call(
+                    error,
+                    self.client.base_url(),
+                    self.timeout,
+                    started.elapsed(),
+                )
+            })
         })
     }
 

@@ -54,6 +54,12 @@ pub enum ErrorKind {
     /// A task the server's settings have no switch for, so that it cannot
     /// be turned on or off (exit code 4).
     NoTaskSwitch,
+    /// The server answered a change of settings, but its settings, read
+    /// back, do not hold it (exit code 6).
+    SettingsNotApplied,
+    /// The server lists settings whose ids differ only in case, and the
+    /// change would touch one: nothing was sent (exit code 1).
+    AmbiguousSetting,
     /// No connection could be made, or it broke off (exit code 5).
     Unreachable,
     /// The server did not answer within `--timeout` (exit code 5).
@@ -85,7 +91,11 @@ impl Failure {
             | ErrorKind::WaitTimedOut
             | ErrorKind::Deadline => exit::UNREACHABLE,
             ErrorKind::Interrupted => exit::INTERRUPTED,
-            ErrorKind::Server | ErrorKind::Decode | ErrorKind::Other => exit::OTHER,
+            ErrorKind::SettingsNotApplied => exit::NOT_APPLIED,
+            ErrorKind::Server
+            | ErrorKind::Decode
+            | ErrorKind::AmbiguousSetting
+            | ErrorKind::Other => exit::OTHER,
         };
         Self {
             kind,
@@ -164,6 +174,8 @@ impl From<&Error> for Failure {
             Error::Unauthorized { .. } => ErrorKind::Unauthorized,
             Error::UnknownTask { .. } => ErrorKind::UnknownTask,
             Error::NoTaskSwitch { .. } => ErrorKind::NoTaskSwitch,
+            Error::SettingsNotApplied { .. } => ErrorKind::SettingsNotApplied,
+            Error::AmbiguousSetting { .. } => ErrorKind::AmbiguousSetting,
             Error::Timeout { .. } => ErrorKind::Timeout,
             Error::Connect { .. } | Error::ConnectionLost { .. } => ErrorKind::Unreachable,
             Error::WaitTimedOut { .. } => ErrorKind::WaitTimedOut,

@@ -57,53 +57,51 @@ pub async fn window(
         previous,
         changed: Some(false),
     };
-    let changes = butler
-        .changes_to(&DesiredSettings::new().window(wanted))
-        .map_err(Failure::from)?;
-    let changed = !changes.is_empty();
-    if changed {
-        let sent = changes.into_iter().map(|c| (c.setting, c.to));
-        caller.call(caller.client.set_settings(sent)).await?;
-    }
+    let applied = caller
+        .call(
+            caller
+                .client
+                .change_butler_settings(&DesiredSettings::new().window(wanted)),
+        )
+        .await?;
+    // What the server holds, read back after the change.
     lock(part).report = Report::Window {
-        window: Some(Some(wanted.into())),
-        previous,
-        changed: Some(changed),
+        window: Some(applied.settings.window.map(WindowView::from)),
+        previous: applied.before.window.map(WindowView::from),
+        changed: Some(!applied.changes.is_empty()),
     };
     Ok(())
 }
 
-/// `enable` (`enabled`) or `disable`: every name resolved and every switch
-/// found before one change is sent for the tasks not already so.
+/// `enable` (`enabled`) or `disable`: every switch found among the
+/// server's settings before one change is sent for the tasks not already
+/// so; the report says what the server holds, read back.
 pub async fn switch(
     caller: &Caller<'_>,
     part: &Shared,
     typed: &[String],
     enabled: bool,
 ) -> Result<(), Failure> {
-    let names = caller.resolve_names(typed, None).await?;
-    let butler = caller.call(caller.client.butler_settings()).await?;
+    let names = task_names(typed)?;
     let desired = DesiredSettings::new().tasks(names.iter().map(|name| (name.clone(), enabled)));
-    let changes = butler
-        .changes_to(&desired)
-        .map_err(|error| no_switch(&error, None).unwrap_or_else(|| Failure::from(error)))?;
+    let applied = caller
+        .call_worded(caller.client.change_butler_settings(&desired), |error| {
+            no_switch(error, None)
+        })
+        .await?;
     let mut results: Vec<SwitchResult> = Vec::with_capacity(names.len());
     for name in &names {
-        if results.iter().any(|r| r.task == name.as_str()) {
+        let switch = applied.settings.switch_for(name).map_err(Failure::from)?;
+        if results.iter().any(|r| r.setting == switch.setting) {
             continue;
         }
-        let Some(switch) = butler.switch(name) else {
-            continue;
-        };
         results.push(SwitchResult {
-            task: name.to_string(),
+            task: switch.task.to_string(),
             setting: switch.setting.clone(),
-            enabled,
-            changed: changes.iter().any(|c| c.task.as_ref() == Some(name)),
+            enabled: switch.enabled,
+            changed: applied.changes.iter().any(|c| c.setting == switch.setting),
         });
     }
-    let sent = changes.into_iter().map(|c| (c.setting, c.to));
-    caller.call(caller.client.set_settings(sent)).await?;
     lock(part).report = if enabled {
         Report::Enable { switches: results }
     } else {
@@ -122,6 +120,10 @@ fn no_switch(error: &Error, place: Option<String>) -> Option<Failure> {
     else {
         return None;
     };
+    let hint = match TaskName::suggest_among(task.as_str(), switchable) {
+        Some(close) => format!(" Did you mean '{}'?", short_name(close.as_str())),
+        None => String::new(),
+    };
     let switchable: Vec<String> = switchable.iter().map(|t| sanitize(t.as_str())).collect();
     let with = if switchable.is_empty() {
         "the server has no task switches at all".to_string()
@@ -133,22 +135,22 @@ fn no_switch(error: &Error, place: Option<String>) -> Option<Failure> {
         ErrorKind::NoTaskSwitch,
         format!(
             "{place}'{}' has no switch among the server's settings, so it cannot be turned on \
-             or off ({with}); nothing was changed",
+             or off ({with}); nothing was changed.{hint}",
             short_name(task.as_str())
         ),
     ))
 }
 
 /// `apply FILE`: the plan of changes from the server's settings to the
-/// file's, sent in one change unless it is empty or a dry run.
+/// file's, sent in one change unless it is empty or a dry run; the report
+/// says what the server holds, read back.
 pub async fn apply(
     caller: &Caller<'_>,
     part: &Shared,
     desired: &Desired,
     dry_run: bool,
 ) -> Result<(), Failure> {
-    let switches = resolve_file_names(caller, desired).await?;
-    let butler = caller.call(caller.client.butler_settings()).await?;
+    let switches = file_names(desired)?;
     let mut wanted = DesiredSettings::new();
     if let Some(window) = desired.window {
         wanted = wanted.window(window);
@@ -158,57 +160,65 @@ pub async fn apply(
             .iter()
             .map(|(name, enabled, _)| (name.clone(), *enabled)),
     );
-    let changes: Vec<SettingChange> = butler
-        .changes_to(&wanted)
-        .map_err(|error| {
-            let line = match &error {
-                Error::NoTaskSwitch { task, .. } => switches
-                    .iter()
-                    .find(|(name, _, _)| name == task)
-                    .map(|(_, _, line)| desired.place(*line)),
-                _ => None,
-            };
-            no_switch(&error, line).unwrap_or_else(|| Failure::from(error))
-        })?
-        .into_iter()
-        .map(SettingChange::from)
-        .collect();
-    let planned = |applied| Report::Apply {
+    // A task without a switch is named with its line in the file.
+    let refused = |error: &Error| {
+        let line = match error {
+            Error::NoTaskSwitch { task, .. } => switches
+                .iter()
+                .find(|(name, _, _)| name.as_str().eq_ignore_ascii_case(task.as_str()))
+                .map(|(_, _, line)| desired.place(*line)),
+            _ => None,
+        };
+        no_switch(error, line)
+    };
+    let report = |changes: Vec<SettingChange>, applied| Report::Apply {
         file: desired.file.clone(),
         dry_run,
-        changes: Some(changes.clone()),
+        changes: Some(changes),
         applied,
     };
-    lock(part).report = planned(false);
-    if dry_run || changes.is_empty() {
+    if dry_run {
+        let butler = caller.call(caller.client.butler_settings()).await?;
+        let changes = butler
+            .changes_to(&wanted)
+            .map_err(|error| refused(&error).unwrap_or_else(|| Failure::from(error)))?;
+        lock(part).report = report(
+            changes.into_iter().map(SettingChange::from).collect(),
+            false,
+        );
         return Ok(());
     }
-    let sent = changes.iter().map(|c| (c.setting.clone(), c.to.clone()));
-    caller.call(caller.client.set_settings(sent)).await?;
-    lock(part).report = planned(true);
+    let applied = caller
+        .call_worded(caller.client.change_butler_settings(&wanted), refused)
+        .await?;
+    let changes: Vec<SettingChange> = applied
+        .changes
+        .into_iter()
+        .map(|change| {
+            let held = applied.settings.held(&change.setting);
+            SettingChange {
+                held,
+                ..SettingChange::from(change)
+            }
+        })
+        .collect();
+    let sent = !changes.is_empty();
+    lock(part).report = report(changes, sent);
     Ok(())
 }
 
-/// The file's task names matched with the server's tasks (one list for
-/// all), each error naming its line; a task named twice is refused.
-async fn resolve_file_names(
-    caller: &Caller<'_>,
-    desired: &Desired,
-) -> Result<Vec<(TaskName, bool, usize)>, Failure> {
-    if desired.tasks.is_empty() {
-        return Ok(Vec::new());
-    }
-    let tasks = caller.call(caller.client.tasks()).await?;
-    let mut lines: HashMap<TaskName, usize> = HashMap::new();
-    let mut resolved = Vec::with_capacity(desired.tasks.len());
+/// The task names of the file, each error naming its line; a task named
+/// twice (the same but for case) is refused. Matched with the server's
+/// switches later, by the facade.
+fn file_names(desired: &Desired) -> Result<Vec<(TaskName, bool, usize)>, Failure> {
+    let mut lines: HashMap<String, usize> = HashMap::with_capacity(desired.tasks.len());
+    let mut names = Vec::with_capacity(desired.tasks.len());
     for wanted in &desired.tasks {
         let place = desired.place(wanted.line);
-        let name = caller
-            .resolve_names(std::slice::from_ref(&wanted.name), Some(&tasks))
-            .await
+        let name = task_names(std::slice::from_ref(&wanted.name))
             .map_err(|f| Failure::new(f.kind, format!("{place}: {}", f.message)))?
             .remove(0);
-        if let Some(first) = lines.insert(name.clone(), wanted.line) {
+        if let Some(first) = lines.insert(name.as_str().to_ascii_lowercase(), wanted.line) {
             return Err(Failure::new(
                 ErrorKind::Usage,
                 format!(
@@ -217,9 +227,25 @@ async fn resolve_file_names(
                 ),
             ));
         }
-        resolved.push((name, wanted.enabled, wanted.line));
+        names.push((name, wanted.enabled, wanted.line));
     }
-    Ok(resolved)
+    Ok(names)
+}
+
+/// The names as typed, as task names; one that cannot be a task's name
+/// is a usage error. Which task has a switch is the facade's to say.
+fn task_names(typed: &[String]) -> Result<Vec<TaskName>, Failure> {
+    typed
+        .iter()
+        .map(|name| {
+            name.parse().map_err(|_| {
+                Failure::new(
+                    ErrorKind::Usage,
+                    format!("'{}' is not a task name", short_name(name)),
+                )
+            })
+        })
+        .collect()
 }
 
 /// `sessions`.

@@ -325,7 +325,15 @@ pub fn print_changes(
     } else if applied {
         let n = changes.len();
         let settings = if n == 1 { "setting" } else { "settings" };
-        writeln!(out, "applied: {n} {settings} changed in one request")
+        let held: Vec<String> = changes
+            .iter()
+            .map(|c| format!("{} = {}", sanitize(&c.setting), value(c.held.as_ref())))
+            .collect();
+        writeln!(
+            out,
+            "applied: {n} {settings} changed in one request; read back: {}",
+            held.join(", ")
+        )
     } else {
         Ok(())
     }

@@ -317,6 +317,10 @@ pub struct SettingChange {
     pub from: Option<SettingValue>,
     /// The value the file asks for.
     pub to: SettingValue,
+    /// The value the server holds after the change, read back; absent
+    /// for a dry run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held: Option<SettingValue>,
 }
 
 impl From<plex_butler::SettingChange> for SettingChange {
@@ -325,6 +329,7 @@ impl From<plex_butler::SettingChange> for SettingChange {
             setting: change.setting,
             from: change.from,
             to: change.to,
+            held: None,
         }
     }
 }

@@ -84,6 +84,12 @@ pub struct StatusFault {
 /// while, go silent with the connection open, or send `data: {not json` in
 /// place of an event. Each stream follows the plan in force when it opened,
 /// except for the last, which is drawn for each event sent on any stream.
+/// Two faults hit only the changes of settings (`PUT /:/prefs`) that get
+/// through the others, and count only those: one answers 200 and changes
+/// nothing ([`ignore_settings_change`](FaultPlan::ignore_settings_change)),
+/// one answers 200 with an HTML login page and changes nothing
+/// ([`login_page_on_settings_change`](FaultPlan::login_page_on_settings_change)),
+/// as a proxy in front of the server may.
 ///
 /// ```
 /// use plex_butler_sim::{FaultPlan, Trigger};
@@ -107,6 +113,17 @@ pub struct FaultPlan {
     events_close_after_time: Option<Duration>,
     events_silent_after: Option<u32>,
     events_garbage: Option<Trigger>,
+    ignore_settings_change: Option<Trigger>,
+    login_page_on_settings_change: Option<Trigger>,
+}
+
+/// How a change of settings is answered without being made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SwallowedChange {
+    /// 200, as if done.
+    Ignored,
+    /// 200 with an HTML login page.
+    LoginPage,
 }
 
 impl FaultPlan {
@@ -216,6 +233,24 @@ impl FaultPlan {
         self
     }
 
+    /// Answers 200 to the changes of settings (`PUT /:/prefs`) `when`
+    /// picks, and changes nothing: a server that drops the change, as a
+    /// client that reads its settings back notices.
+    #[must_use]
+    pub fn ignore_settings_change(mut self, when: Trigger) -> Self {
+        self.ignore_settings_change = Some(when);
+        self
+    }
+
+    /// Answers 200 with an HTML login page to the changes of settings
+    /// (`PUT /:/prefs`) `when` picks, and changes nothing: what a proxy
+    /// that wants its own sign-in answers.
+    #[must_use]
+    pub fn login_page_on_settings_change(mut self, when: Trigger) -> Self {
+        self.login_page_on_settings_change = Some(when);
+        self
+    }
+
     /// How many requests after each change of settings get 400.
     pub fn bad_requests_after_settings_change(&self) -> u32 {
         self.bad_requests_after_settings_change
@@ -250,6 +285,8 @@ impl FaultPlan {
             self.truncate_body,
             self.garbage_body,
             self.events_garbage,
+            self.ignore_settings_change,
+            self.login_page_on_settings_change,
         ]
         .into_iter()
         .flatten()
@@ -274,7 +311,7 @@ pub(crate) struct Verdict {
 #[derive(Debug)]
 pub(crate) struct Faults {
     plan: FaultPlan,
-    used: [u32; 5],
+    used: [u32; 7],
     /// Requests still to be answered 400 since the last change of settings.
     after_settings_change: u32,
     rng: fastrand::Rng,
@@ -284,7 +321,7 @@ impl Faults {
     pub(crate) fn new(plan: FaultPlan, seed: u64) -> Self {
         Self {
             plan,
-            used: [0; 5],
+            used: [0; 7],
             after_settings_change: 0,
             rng: fastrand::Rng::with_seed(seed ^ 0x5bd1_e995_5bd1_e995),
         }
@@ -297,7 +334,7 @@ impl Faults {
     /// Installs a new plan; `Next` counts start afresh.
     pub(crate) fn replace(&mut self, plan: FaultPlan) {
         self.plan = plan;
-        self.used = [0; 5];
+        self.used = [0; 7];
         self.after_settings_change = 0;
     }
 
@@ -331,6 +368,18 @@ impl Faults {
     /// Whether the next event sent is replaced with data that is not JSON.
     pub(crate) fn garbage_event(&mut self) -> bool {
         self.fires(4, self.plan.events_garbage)
+    }
+
+    /// Decides whether a change of settings that got through the other
+    /// faults is swallowed, and how.
+    pub(crate) fn swallow_settings_change(&mut self) -> Option<SwallowedChange> {
+        if self.fires(5, self.plan.ignore_settings_change) {
+            Some(SwallowedChange::Ignored)
+        } else if self.fires(6, self.plan.login_page_on_settings_change) {
+            Some(SwallowedChange::LoginPage)
+        } else {
+            None
+        }
     }
 
     /// Decides what happens to the next request.
@@ -407,6 +456,30 @@ mod tests {
         assert_eq!(statuses(&mut faults), [bad, bad, None]);
         faults.settings_changed();
         assert_eq!(statuses(&mut faults)[0], bad);
+    }
+
+    #[test]
+    fn changes_of_settings_are_swallowed_as_the_plan_says_and_counted_apart() {
+        let plan = FaultPlan::none()
+            .ignore_settings_change(Trigger::Next(1))
+            .login_page_on_settings_change(Trigger::Next(1));
+        let mut faults = Faults::new(plan, 1);
+        assert_eq!(faults.judge(), Verdict::default(), "other requests pass");
+        let swallowed: Vec<_> = (0..3).map(|_| faults.swallow_settings_change()).collect();
+        assert_eq!(
+            swallowed,
+            [
+                Some(SwallowedChange::Ignored),
+                Some(SwallowedChange::LoginPage),
+                None
+            ]
+        );
+        assert!(
+            FaultPlan::none()
+                .ignore_settings_change(Trigger::Share(2.0))
+                .check()
+                .is_err()
+        );
     }
 
     #[test]

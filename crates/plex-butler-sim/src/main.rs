@@ -131,6 +131,17 @@ struct Args {
     )]
     fault_400_after_put: Option<u32>,
 
+    /// Fault: answer 200 to a change of settings and change nothing:
+    /// always, next:N or share:P (counting changes of settings only).
+    #[arg(long, value_name = "TRIGGER", help_heading = "Faults")]
+    fault_ignore_put: Option<Trigger>,
+
+    /// Fault: answer 200 with an HTML login page to a change of settings
+    /// and change nothing: always, next:N or share:P (counting changes of
+    /// settings only).
+    #[arg(long, value_name = "TRIGGER", help_heading = "Faults")]
+    fault_login_page_put: Option<Trigger>,
+
     /// Fault: close the connection without answering: always, next:N or share:P.
     #[arg(long, value_name = "TRIGGER", help_heading = "Faults")]
     fault_drop: Option<Trigger>,
@@ -217,6 +228,12 @@ impl Args {
         }
         if let Some(n) = self.fault_400_after_put {
             plan = plan.bad_request_after_settings_change(n);
+        }
+        if let Some(when) = self.fault_ignore_put {
+            plan = plan.ignore_settings_change(when);
+        }
+        if let Some(when) = self.fault_login_page_put {
+            plan = plan.login_page_on_settings_change(when);
         }
         if let Some(when) = self.fault_drop {
             plan = plan.drop_connection(when);

@@ -23,7 +23,7 @@ use tokio::task::JoinSet;
 use crate::butler::{Butler, CancelOutcome, StartOutcome, StopOutcome};
 use crate::clock::Clock;
 use crate::events::{self, Filter, Frames, Hub};
-use crate::fault::{Faults, Verdict};
+use crate::fault::{Faults, SwallowedChange, Verdict};
 use crate::render::{self, Rendered};
 use crate::request::{
     MAX_HEAD_LEN, Route, api_version, given_token, head_len, is_client_parameter, is_read,
@@ -38,6 +38,10 @@ const XML: HeaderValue = HeaderValue::from_static("text/xml;charset=utf-8");
 const JSON: HeaderValue = HeaderValue::from_static("application/json");
 const HTML: HeaderValue = HeaderValue::from_static("text/html");
 const EVENT_STREAM: HeaderValue = HeaderValue::from_static("text/event-stream");
+/// What a proxy that wants its own sign-in answers, with 200.
+const LOGIN_PAGE: &[u8] = b"<!DOCTYPE html>\n<html><head><title>Sign in</title></head>\
+<body><form method=\"post\" action=\"/login\"><input name=\"user\">\
+<input name=\"password\" type=\"password\"></form></body></html>\n";
 const GARBAGE: &[u8] = b"\x00\x1f\x8b\x08\xff\xfe<<not {xml] nor \"json\n";
 
 /// The access token, kept out of every `Debug`.
@@ -453,6 +457,15 @@ fn put_settings(shared: &Shared, req: &Request<Incoming>) -> Response<SimBody> {
         .iter()
         .filter(|(key, _)| !is_client_parameter(key))
         .map(|(key, value)| (&**key, &**value));
+    if shared.faults_on.load(Ordering::Relaxed) {
+        match shared.faults().swallow_settings_change() {
+            Some(SwallowedChange::Ignored) => return done(StatusCode::OK),
+            Some(SwallowedChange::LoginPage) => {
+                return respond(StatusCode::OK, HTML, Bytes::from_static(LOGIN_PAGE));
+            }
+            None => {}
+        }
+    }
     match shared.change_settings(changes) {
         Ok(()) => {
             if shared.faults_on.load(Ordering::Relaxed) {

@@ -19,9 +19,9 @@ use std::future::Future;
 use std::time::Duration;
 
 use crate::{
-    Activity, ButlerSettings, CancelOutcome, DesiredSettings, Error, MaintenanceWindow, Plan,
-    PlanReport, RetryPolicy, Sessions, Setting, SettingChange, SettingValue, StartOutcome,
-    StopOutcome, Task, TaskName, WaitOptions, WaitReport,
+    Activity, AppliedSettings, ButlerSettings, CancelOutcome, DesiredSettings, Error,
+    MaintenanceWindow, Plan, PlanReport, RetryPolicy, Sessions, Setting, SettingValue,
+    StartOutcome, StopOutcome, Task, TaskName, TaskSwitch, WaitOptions, WaitReport,
 };
 
 /// A blocking client: [`crate::Client`] driven by a Tokio current-thread
@@ -244,7 +244,7 @@ impl Client {
     ///
     /// As [`crate::Client::set_window`], and
     /// [`Error::BlockingInAsyncContext`].
-    pub fn set_window(&self, window: MaintenanceWindow) -> Result<(), Error> {
+    pub fn set_window(&self, window: MaintenanceWindow) -> Result<MaintenanceWindow, Error> {
         self.block_on(self.inner.set_window(window))
     }
 
@@ -255,7 +255,11 @@ impl Client {
     ///
     /// As [`crate::Client::set_task_enabled`], and
     /// [`Error::BlockingInAsyncContext`].
-    pub fn set_task_enabled(&self, task: impl Into<TaskName>, enabled: bool) -> Result<(), Error> {
+    pub fn set_task_enabled(
+        &self,
+        task: impl Into<TaskName>,
+        enabled: bool,
+    ) -> Result<TaskSwitch, Error> {
         self.block_on(self.inner.set_task_enabled(task, enabled))
     }
 
@@ -269,7 +273,7 @@ impl Client {
     pub fn set_tasks_enabled<T: Into<TaskName>>(
         &self,
         tasks: impl IntoIterator<Item = (T, bool)>,
-    ) -> Result<(), Error> {
+    ) -> Result<AppliedSettings, Error> {
         self.block_on(self.inner.set_tasks_enabled(tasks))
     }
 
@@ -283,7 +287,7 @@ impl Client {
     pub fn change_butler_settings(
         &self,
         desired: &DesiredSettings,
-    ) -> Result<Vec<SettingChange>, Error> {
+    ) -> Result<AppliedSettings, Error> {
         self.block_on(self.inner.change_butler_settings(desired))
     }
 

@@ -2,6 +2,7 @@
 //! each task, the `*Behavior` settings of the analysis tasks, and the
 //! backup and update settings.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use crate::{Client, Error, Setting, SettingValue, TaskName};
@@ -217,6 +218,26 @@ pub struct ButlerSettings {
     pub update_policy: Option<String>,
     /// The update channel (`ButlerUpdateChannel`: `0` public, `8` beta).
     pub update_channel: Option<String>,
+    /// The ids the server lists more than once, the same but for case,
+    /// by their lowercase form: a change touching one is refused
+    /// ([`Error::AmbiguousSetting`]).
+    #[serde(skip)]
+    #[cfg_attr(feature = "schemars", schemars(skip))]
+    ambiguous: HashMap<String, Vec<String>>,
+}
+
+/// The ids listed more than once, the same but for case, by their
+/// lowercase form, each group in the server's order.
+fn ambiguous_ids(settings: &[Setting]) -> HashMap<String, Vec<String>> {
+    let mut by_id: HashMap<String, Vec<String>> = HashMap::with_capacity(settings.len());
+    for setting in settings {
+        by_id
+            .entry(setting.id.to_ascii_lowercase())
+            .or_default()
+            .push(setting.id.clone());
+    }
+    by_id.retain(|_, ids| ids.len() > 1);
+    by_id
 }
 
 impl ButlerSettings {
@@ -264,12 +285,94 @@ impl ButlerSettings {
             backup_directory: text(BACKUP_DIRECTORY),
             update_policy: text(UPDATE_POLICY),
             update_channel: text(UPDATE_CHANNEL),
+            ambiguous: ambiguous_ids(settings),
         }
     }
 
-    /// The switch of a task, if it has one.
+    /// The value these settings hold for a Butler setting they read: an
+    /// hour of the window, a task's switch, the backup directory, the
+    /// update policy or channel. `None` for another id, or one the server
+    /// did not list (or not as its kind).
+    pub fn held(&self, id: &str) -> Option<SettingValue> {
+        let hour = |h: fn(&MaintenanceWindow) -> u8| {
+            self.window
+                .as_ref()
+                .map(|w| SettingValue::Int(i64::from(h(w))))
+        };
+        let text = |t: &Option<String>| t.clone().map(SettingValue::Text);
+        match id {
+            START_HOUR => hour(MaintenanceWindow::start_hour),
+            END_HOUR => hour(MaintenanceWindow::end_hour),
+            BACKUP_DIRECTORY => text(&self.backup_directory),
+            UPDATE_POLICY => text(&self.update_policy),
+            UPDATE_CHANNEL => text(&self.update_channel),
+            _ => self
+                .tasks
+                .iter()
+                .find(|s| s.setting == id)
+                .map(|s| SettingValue::Bool(s.enabled)),
+        }
+    }
+
+    /// The switch of a task, if it has one and it can be told apart; see
+    /// [`ButlerSettings::switch_for`].
     pub fn switch(&self, task: &TaskName) -> Option<&TaskSwitch> {
-        self.tasks.iter().find(|s| &s.task == task)
+        self.switch_for(task).ok()
+    }
+
+    /// The switch of a task: the one rule of which setting switches which
+    /// task, used by every change this crate makes.
+    ///
+    /// A task's switch is the bool setting `ButlerTask<Name>` the server
+    /// lists (`GET /:/prefs`), whatever `GET /butler` lists: some servers
+    /// keep switches of tasks their task list no longer names
+    /// (`ButlerTaskReverseGeocode`, `ButlerTaskGenerateAutoTags`). The
+    /// name is matched without regard to ASCII case (`optimizedatabase`
+    /// finds `ButlerTaskOptimizeDatabase`), as the server's task names are.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoTaskSwitch`], naming the tasks that have one, when no
+    /// switch matches; [`Error::AmbiguousSetting`] when the switch's id is
+    /// listed more than once, the same but for case (even one that
+    /// matches the name exactly: which one the server would change is
+    /// unknown).
+    pub fn switch_for(&self, task: &TaskName) -> Result<&TaskSwitch, Error> {
+        let found = self
+            .tasks
+            .iter()
+            .find(|s| s.task.as_str().eq_ignore_ascii_case(task.as_str()));
+        self.checked_switch(task, found)
+    }
+
+    /// A switch found for `task`, refused when missing or ambiguous.
+    fn checked_switch<'a>(
+        &'a self,
+        task: &TaskName,
+        found: Option<&'a TaskSwitch>,
+    ) -> Result<&'a TaskSwitch, Error> {
+        let Some(switch) = found else {
+            return Err(Error::NoTaskSwitch {
+                task: task.clone(),
+                switchable: self.tasks.iter().map(|s| s.task.clone()).collect(),
+            });
+        };
+        self.unambiguous(&switch.setting)?;
+        Ok(switch)
+    }
+
+    /// Refuses an id the server lists more than once, the same but for
+    /// case ([`Error::AmbiguousSetting`]).
+    fn unambiguous(&self, id: &str) -> Result<(), Error> {
+        match self.ambiguous.get(&id.to_ascii_lowercase()) {
+            None => Ok(()),
+            Some(ids) => Err(Error::AmbiguousSetting {
+                ids: ids
+                    .iter()
+                    .map(|id| crate::response::excerpt(id.as_bytes(), None))
+                    .collect(),
+            }),
+        }
     }
 
     /// The changes of settings that bring these settings to `desired`:
@@ -295,13 +398,20 @@ impl ButlerSettings {
     /// # }
     /// ```
     ///
+    /// Each task's switch is found as [`ButlerSettings::switch_for`]
+    /// finds it.
+    ///
     /// # Errors
     ///
     /// [`Error::NoTaskSwitch`] for the first task that has no switch
-    /// among these settings.
+    /// among these settings; [`Error::AmbiguousSetting`] when a setting
+    /// the change reads or would send (either hour of the window, a
+    /// task's switch) is listed more than once, the same but for case.
     pub fn changes_to(&self, desired: &DesiredSettings) -> Result<Vec<SettingChange>, Error> {
         let mut changes = Vec::new();
         if let Some(wanted) = desired.window {
+            self.unambiguous(START_HOUR)?;
+            self.unambiguous(END_HOUR)?;
             let hours = [
                 (
                     START_HOUR,
@@ -326,26 +436,25 @@ impl ButlerSettings {
             }
         }
         // By name, so that a desired state of many tasks is read in time in
-        // proportion to its size.
-        let mut switches = std::collections::HashMap::with_capacity(self.tasks.len());
+        // proportion to its size; found as `switch_for` finds them.
+        let mut switches = HashMap::with_capacity(self.tasks.len());
         for switch in &self.tasks {
-            switches.entry(switch.task.as_str()).or_insert(switch);
+            switches
+                .entry(switch.task.as_str().to_ascii_lowercase())
+                .or_insert(switch);
         }
         let mut seen = std::collections::HashSet::with_capacity(desired.tasks.len());
         for (task, enabled) in &desired.tasks {
-            if !seen.insert(task.as_str()) {
+            let key = task.as_str().to_ascii_lowercase();
+            let found = switches.get(&key).copied();
+            if !seen.insert(key) {
                 continue;
             }
-            let Some(switch) = switches.get(task.as_str()) else {
-                return Err(Error::NoTaskSwitch {
-                    task: task.clone(),
-                    switchable: self.tasks.iter().map(|s| s.task.clone()).collect(),
-                });
-            };
+            let switch = self.checked_switch(task, found)?;
             if switch.enabled != *enabled {
                 changes.push(SettingChange {
                     setting: switch.setting.clone(),
-                    task: Some(task.clone()),
+                    task: Some(switch.task.clone()),
                     from: Some(SettingValue::Bool(switch.enabled)),
                     to: SettingValue::Bool(*enabled),
                 });
@@ -418,6 +527,76 @@ impl fmt::Display for SettingChange {
     }
 }
 
+/// A setting that does not hold the value a change asked for, as read
+/// back after the change: what [`Error::SettingsNotApplied`] lists. Its
+/// `Display` is `ButlerStartHour = 2 (asked 1)`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SettingMismatch {
+    /// The setting's id, such as `ButlerStartHour`.
+    pub setting: String,
+    /// The value the change asked for.
+    pub asked: SettingValue,
+    /// The value the server holds now; `None` when it no longer lists
+    /// the setting.
+    pub held: Option<SettingValue>,
+}
+
+impl fmt::Display for SettingMismatch {
+    /// The value held is the server's: shown escaped and cut short, as
+    /// other excerpts of answers are.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let setting = crate::response::excerpt(self.setting.as_bytes(), None);
+        match &self.held {
+            Some(held) => {
+                let held = crate::response::excerpt(held.to_string().as_bytes(), None);
+                write!(f, "{setting} = {held} (asked {})", self.asked)
+            }
+            None => write!(f, "no {setting} at all (asked {})", self.asked),
+        }
+    }
+}
+
+/// What [`Client::change_butler_settings`] did: the changes it sent, and
+/// the Butler's settings before them and as the server holds them after.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AppliedSettings {
+    /// The changes sent, from the values read before to those asked;
+    /// empty when the settings already matched (nothing was sent).
+    pub changes: Vec<SettingChange>,
+    /// The settings as read before the change.
+    pub before: ButlerSettings,
+    /// The settings as the server holds them after the change, read back
+    /// (the same as `before` when nothing was sent). Every change holds
+    /// here: one that does not is [`Error::SettingsNotApplied`].
+    pub settings: ButlerSettings,
+}
+
+/// The changes that do not hold in `held`, the server's settings read
+/// back. A value holds when it is sent as the one asked would be (a
+/// flag read from `1` holds `true`; an hour the server types as text
+/// holds as its digits).
+fn mismatches(changes: &[SettingChange], held: &[Setting]) -> Vec<SettingMismatch> {
+    changes
+        .iter()
+        .filter_map(|change| {
+            let now = held
+                .iter()
+                .find(|s| s.id == change.setting)
+                .map(|s| &s.value);
+            let holds = now.is_some_and(|now| now.to_string() == change.to.to_string());
+            (!holds).then(|| SettingMismatch {
+                setting: change.setting.clone(),
+                asked: change.to.clone(),
+                held: now.cloned(),
+            })
+        })
+        .collect()
+}
+
 impl Client {
     /// Reads the Butler's settings, typed ([`ButlerSettings`]): one
     /// [`Client::settings`] call.
@@ -429,26 +608,30 @@ impl Client {
         Ok(ButlerSettings::from_settings(&self.settings().await?))
     }
 
-    /// Moves the maintenance window: both hours in one change, without
-    /// reading them first ([`Client::change_butler_settings`] changes only
-    /// what differs).
+    /// Moves the maintenance window, as [`Client::change_butler_settings`]
+    /// does: both hours in one change when it differs, nothing when it
+    /// does not, then read back. Returns the window the server holds.
     ///
     /// # Errors
     ///
-    /// As [`Client::set_settings`].
-    pub async fn set_window(&self, window: MaintenanceWindow) -> Result<(), Error> {
-        self.set_settings([
-            (START_HOUR, u32::from(window.start_hour)),
-            (END_HOUR, u32::from(window.end_hour)),
-        ])
-        .await
+    /// As [`Client::change_butler_settings`].
+    pub async fn set_window(&self, window: MaintenanceWindow) -> Result<MaintenanceWindow, Error> {
+        let applied = self
+            .change_butler_settings(&DesiredSettings::new().window(window))
+            .await?;
+        // Both hours were read back as asked (or already were), so the
+        // server's window is this one.
+        Ok(applied.settings.window.unwrap_or(window))
     }
 
     /// Switches one task on or off (its `ButlerTask<Name>` setting). A
     /// task that is off is not run on schedule, nor by
     /// [`Client::start_all`]; [`Client::start`] still starts it.
     ///
-    /// Reads the settings first, to find the task's switch.
+    /// Reads the settings first, to find the task's switch
+    /// ([`ButlerSettings::switch_for`]), and again after the change, as
+    /// [`Client::change_butler_settings`] does. Returns the switch as the
+    /// server holds it.
     ///
     /// # Errors
     ///
@@ -457,13 +640,15 @@ impl Client {
     /// (`AutomaticUpdates`, `ButlerTaskCleanSupplementalLogFiles`,
     /// `ProcessAssets`, ...) and cannot be switched; the analysis tasks
     /// have a `*Behavior` setting instead. Otherwise those of
-    /// [`Client::settings`] and [`Client::set_settings`].
+    /// [`Client::change_butler_settings`].
     pub async fn set_task_enabled(
         &self,
         task: impl Into<TaskName>,
         enabled: bool,
-    ) -> Result<(), Error> {
-        self.set_tasks_enabled([(task.into(), enabled)]).await
+    ) -> Result<TaskSwitch, Error> {
+        let task = task.into();
+        let applied = self.set_tasks_enabled([(task.clone(), enabled)]).await?;
+        applied.settings.switch_for(&task).cloned()
     }
 
     /// Switches several tasks on or off in one change; see
@@ -476,37 +661,69 @@ impl Client {
     pub async fn set_tasks_enabled<T: Into<TaskName>>(
         &self,
         tasks: impl IntoIterator<Item = (T, bool)>,
-    ) -> Result<(), Error> {
-        let desired = DesiredSettings::new().tasks(tasks);
-        if desired.tasks.is_empty() {
-            return Ok(());
-        }
-        self.change_butler_settings(&desired).await.map(drop)
+    ) -> Result<AppliedSettings, Error> {
+        self.change_butler_settings(&DesiredSettings::new().tasks(tasks))
+            .await
     }
 
     /// Brings the Butler's settings to `desired`: reads them
     /// ([`Client::butler_settings`]), finds what differs
-    /// ([`ButlerSettings::changes_to`]) and changes that in one request
-    /// ([`Client::set_settings`]); nothing when nothing differs. Returns
-    /// the changes made.
+    /// ([`ButlerSettings::changes_to`]), changes that in one request
+    /// ([`Client::set_settings`]), then reads the settings back and
+    /// checks that each one changed holds the value asked. Nothing is
+    /// sent, nor read back, when nothing differs. Returns the changes and
+    /// the settings the server holds ([`AppliedSettings`]), so that what
+    /// is reported is the server's state, not the request.
+    ///
+    /// A server that answers 200 and changes nothing (or a proxy that
+    /// answers 200 with its login page) is caught by the reading back.
+    /// So is another client changing one of the same settings in
+    /// between: the change is then not done as asked either, and the
+    /// error says what the server holds.
     ///
     /// # Errors
     ///
     /// [`Error::NoTaskSwitch`], before anything is changed, for a task
-    /// without a switch; otherwise those of [`Client::settings`] and
-    /// [`Client::set_settings`].
+    /// without a switch; [`Error::AmbiguousSetting`], before anything is
+    /// changed, when a setting to read or change is listed twice, the same
+    /// but for case (or, found on reading back, the same after the
+    /// change); [`Error::SettingsNotApplied`] when a setting read back
+    /// does not hold the value asked; otherwise those of
+    /// [`Client::settings`] and [`Client::set_settings`]. An error of the
+    /// reading back says nothing of whether the change was made.
     pub async fn change_butler_settings(
         &self,
         desired: &DesiredSettings,
-    ) -> Result<Vec<SettingChange>, Error> {
-        let changes = self.butler_settings().await?.changes_to(desired)?;
+    ) -> Result<AppliedSettings, Error> {
+        let before = self.butler_settings().await?;
+        let changes = before.changes_to(desired)?;
+        if changes.is_empty() {
+            return Ok(AppliedSettings {
+                changes,
+                settings: before.clone(),
+                before,
+            });
+        }
         self.set_settings(
             changes
                 .iter()
                 .map(|change| (change.setting.as_str(), change.to.clone())),
         )
         .await?;
-        Ok(changes)
+        let held = self.settings().await?;
+        let settings = ButlerSettings::from_settings(&held);
+        for change in &changes {
+            settings.unambiguous(&change.setting)?;
+        }
+        let mismatches = mismatches(&changes, &held);
+        if !mismatches.is_empty() {
+            return Err(Error::SettingsNotApplied { mismatches });
+        }
+        Ok(AppliedSettings {
+            changes,
+            before,
+            settings,
+        })
     }
 }
 
@@ -624,6 +841,24 @@ mod tests {
                 if *task == TaskName::AutomaticUpdates && switchable.len() == 2),
             "{refused:?}"
         );
+    }
+
+    #[test]
+    fn a_switch_is_found_among_the_settings_without_regard_to_case_and_held_values_read() {
+        let butler = settings();
+        let lower = TaskName::from("optimizedatabase".to_string());
+        let found = butler.switch_for(&lower).map(|s| s.setting.as_str());
+        assert_eq!(found.ok(), Some("ButlerTaskOptimizeDatabase"));
+        let changes = butler
+            .changes_to(&DesiredSettings::new().task(lower, false))
+            .expect("the switch is found");
+        assert_eq!(changes[0].task, Some(TaskName::OptimizeDatabase));
+        assert_eq!(butler.held(START_HOUR), Some(SettingValue::Int(2)));
+        assert_eq!(
+            butler.held("ButlerTaskBackupDatabase"),
+            Some(SettingValue::Bool(true))
+        );
+        assert_eq!(butler.held("FriendlyName"), None);
     }
 
     #[test]

@@ -145,6 +145,36 @@ pub enum Error {
         server_message: Option<String>,
     },
 
+    /// A change of settings that the server answered as done but does not
+    /// hold: read back after the change, each setting named here holds
+    /// another value than the one asked. A server that ignores the change
+    /// (or a proxy that answers 200 with its own login page) does this.
+    ///
+    /// Another client changing the same setting between this change and
+    /// its reading back is a mismatch too: what is reported is what the
+    /// server holds, whoever put it there. Either way the change cannot be
+    /// called done; read the settings and decide again.
+    #[error("{}", settings_not_applied_message(.mismatches))]
+    #[non_exhaustive]
+    SettingsNotApplied {
+        /// Each setting that does not hold the value asked, in the order
+        /// the change sent them.
+        mismatches: Vec<crate::SettingMismatch>,
+    },
+
+    /// The server lists settings whose ids are the same but for case
+    /// (`ButlerStartHour` and `butlerstarthour`), or the same id twice,
+    /// and a change would touch one of them. Which one the server would
+    /// change is unknown (its matching of ids is not documented), so
+    /// even an id that matches one of them exactly is refused. Nothing
+    /// was changed.
+    #[error("{}", ambiguous_setting_message(.ids))]
+    #[non_exhaustive]
+    AmbiguousSetting {
+        /// The ids that collide, as the server lists them, cut short.
+        ids: Vec<String>,
+    },
+
     /// The server has no task of that name (404 on start or stop).
     #[error("{}", unknown_task_message(.name, .suggestion.as_ref()))]
     #[non_exhaustive]
@@ -407,6 +437,25 @@ fn settings_refused_message(status: u16, ids: &[String]) -> String {
         message.push_str(" (a 403 may also mean that this token may not change settings)");
     }
     message
+}
+
+fn settings_not_applied_message(mismatches: &[crate::SettingMismatch]) -> String {
+    let held: Vec<String> = mismatches.iter().map(ToString::to_string).collect();
+    format!(
+        "the server answered the change but still holds {}: it ignored the change \
+         (a proxy's login page also answers 200), or another client changed it since; \
+         read the settings again before deciding what to change",
+        held.join(", ")
+    )
+}
+
+fn ambiguous_setting_message(ids: &[String]) -> String {
+    let ids: Vec<String> = ids.iter().map(|id| format!("{id:?}")).collect();
+    format!(
+        "the server lists settings whose ids differ only in case ({}): which of them a change \
+         would reach is unknown, so nothing was changed",
+        ids.join(", ")
+    )
 }
 
 fn no_task_switch_message(task: &TaskName, switchable: &[TaskName]) -> String {

@@ -53,7 +53,7 @@
 //! | `cancelActivity` | `DELETE /activities/{activityId}` | [`Client::cancel_activity`] | [`CancelOutcome`]: `Cancelled` (200), `NotFound` (404); 400 is [`Error::NotCancellable`] |
 //! | `getPreferences` | `GET /:/prefs` | [`Client::settings`], [`Client::butler_settings`] | `Vec<`[`Setting`]`>`, [`ButlerSettings`] |
 //! | `getPreference` | `GET /:/prefs/get?id=` | [`Client::setting`] | [`Setting`]; 404 is [`Error::UnknownSetting`] |
-//! | `setPreferences` | `PUT /:/prefs?ID=VALUE` | [`Client::set_settings`], [`Client::set_window`], [`Client::set_task_enabled`], [`Client::change_butler_settings`] | `()`; 400 and 403 are [`Error::SettingsRefused`] |
+//! | `setPreferences` | `PUT /:/prefs?ID=VALUE` | [`Client::set_settings`], [`Client::set_window`], [`Client::set_task_enabled`], [`Client::change_butler_settings`] | `()`; the last three read the settings back and return what the server holds ([`MaintenanceWindow`], [`TaskSwitch`], [`AppliedSettings`]), [`Error::SettingsNotApplied`] when it does not hold the change; 400 and 403 are [`Error::SettingsRefused`] |
 //! | `getSessions` | `GET /status/sessions` | [`Client::sessions`] | [`Sessions`] |
 //!
 //! # Waiting for the work to end
@@ -205,8 +205,8 @@ mod wait;
 pub use activity::{Activity, CancelOutcome, RunState};
 pub use builder::ClientBuilder;
 pub use butler_settings::{
-    ButlerSettings, DesiredSettings, MaintenanceWindow, SettingChange, TaskBehavior, TaskSwitch,
-    WindowError,
+    AppliedSettings, ButlerSettings, DesiredSettings, MaintenanceWindow, SettingChange,
+    SettingMismatch, TaskBehavior, TaskSwitch, WindowError,
 };
 pub use client::Client;
 pub use error::Error;

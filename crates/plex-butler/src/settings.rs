@@ -432,6 +432,11 @@ impl Client {
     /// Retried on every passing failure: setting the same values again
     /// leaves them set.
     ///
+    /// The settings are not read back: a 200 is taken for the change,
+    /// which a server that drops it, or a proxy's login page, also
+    /// answers. [`Client::change_butler_settings`] reads the Butler's
+    /// settings back and says when they do not hold.
+    ///
     /// # Errors
     ///
     /// [`Error::SettingsRefused`] when the server refuses (400 or 403: an

@@ -398,7 +398,8 @@ async fn set_window_then_butler_settings_reads_the_new_window() {
     let sim = sim().await;
     let client = client(&sim);
     let late = MaintenanceWindow::new(23, 4).expect("hours");
-    client.set_window(late).await.expect("set window");
+    let held = client.set_window(late).await.expect("set window");
+    assert_eq!(held, late, "the window read back");
     assert_eq!(sim.settings()["ButlerStartHour"], "23");
     assert_eq!(sim.settings()["ButlerEndHour"], "4");
     let window = client.butler_settings().await.expect("read").window;
@@ -406,6 +407,39 @@ async fn set_window_then_butler_settings_reads_the_new_window() {
     assert!(window.is_some_and(|w| w.spans_midnight()));
     let one = client.setting("ButlerEndHour").await.expect("one setting");
     assert_eq!(one.value, SettingValue::Int(4));
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_windows_set_at_once_leave_one_of_them_never_a_mix() {
+    let sim = sim().await;
+    let (first, second) = (client(&sim), client(&sim));
+    let early = MaintenanceWindow::new(1, 6).expect("hours");
+    // Its end is the server's own 5: were only what differs sent, the
+    // start alone would land on the other's end.
+    let late = MaintenanceWindow::new(3, 5).expect("hours");
+    let start = MaintenanceWindow::default();
+    for round in 0..20 {
+        first.set_window(start).await.expect("back to 2-5");
+        let (a, b) = tokio::join!(first.set_window(early), second.set_window(late));
+        for result in [&a, &b] {
+            // The later change wins; the earlier one reads the other's
+            // window back and says so.
+            assert!(
+                matches!(result, Ok(_) | Err(Error::SettingsNotApplied { .. })),
+                "round {round}: {result:?}"
+            );
+        }
+        assert!(a.is_ok() || b.is_ok(), "round {round}: one of them holds");
+        let held = (
+            sim.settings()["ButlerStartHour"].clone(),
+            sim.settings()["ButlerEndHour"].clone(),
+        );
+        assert!(
+            [("1", "6"), ("3", "5")].contains(&(held.0.as_str(), held.1.as_str())),
+            "round {round}: the server holds {held:?}"
+        );
+    }
     sim.shutdown().await;
 }
 

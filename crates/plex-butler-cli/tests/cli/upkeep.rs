@@ -7,7 +7,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use assert_cmd::Command;
-use plex_butler_sim::{Clock, ManualClock, Preset, Simulator, TaskSpec};
+use plex_butler_sim::{Clock, FaultPlan, ManualClock, Preset, Simulator, TaskSpec, Trigger};
 
 use crate::common::{
     self, Watched, assert_matches_schema, bare_cmd, code, file_state, stderr, stdout,
@@ -819,7 +819,7 @@ async fn apply_reads_a_file_of_twenty_thousand_switches_quickly_and_names_the_li
     assert!(took < Duration::from_secs(5), "took {took:?}");
     assert_ne!(code(&out), 0, "{}", stdout(&out));
     assert!(
-        stderr(&out).contains(&format!("{path} line 2: unknown task 'Made00000'")),
+        stderr(&out).contains(&format!("{path} line 2: 'Made00000' has no switch")),
         "{}",
         stderr(&out)
     );
@@ -837,7 +837,7 @@ async fn a_task_name_of_a_megabyte_is_cut_in_the_error_not_echoed_whole() {
     assert_ne!(code(&out), 0, "{}", stdout(&out));
     let said = stderr(&out);
     assert!(
-        said.contains("unknown task 'nnnn"),
+        said.contains("line 2: 'nnnn"),
         "{}",
         &said[..said.len().min(300)]
     );
@@ -851,4 +851,129 @@ async fn a_task_name_of_a_megabyte_is_cut_in_the_error_not_echoed_whole() {
     let said = stderr(&out);
     assert!(said.contains("m…'"), "{}", &said[..said.len().min(300)]);
     assert!(said.len() < 1_000, "{} bytes of error", said.len());
+}
+
+const WINDOW_AND_SWITCH: &str = "\
+[window]
+start_hour = 1
+end_hour = 6
+
+[tasks]
+OptimizeDatabase = false
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_the_server_answers_but_does_not_hold_exits_6_naming_each_setting_every_time() {
+    let sim = sim(Duration::from_secs(20)).await;
+    sim.set_faults(FaultPlan::none().ignore_settings_change(Trigger::Always))
+        .expect("faults");
+    let home = tempfile::tempdir().expect("temp dir");
+    let file = home.path().join("upkeep.toml");
+    std::fs::write(&file, WINDOW_AND_SWITCH).expect("write");
+    let path = file.to_str().expect("UTF-8 path");
+    let before = sim.settings();
+    for run_number in 1..=3 {
+        let out = run(&sim, home.path(), &["apply", path]).await;
+        assert_eq!(code(&out), 6, "run {run_number}: {}", stderr(&out));
+        let said = stderr(&out);
+        for held in [
+            "ButlerStartHour = 2 (asked 1)",
+            "ButlerEndHour = 5 (asked 6)",
+            "ButlerTaskOptimizeDatabase = true (asked false)",
+        ] {
+            assert!(said.contains(held), "run {run_number}: {said}");
+        }
+        assert!(!stdout(&out).contains("applied:"), "{}", stdout(&out));
+    }
+    assert_eq!(sim.settings(), before);
+
+    // A proxy's login page, answered with 200, is no more a change.
+    sim.set_faults(FaultPlan::none().login_page_on_settings_change(Trigger::Always))
+        .expect("faults");
+    let out = run(&sim, home.path(), &["window", "set", "1-6"]).await;
+    assert_eq!(code(&out), 6, "{}", stderr(&out));
+    assert!(stderr(&out).contains("ButlerStartHour = 2 (asked 1)"));
+    let out = run(
+        &sim,
+        home.path(),
+        &["-o", "json", "disable", "BackupDatabase"],
+    )
+    .await;
+    assert_eq!(code(&out), 6, "{}", stderr(&out));
+    let doc = json(&out);
+    assert_eq!(doc["error"]["kind"], "settings_not_applied");
+    assert_eq!(doc["error"]["exit_code"], 6);
+    let message = doc["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("ButlerTaskBackupDatabase = true (asked false)"),
+        "{message}"
+    );
+    assert_eq!(sim.settings(), before);
+
+    // Without the fault, the report is what the server holds, read back.
+    sim.set_faults(FaultPlan::none()).expect("faults");
+    let out = run(&sim, home.path(), &["apply", path]).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(
+            "applied: 3 settings changed in one request; read back: ButlerStartHour = 1, \
+             ButlerEndHour = 6, ButlerTaskOptimizeDatabase = false\n"
+        ),
+        "{}",
+        stdout(&out)
+    );
+    let out = run(&sim, home.path(), &["-o", "json", "window", "set", "3-5"]).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let doc = json(&out);
+    assert_eq!(
+        (
+            doc["window"]["start_hour"].clone(),
+            doc["window"]["end_hour"].clone()
+        ),
+        (3.into(), 5.into())
+    );
+    assert_eq!(doc["previous"]["start_hour"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_switch_among_the_settings_is_switched_though_the_task_list_does_not_name_it() {
+    let sim = sim(Duration::from_secs(20)).await;
+    let home = tempfile::tempdir().expect("temp dir");
+    let out = run(&sim, home.path(), &["-o", "json", "list"]).await;
+    let listed = json(&out)["tasks"].to_string();
+    assert!(
+        !listed.contains("GenerateAutoTags") && !listed.contains("ReverseGeocode"),
+        "the premise: the task list names neither"
+    );
+
+    let out = run(&sim, home.path(), &["disable", "GenerateAutoTags"]).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        format!("server: {}\nGenerateAutoTags: disabled\n", sim.url())
+    );
+    assert_eq!(sim.settings()["ButlerTaskGenerateAutoTags"], "0");
+
+    let file = home.path().join("photos.toml");
+    std::fs::write(&file, "[tasks]\nreversegeocode = false\n").expect("write");
+    let path = file.to_str().expect("UTF-8 path");
+    let out = run(&sim, home.path(), &["apply", path]).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("read back: ButlerTaskReverseGeocode = false"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(sim.settings()["ButlerTaskReverseGeocode"], "0");
+
+    let out = run(&sim, home.path(), &["-o", "json", "settings"]).await;
+    let doc = json(&out);
+    let switch = |name: &str| {
+        doc["tasks"]
+            .as_array()
+            .and_then(|tasks| tasks.iter().find(|t| t["name"] == name))
+            .map(|t| t["enabled"].clone())
+    };
+    assert_eq!(switch("GenerateAutoTags"), Some(false.into()));
+    assert_eq!(switch("ReverseGeocode"), Some(false.into()));
 }

@@ -201,3 +201,36 @@ async fn after_each_change_of_settings_the_next_requests_get_400() {
     );
     assert_eq!(sim.settings()["ButlerStartHour"], "4");
 }
+
+#[tokio::test]
+async fn a_swallowed_change_of_settings_answers_200_and_changes_nothing() {
+    let plan = FaultPlan::none()
+        .ignore_settings_change(Trigger::Next(1))
+        .login_page_on_settings_change(Trigger::Next(1));
+    let sim = sim_with(plan).await;
+    let url = format!("{}/:/prefs?ButlerStartHour=4", sim.url());
+    let put = || {
+        client()
+            .put(url.as_str())
+            .header("X-Plex-Token", TOKEN)
+            .send()
+    };
+    let ignored = put().await.expect("request succeeds");
+    assert_eq!(ignored.status(), StatusCode::OK);
+    assert_eq!(sim.settings()["ButlerStartHour"], "2", "ignored");
+    let login = put().await.expect("request succeeds");
+    assert_eq!(login.status(), StatusCode::OK);
+    assert!(
+        login.headers()["content-type"]
+            .to_str()
+            .is_ok_and(|t| t.starts_with("text/html"))
+    );
+    let page = login.text().await.expect("body");
+    assert!(page.contains("<form"), "{page}");
+    assert_eq!(sim.settings()["ButlerStartHour"], "2", "a login page");
+    assert_eq!(
+        put().await.expect("request succeeds").status(),
+        StatusCode::OK
+    );
+    assert_eq!(sim.settings()["ButlerStartHour"], "4", "then changes land");
+}

@@ -14,4 +14,5 @@ mod decoding;
 mod errors;
 mod example;
 mod headers;
+mod settings;
 mod task_name;
