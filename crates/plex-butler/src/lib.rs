@@ -191,6 +191,7 @@ mod butler_settings;
 mod call;
 mod client;
 mod error;
+mod events;
 mod identity;
 mod operations;
 mod plan;
@@ -210,6 +211,7 @@ pub use butler_settings::{
 };
 pub use client::Client;
 pub use error::Error;
+pub use events::{ActivityEvent, ActivityEventKind, Event, EventOptions, Events};
 pub use plan::{Plan, PlanEvent, PlanReport, StepOutcome, StepReport};
 /// The client generated from the spec, underneath ([`Client::raw`]), so
 /// that its types can be named without a dependency of one's own. Feature
@@ -221,4 +223,4 @@ pub use sessions::{Playback, Sessions};
 pub use settings::{Setting, SettingChoice, SettingKind, SettingValue};
 pub use task::{StartOutcome, StopOutcome, Task};
 pub use task_name::{ParseTaskNameError, TaskName};
-pub use wait::{WaitOptions, WaitProgress, WaitReport};
+pub use wait::{WaitMethod, WaitOptions, WaitProgress, WaitReport};
