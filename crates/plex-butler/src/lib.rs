@@ -184,6 +184,7 @@
 #![warn(missing_docs)]
 
 mod activity;
+mod activity_log;
 #[cfg(feature = "blocking")]
 pub mod blocking;
 mod builder;
@@ -204,6 +205,7 @@ mod task_name;
 mod wait;
 
 pub use activity::{Activity, CancelOutcome, RunState};
+pub use activity_log::{ActivityLog, EndedActivity};
 pub use builder::ClientBuilder;
 pub use butler_settings::{
     ButlerSettings, DesiredSettings, MaintenanceWindow, SettingChange, TaskBehavior, TaskSwitch,
