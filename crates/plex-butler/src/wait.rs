@@ -17,6 +17,17 @@
 //!   been seen, the wait keeps looking for [`WaitOptions::grace`] before it
 //!   concludes that nothing runs.
 //! - `progress` 100 does not mean done; the activity leaving the list does.
+//!
+//! The server's events make the looks timely, not needless: a wait opens
+//! the event stream ([`Client::events`]) before its first look and looks
+//! again as soon as Butler work starts or ends (or the stream connects,
+//! having reported what ran before), besides its usual looks at the poll
+//! intervals. The looks, not the events, decide that the work is over, so
+//! a stream that misses an event costs time, never a wrong answer. The
+//! intervals stay as set while the stream is up: a server whose stream is
+//! open but quiet about Butler work is still watched as closely as
+//! without events. A server without events (404), or a stream that fails,
+//! leaves the wait polling; [`WaitOptions::polling_only`] never opens it.
 
 use std::fmt;
 use std::time::{Duration, Instant};

@@ -651,3 +651,62 @@ async fn a_wait_does_not_leave_the_stream_open() {
     }
     assert_eq!(server.stream_requests().len(), 1);
 }
+
+/// A server whose Butler work ends 300 ms after the stream opens, with
+/// an `ended` event.
+async fn ending_after_300_ms() -> EventServer {
+    EventServer::start(
+        BUSY,
+        [vec![
+            ping(),
+            Step::Pause(Duration::from_millis(300)),
+            Step::SetActivities(IDLE),
+            Step::Mark,
+            activity("ended", "A", 100),
+        ]],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn start_and_wait_ends_on_the_event() {
+    let server = ending_after_300_ms().await;
+    let options = WaitOptions::new()
+        .poll_interval(Duration::from_secs(5))
+        .max_poll_interval(Duration::from_secs(5))
+        .grace(Duration::ZERO);
+    let (_, report) = client(&server)
+        .start_and_wait("BackupDatabase", options)
+        .await
+        .expect("ends");
+    let gap = Instant::now().saturating_duration_since(server.marks()[0]);
+    assert!(gap < Duration::from_millis(500), "{gap:?} after the event");
+    assert_eq!(report.method, WaitMethod::Events);
+}
+
+#[tokio::test]
+async fn a_plan_step_ends_on_the_event_and_polling_only_plans_open_no_stream() {
+    let server = ending_after_300_ms().await;
+    let plan = plex_butler::Plan::new(["BackupDatabase"])
+        .poll_interval(Duration::from_secs(5))
+        .max_poll_interval(Duration::from_secs(5))
+        .grace(Duration::ZERO);
+    let started = Instant::now();
+    let report = client(&server).run_plan(&plan).await.expect("runs");
+    assert!(report.succeeded(), "{report:?}");
+    let gap = Instant::now().saturating_duration_since(server.marks()[0]);
+    assert!(gap < Duration::from_millis(500), "{gap:?} after the event");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+
+    let idle = EventServer::start(IDLE, []).await;
+    let plan = plex_butler::Plan::new(["BackupDatabase"])
+        .grace(Duration::ZERO)
+        .polling_only(true);
+    let report = client(&idle).run_plan(&plan).await.expect("runs");
+    assert!(report.succeeded(), "{report:?}");
+    assert!(idle.stream_requests().is_empty());
+}
