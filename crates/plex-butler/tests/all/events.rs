@@ -46,6 +46,8 @@ struct State {
     repeat: Option<Vec<Step>>,
     /// The status of the stream's answer (200 by default).
     status: Option<u16>,
+    /// The statuses of the first connections, before `status` applies.
+    statuses: VecDeque<u16>,
     /// The activity entries `/activities` lists.
     activities: &'static str,
     requests: Vec<Seen>,
@@ -175,7 +177,8 @@ async fn serve(mut socket: TcpStream, state: Arc<Mutex<State>>) {
             .connections
             .pop_front()
             .or_else(|| state.repeat.clone());
-        (state.status.unwrap_or(200), steps)
+        let status = state.statuses.pop_front().or(state.status);
+        (status.unwrap_or(200), steps)
     };
     if status != 200 {
         let body = "<html><head><title>Refused</title></head></html>";
@@ -709,4 +712,28 @@ async fn a_plan_step_ends_on_the_event_and_polling_only_plans_open_no_stream() {
     let report = client(&idle).run_plan(&plan).await.expect("runs");
     assert!(report.succeeded(), "{report:?}");
     assert!(idle.stream_requests().is_empty());
+}
+
+#[tokio::test]
+async fn server_errors_on_the_stream_are_retried_not_returned() {
+    let server = EventServer::start(IDLE, [vec![ping()]]).await;
+    server.state.lock().expect("state").statuses = [503, 500].into();
+    let mut events = client(&server).events(options());
+    assert_eq!(
+        until_connected(&mut events).await,
+        [Event::Connected { reconnects: 2 }]
+    );
+    assert_eq!(server.stream_requests().len(), 3);
+}
+
+#[tokio::test]
+async fn a_server_that_is_down_is_retried_not_an_error() {
+    let client = Client::builder(crate::support::refused_base_url())
+        .retry(RetryPolicy::none())
+        .build()
+        .expect("client");
+    let mut events = client.events(options());
+    // Reconnecting (with backoff) rather than ending with an error.
+    let item = tokio::time::timeout(Duration::from_millis(300), events.next()).await;
+    assert!(item.is_err(), "{item:?}");
 }
