@@ -55,6 +55,7 @@ const QUEUE: usize = 64;
 #[must_use = "options do nothing until passed to Client::events"]
 pub struct EventOptions {
     all_events: bool,
+    butler_only: bool,
     ping_interval: Duration,
     max_event_bytes: usize,
     reconnect_delay: Duration,
@@ -68,6 +69,7 @@ impl Default for EventOptions {
     fn default() -> Self {
         Self {
             all_events: false,
+            butler_only: false,
             ping_interval: DEFAULT_PING_INTERVAL,
             max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
             reconnect_delay: DEFAULT_RECONNECT_DELAY,
@@ -98,6 +100,24 @@ impl EventOptions {
     pub fn all_events(mut self, all: bool) -> Self {
         self.all_events = all;
         self
+    }
+
+    /// `true`: pass on the activity events of Butler work only
+    /// ([`ActivityEvent::is_butler`]; an event whose activity is not
+    /// known is passed on too). Default: `false`, every activity's.
+    ///
+    /// ```
+    /// let options = plex_butler::EventOptions::new().butler_only(true);
+    /// # drop(options);
+    /// ```
+    pub fn butler_only(mut self, butler_only: bool) -> Self {
+        self.butler_only = butler_only;
+        self
+    }
+
+    /// Whether `change` is passed on.
+    fn passes(&self, change: &ActivityEvent) -> bool {
+        !self.butler_only || change.activity.as_ref().is_none_or(Activity::is_butler)
     }
 
     /// How often the server pings (10 s for a Plex Media Server). A
@@ -543,7 +563,9 @@ async fn connected(
     match client.activities().await {
         Ok(listed) => {
             for change in known.reconcile(listed) {
-                send(sender, Event::Activity(change)).await?;
+                if options.passes(&change) {
+                    send(sender, Event::Activity(change)).await?;
+                }
             }
         }
         Err(error) if ends_the_stream(&error) => return Err(Ended::Failed(error)),
@@ -633,8 +655,8 @@ async fn read(
         let event = match event.event.as_str() {
             "ping" => Event::Ping,
             "activity" => match activity_event(data, known, secret) {
-                Some(change) => Event::Activity(change),
-                None => continue,
+                Some(change) if options.passes(&change) => Event::Activity(change),
+                _ => continue,
             },
             _ if !options.all_events => continue,
             name => Event::Other {

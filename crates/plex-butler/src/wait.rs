@@ -129,7 +129,7 @@ impl Client {
         // is missed.
         let mut events = polling
             .events
-            .then(|| WaitEvents::new(self.events(EventOptions::new())));
+            .then(|| WaitEvents::new(self.events(EventOptions::new().butler_only(true))));
         let mut polls = 0;
         let mut busy = false;
         let mut saw_busy = false;

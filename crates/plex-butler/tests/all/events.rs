@@ -737,3 +737,26 @@ async fn a_server_that_is_down_is_retried_not_an_error() {
     let item = tokio::time::timeout(Duration::from_millis(300), events.next()).await;
     assert!(item.is_err(), "{item:?}");
 }
+
+#[tokio::test]
+async fn butler_only_passes_over_other_work() {
+    let other = r#"event: activity
+data: {"ActivityNotification":{"event":"started","uuid":"S","Activity":{"uuid":"S","type":"library.update.section","title":"Scanning"}}}
+
+"#;
+    let server = EventServer::start(
+        IDLE,
+        [vec![
+            Step::Send(other.to_owned()),
+            activity("started", "B", 0),
+        ]],
+    )
+    .await;
+    let mut events = client(&server).events(options().butler_only(true));
+    until_connected(&mut events).await;
+    let change = next_change(&mut events).await;
+    assert_eq!(
+        summary(&change),
+        (ActivityEventKind::Started, "B", true, false)
+    );
+}
