@@ -400,7 +400,11 @@ impl Client {
     /// over (said at debug level).
     ///
     /// It runs as a task of the current Tokio runtime while the returned
-    /// [`Events`] lives.
+    /// [`Events`] lives. The client's [timeout](crate::ClientBuilder::timeout)
+    /// bounds each opening (until the server's answer begins), not the
+    /// stream's life; the stream does not count against
+    /// [`crate::ClientBuilder::max_concurrent_requests`] (it would hold
+    /// its turn for good), though its reads of the activities do.
     ///
     /// ```no_run
     /// # async fn run(client: plex_butler::Client) -> Result<(), plex_butler::Error> {
