@@ -110,6 +110,9 @@ pub(crate) struct ButlerConfig {
     pub task_duration: Duration,
     pub seed: u64,
     pub cancellable_activities: bool,
+    /// One "Butler tasks" activity for all running work, as a real server
+    /// shows it, instead of one per task.
+    pub aggregate_activity: bool,
 }
 
 /// All the tasks and what they are doing.
@@ -121,7 +124,20 @@ pub(crate) struct Butler {
     cancellable: bool,
     schedule_rng: fastrand::Rng,
     id_rng: fastrand::Rng,
+    /// In aggregate mode: the id of the one activity while any task runs.
+    aggregate: Option<AggregateId>,
 }
+
+/// The aggregate activity's id: drawn when the first task starts, kept
+/// while any task runs, dropped when the last ends.
+#[derive(Debug)]
+struct AggregateId {
+    current: Option<String>,
+    rng: fastrand::Rng,
+}
+
+/// The aggregate activity's title, as a real server shows it.
+pub(crate) const AGGREGATE_TITLE: &str = "Butler tasks";
 
 fn to_delta(d: Duration) -> TimeDelta {
     TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX)
@@ -153,6 +169,26 @@ impl Butler {
             schedule_rng: fastrand::Rng::with_seed(config.seed),
             // A second stream, so that drawing ids never shifts schedules.
             id_rng: fastrand::Rng::with_seed(config.seed ^ 0x9e37_79b9_7f4a_7c15),
+            // A third stream, so that the aggregate's ids shift no other.
+            aggregate: config.aggregate_activity.then(|| AggregateId {
+                current: None,
+                rng: fastrand::Rng::with_seed(config.seed ^ 0x2545_f491_4f6c_dd1d),
+            }),
+        }
+    }
+
+    /// Keeps the aggregate activity's id in step with the running tasks.
+    fn settle(&mut self) {
+        let running = self
+            .tasks
+            .iter()
+            .any(|t| matches!(t.status, Status::Running { .. }));
+        if let Some(aggregate) = &mut self.aggregate {
+            match (&aggregate.current, running) {
+                (None, true) => aggregate.current = Some(uuid(&mut aggregate.rng)),
+                (Some(_), false) => aggregate.current = None,
+                _ => {}
+            }
         }
     }
 
@@ -181,25 +217,11 @@ impl Butler {
         for task in &mut self.tasks {
             task.advance(now);
         }
+        self.settle();
     }
 
     fn new_activity_id(&mut self) -> String {
-        let mut bytes = [0u8; 16];
-        for b in &mut bytes {
-            *b = self.id_rng.u8(..);
-        }
-        // A version 4 (random) UUID, as the real server's look.
-        bytes[6] = (bytes[6] & 0x0f) | 0x40;
-        bytes[8] = (bytes[8] & 0x3f) | 0x80;
-        let mut id = String::with_capacity(36);
-        for (i, b) in bytes.iter().enumerate() {
-            if matches!(i, 4 | 6 | 8 | 10) {
-                id.push('-');
-            }
-            id.push(char::from(HEX[usize::from(b >> 4)]));
-            id.push(char::from(HEX[usize::from(b & 0x0f)]));
-        }
-        id
+        uuid(&mut self.id_rng)
     }
 
     fn is_due(&self, task: &Task, now: DateTime<Utc>) -> bool {
@@ -251,6 +273,7 @@ impl Butler {
                 self.run_now(i, now);
             }
         }
+        self.settle();
     }
 
     /// `DELETE /butler`: stops every running task and empties the queue.
@@ -259,11 +282,18 @@ impl Butler {
         for task in &mut self.tasks {
             task.status = Status::Idle;
         }
+        self.settle();
     }
 
     /// `POST /butler/{task}`: starts the task now, whatever its schedule,
     /// window or `enabled` flag; a scheduled task starts now instead.
     pub(crate) fn start(&mut self, name: &str, now: DateTime<Utc>) -> StartOutcome {
+        let outcome = self.start_unsettled(name, now);
+        self.settle();
+        outcome
+    }
+
+    fn start_unsettled(&mut self, name: &str, now: DateTime<Utc>) -> StartOutcome {
         self.advance(now);
         let Some(&i) = self.by_name.get(name) else {
             return StartOutcome::UnknownTask;
@@ -299,6 +329,7 @@ impl Butler {
             Status::Running { .. } => StopOutcome::Stopped,
         };
         task.status = Status::Idle;
+        self.settle();
         outcome
     }
 
@@ -306,6 +337,23 @@ impl Butler {
     pub(crate) fn cancel_activity(&mut self, uuid: &str, now: DateTime<Utc>) -> CancelOutcome {
         self.advance(now);
         let cancellable = self.cancellable;
+        if let Some(aggregate) = &self.aggregate {
+            // The aggregate stands for all running work: cancelling it
+            // stops every running task.
+            if aggregate.current.as_deref() != Some(uuid) {
+                return CancelOutcome::UnknownActivity;
+            }
+            if !cancellable {
+                return CancelOutcome::NotCancellable;
+            }
+            for task in &mut self.tasks {
+                if matches!(task.status, Status::Running { .. }) {
+                    task.status = Status::Idle;
+                }
+            }
+            self.settle();
+            return CancelOutcome::Cancelled;
+        }
         let running = self
             .tasks
             .iter_mut()
@@ -315,25 +363,44 @@ impl Butler {
             Some(_) if !cancellable => CancelOutcome::NotCancellable,
             Some(task) => {
                 task.status = Status::Idle;
+                self.settle();
                 CancelOutcome::Cancelled
             }
         }
     }
 
-    /// The activities of the running tasks, brought up to `now`.
+    /// The activities of the running tasks, brought up to `now`: one per
+    /// task or, in aggregate mode, one for all of them.
     pub(crate) fn activities(&mut self, now: DateTime<Utc>) -> Vec<Activity> {
         self.advance(now);
-        self.tasks
-            .iter()
-            .filter_map(|task| match &task.status {
-                Status::Running { started, activity } => Some(Activity {
-                    uuid: activity.clone(),
-                    task: task.spec.name.clone(),
-                    title: task.title().to_owned(),
-                    progress: task.progress(*started, now),
-                    cancellable: self.cancellable,
-                }),
-                _ => None,
+        let mut running = self.tasks.iter().filter_map(|task| match &task.status {
+            Status::Running { started, activity } => Some((task, *started, activity)),
+            _ => None,
+        });
+        if let Some(aggregate) = &self.aggregate {
+            // The first running task in list order names the work and
+            // gives its progress.
+            let (Some(uuid), Some((task, started, _))) = (&aggregate.current, running.next())
+            else {
+                return Vec::new();
+            };
+            return vec![Activity {
+                uuid: uuid.clone(),
+                task: task.spec.name.clone(),
+                title: AGGREGATE_TITLE.to_owned(),
+                subtitle: task.title().to_owned(),
+                progress: task.progress(started, now),
+                cancellable: self.cancellable,
+            }];
+        }
+        running
+            .map(|(task, started, activity)| Activity {
+                uuid: activity.clone(),
+                task: task.spec.name.clone(),
+                title: task.title().to_owned(),
+                subtitle: String::new(),
+                progress: task.progress(started, now),
+                cancellable: self.cancellable,
             })
             .collect()
     }
@@ -365,11 +432,31 @@ impl Butler {
             now,
             tasks,
             activities,
+            aggregate_activity: self.aggregate.is_some(),
         }
     }
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// A version 4 (random) UUID drawn from `rng`, as the real server's look.
+fn uuid(rng: &mut fastrand::Rng) -> String {
+    let mut bytes = [0u8; 16];
+    for b in &mut bytes {
+        *b = rng.u8(..);
+    }
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let mut id = String::with_capacity(36);
+    for (i, b) in bytes.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            id.push('-');
+        }
+        id.push(char::from(HEX[usize::from(b >> 4)]));
+        id.push(char::from(HEX[usize::from(b & 0x0f)]));
+    }
+    id
+}
 
 #[cfg(test)]
 mod tests {
@@ -382,14 +469,19 @@ mod tests {
             .expect("valid")
     }
 
-    fn butler(tasks: Vec<TaskSpec>) -> Butler {
-        Butler::new(ButlerConfig {
+    fn config(tasks: Vec<TaskSpec>) -> ButlerConfig {
+        ButlerConfig {
             tasks,
             window: Window::new(2, 5, FixedOffset::east_opt(0).expect("valid")),
             task_duration: Duration::from_secs(60),
             seed: 7,
             cancellable_activities: false,
-        })
+            aggregate_activity: false,
+        }
+    }
+
+    fn butler(tasks: Vec<TaskSpec>) -> Butler {
+        Butler::new(config(tasks))
     }
 
     #[test]
@@ -462,5 +554,46 @@ mod tests {
         );
         b.start_all(at(0, 30));
         assert_eq!(b.snapshot(at(0, 30)).running(), ["B"]);
+    }
+
+    #[test]
+    fn the_aggregate_activity_keeps_its_id_while_any_task_runs_and_cancels_them_all() {
+        let mut b = Butler::new(ButlerConfig {
+            cancellable_activities: true,
+            aggregate_activity: true,
+            ..config(vec![TaskSpec::new("A"), TaskSpec::new("B").title("Bee")])
+        });
+        b.start("A", at(12, 0));
+        let first = b.activities(at(12, 0));
+        assert_eq!(first.len(), 1);
+        assert_eq!(
+            (first[0].title.as_str(), first[0].subtitle.as_str()),
+            (AGGREGATE_TITLE, "A")
+        );
+        b.start("B", at(12, 0) + TimeDelta::seconds(30));
+        let both = b.activities(at(12, 0) + TimeDelta::seconds(45));
+        assert_eq!(both.len(), 1);
+        assert_eq!(both[0].uuid, first[0].uuid);
+        let later = b.activities(at(12, 1) + TimeDelta::seconds(10));
+        assert_eq!(
+            (later[0].uuid.as_str(), later[0].subtitle.as_str()),
+            (first[0].uuid.as_str(), "Bee")
+        );
+        assert!(
+            b.snapshot(at(12, 1) + TimeDelta::seconds(10))
+                .check_invariants()
+                .is_ok()
+        );
+        assert_eq!(
+            b.cancel_activity(&later[0].uuid, at(12, 1) + TimeDelta::seconds(10)),
+            CancelOutcome::Cancelled
+        );
+        assert!(b.activities(at(12, 1) + TimeDelta::seconds(10)).is_empty());
+        b.start("A", at(12, 2));
+        assert_ne!(
+            b.activities(at(12, 2))[0].uuid,
+            first[0].uuid,
+            "a new id for new work"
+        );
     }
 }

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
+use tokio::sync::Notify;
 
 /// The simulator's clock: a cheap handle (clones share one clock).
 ///
@@ -15,7 +16,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 /// - a **manual** clock ([`Clock::manual`], or [`ManualClock::at`]): time
 ///   stands still until [`Clock::advance`] or [`Clock::set`] moves it.
 ///
-/// The simulator keeps no timers: every request and every
+/// The simulator keeps no timers for its tasks: every request and every
 /// [`Simulator::state`](crate::Simulator::state) brings the tasks up to the
 /// clock's current time (running tasks finish, scheduled ones start). With a
 /// manual clock, tests are therefore deterministic and need no sleeps.
@@ -26,6 +27,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 #[derive(Clone)]
 pub struct Clock {
     inner: Arc<Mutex<Source>>,
+    /// Told when the clock is moved, so that event streams report at once.
+    moved: Arc<Notify>,
 }
 
 #[derive(Clone, Copy)]
@@ -50,6 +53,7 @@ impl Clock {
     fn from_source(source: Source) -> Self {
         Self {
             inner: Arc::new(Mutex::new(source)),
+            moved: Arc::new(Notify::new()),
         }
     }
 
@@ -81,9 +85,19 @@ impl Clock {
         }
     }
 
+    /// Waits until the clock is next moved.
+    pub(crate) async fn moved(&self) {
+        self.moved.notified().await;
+    }
+
     /// Moves the clock forward by `by` (for the system clock: adds to its
     /// skew). Durations beyond chrono's range saturate at its maximum.
     pub fn advance(&self, by: Duration) {
+        self.advance_quietly(by);
+        self.moved.notify_waiters();
+    }
+
+    fn advance_quietly(&self, by: Duration) {
         let by = TimeDelta::from_std(by).unwrap_or(TimeDelta::MAX);
         let mut source = self.source();
         match &mut *source {
@@ -100,11 +114,14 @@ impl Clock {
     /// shows `now` at this instant, and runs on from there). Time may go
     /// backwards; tasks already finished stay finished.
     pub fn set(&self, now: DateTime<Utc>) {
-        let mut source = self.source();
-        match &mut *source {
-            Source::System { skew } => *skew = now - Utc::now(),
-            Source::Manual { now: current } => *current = now,
+        {
+            let mut source = self.source();
+            match &mut *source {
+                Source::System { skew } => *skew = now - Utc::now(),
+                Source::Manual { now: current } => *current = now,
+            }
         }
+        self.moved.notify_waiters();
     }
 
     /// Whether this is a manual clock.

@@ -4,6 +4,8 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::events::StreamFaults;
+
 /// Which requests a fault hits.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Trigger {
@@ -77,6 +79,12 @@ pub struct StatusFault {
 /// `Content-Type` kept). A request stopped by one fault does not count
 /// towards the later ones' [`Trigger::Next`].
 ///
+/// The event stream (`GET /:/eventsource/notifications`) has faults of its
+/// own, after those of its request: it may close after N events or after a
+/// while, go silent with the connection open, or send `data: {not json` in
+/// place of an event. Each stream follows the plan in force when it opened,
+/// except for the last, which is drawn for each event sent on any stream.
+///
 /// ```
 /// use plex_butler_sim::{FaultPlan, Trigger};
 /// use std::time::Duration;
@@ -95,6 +103,10 @@ pub struct FaultPlan {
     truncate_body: Option<Trigger>,
     garbage_body: Option<Trigger>,
     bad_requests_after_settings_change: u32,
+    events_close_after: Option<u32>,
+    events_close_after_time: Option<Duration>,
+    events_silent_after: Option<u32>,
+    events_garbage: Option<Trigger>,
 }
 
 impl FaultPlan {
@@ -171,6 +183,39 @@ impl FaultPlan {
         self
     }
 
+    /// Closes each event stream after it has sent `n` events (pings
+    /// included), as a server that restarts or a proxy that gives up does.
+    #[must_use]
+    pub fn events_close_after(mut self, n: u32) -> Self {
+        self.events_close_after = Some(n);
+        self
+    }
+
+    /// Closes each event stream this long after it opened (real time).
+    #[must_use]
+    pub fn events_close_after_time(mut self, after: Duration) -> Self {
+        self.events_close_after_time = Some(after);
+        self
+    }
+
+    /// After `n` events (pings included), each event stream sends nothing
+    /// more, no pings either, while its connection stays open: a dead
+    /// stream that only silence gives away.
+    #[must_use]
+    pub fn events_silent_after(mut self, n: u32) -> Self {
+        self.events_silent_after = Some(n);
+        self
+    }
+
+    /// Sends `data: {not json` in place of the data of the events `when`
+    /// picks (pings included; counted over all streams), keeping the
+    /// `event:` line and the stream open.
+    #[must_use]
+    pub fn events_garbage(mut self, when: Trigger) -> Self {
+        self.events_garbage = Some(when);
+        self
+    }
+
     /// How many requests after each change of settings get 400.
     pub fn bad_requests_after_settings_change(&self) -> u32 {
         self.bad_requests_after_settings_change
@@ -197,9 +242,17 @@ impl FaultPlan {
             }
             status.when.check()?;
         }
-        for trigger in [self.drop_connection, self.truncate_body, self.garbage_body]
-            .into_iter()
-            .flatten()
+        if self.events_close_after_time.is_some_and(|d| d.is_zero()) {
+            return Err("an event stream cannot close after no time at all".to_owned());
+        }
+        for trigger in [
+            self.drop_connection,
+            self.truncate_body,
+            self.garbage_body,
+            self.events_garbage,
+        ]
+        .into_iter()
+        .flatten()
         {
             trigger.check()?;
         }
@@ -221,7 +274,7 @@ pub(crate) struct Verdict {
 #[derive(Debug)]
 pub(crate) struct Faults {
     plan: FaultPlan,
-    used: [u32; 4],
+    used: [u32; 5],
     /// Requests still to be answered 400 since the last change of settings.
     after_settings_change: u32,
     rng: fastrand::Rng,
@@ -231,7 +284,7 @@ impl Faults {
     pub(crate) fn new(plan: FaultPlan, seed: u64) -> Self {
         Self {
             plan,
-            used: [0; 4],
+            used: [0; 5],
             after_settings_change: 0,
             rng: fastrand::Rng::with_seed(seed ^ 0x5bd1_e995_5bd1_e995),
         }
@@ -244,7 +297,7 @@ impl Faults {
     /// Installs a new plan; `Next` counts start afresh.
     pub(crate) fn replace(&mut self, plan: FaultPlan) {
         self.plan = plan;
-        self.used = [0; 4];
+        self.used = [0; 5];
         self.after_settings_change = 0;
     }
 
@@ -264,6 +317,20 @@ impl Faults {
             self.used[slot] = self.used[slot].saturating_add(1);
         }
         fires
+    }
+
+    /// How a stream opened now is spoilt.
+    pub(crate) fn stream_faults(&self) -> StreamFaults {
+        StreamFaults {
+            close_after: self.plan.events_close_after,
+            close_after_time: self.plan.events_close_after_time,
+            silent_after: self.plan.events_silent_after,
+        }
+    }
+
+    /// Whether the next event sent is replaced with data that is not JSON.
+    pub(crate) fn garbage_event(&mut self) -> bool {
+        self.fires(4, self.plan.events_garbage)
     }
 
     /// Decides what happens to the next request.

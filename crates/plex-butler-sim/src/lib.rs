@@ -33,13 +33,14 @@
 //! | `DELETE /butler` | 200: stop all running tasks and empty the schedule |
 //! | `POST /butler/{task}` | 200 started, 202 already running, 404 no such task |
 //! | `DELETE /butler/{task}` | 200 stopped or unscheduled, 404 no such task or neither running nor scheduled |
-//! | `GET /activities` | one `Activity type="butler"` per running task, with its progress |
+//! | `GET /activities` | one `Activity type="butler"` per running task, with its progress (or one "Butler tasks" activity for all, see [`SimulatorBuilder::aggregate_butler_activity`]) |
 //! | `DELETE /activities/{uuid}` | 200 cancelled, 400 not cancellable, 404 no such activity |
 //! | `GET /`, `GET /identity` | the server's capabilities and identity, shaped like a PMS 1.43.2's (version `1.43.2.10687-563d026ea`), so that Plex client libraries connect unchanged |
 //! | `GET /:/prefs` | the Butler's settings (below): `MediaContainer size="N"` with one `Setting` per setting |
 //! | `GET /:/prefs/get?id=ID` | the same with that one setting; 404 for an unknown id, 400 without `id` |
 //! | `PUT /:/prefs?ID=VALUE&...` | 200 (empty `text/html`): every setting changed; 400: none changed |
 //! | `GET /status/sessions` | who is watching: `MediaContainer size="N"` with N playing films (below) |
+//! | `GET /:/eventsource/notifications` | 200 `text/event-stream`, kept open: `ping` and `activity` events (below); 400 for a malformed `filters`; 404 with [`events(false)`](SimulatorBuilder::events) |
 //!
 //! Success bodies of start and stop are empty (`text/html`). Errors carry the
 //! server's small HTML page, such as
@@ -133,6 +134,44 @@
 //! maintenance "only when nobody watches"; a test makes someone stop
 //! watching with `set_sessions(0)`.
 //!
+//! # Events
+//!
+//! `GET /:/eventsource/notifications` answers 200 with `text/event-stream`
+//! and keeps the response open. Each event is an `event: NAME` line, a
+//! `data: JSON` line and a blank line, as the real server frames them:
+//! - `ping` with `data: {}`, every 10 s on each stream (the first one
+//!   interval after it opens), or as set with
+//!   [`SimulatorBuilder::ping_interval`];
+//! - `activity` with
+//!   `{"ActivityNotification":{"event":"started","uuid":"..","Activity":{..}}}`,
+//!   the `Activity` exactly as `GET /activities` writes it in JSON.
+//!   `started` when an activity appears, `updated` when its progress,
+//!   title or subtitle changes (at most one per activity every 250 ms; the
+//!   last change before an end may go unsent), `ended` when it leaves,
+//!   carrying the activity as last seen.
+//!
+//! While a stream is open, the activities are compared every 10 ms, and at
+//! once after each request that is not a read and each move of the
+//! [`Clock`]: an end is sent within about 10 ms of the moment
+//! `GET /activities` stops listing it, also when the clock alone ends the
+//! run. A stream opened while tasks run hears of them from their next
+//! change on (no `started` for what already ran). With no stream open,
+//! nothing ticks. A run that starts and ends between two comparisons (a
+//! start then a stop within 10 ms) sends nothing.
+//!
+//! `filters` is read as the server reads it: absent, every event but
+//! `log`; empty, every event; `a,b`, only those; `-a,b`, all but those.
+//! The simulator sends only `ping` and `activity`; **pings come whatever
+//! the filters**, so that a client can always tell a live stream from a
+//! dead one (no source says whether a server's filters drop them). The
+//! token is read as for every path (header or query), 401 without it.
+//!
+//! **Slow readers**: every stream gets every event (a broadcast), through a
+//! queue of [`EVENT_QUEUE`] events; a stream whose reader falls further
+//! behind than that is closed (a warning is logged), as if the connection
+//! dropped, rather than buffered for without bound. Its client reconnects
+//! and reads `GET /activities`, as it must after any gap.
+//!
 //! # Semantics
 //!
 //! Each task has a name, an interval in days, a randomized flag, an enabled
@@ -188,12 +227,19 @@
 //!   midnight; equal hours make an empty window (then nothing is ever
 //!   scheduled: every due task starts now).
 //! - Activities: one per running task, titled with the task's title or, when
-//!   it has none, its name, with a new id for every run (a real PMS 1.43.2
-//!   showed one aggregate "Butler tasks" activity; one per task tells a test
-//!   what runs). They are not cancellable by default, like the real
-//!   server's (`cancellable="0"`: `DELETE` answers 400);
-//!   [`SimulatorBuilder::cancellable_activities`] makes `DELETE` stop the
-//!   task.
+//!   it has none, its name, with an empty subtitle and a new id for every
+//!   run (one per task tells a test what runs). A real PMS 1.43.2 shows one
+//!   aggregate activity instead, `type="butler" title="Butler tasks"`;
+//!   [`SimulatorBuilder::aggregate_butler_activity`] shows that: it
+//!   appears when the first task starts, keeps its id while any task runs
+//!   and ends when the last ends; its subtitle is the title of the first
+//!   running task in list order and its progress that task's (the capture
+//!   showed an empty subtitle and progress 100 at one instant, which says
+//!   too little to copy). It is off by default, also with
+//!   [`Preset::Pms1_43_2`]: a preset is a task list only. Activities are not
+//!   cancellable by default, like the real server's (`cancellable="0"`:
+//!   `DELETE` answers 400); [`SimulatorBuilder::cancellable_activities`]
+//!   makes `DELETE` stop the task (the aggregate: every running task).
 //! - Task names are compared exactly, case included. `{task}` is one path
 //!   segment, percent-decoded (`%2F` for a `/` in a name); a malformed escape
 //!   or a name that is not UTF-8 gets 400; a name longer than 256 bytes, or a
@@ -202,7 +248,8 @@
 //!
 //! # Time
 //!
-//! The simulator keeps no timers. Every request, and every
+//! The simulator keeps no timers for the tasks (only the event streams
+//! tick, while one is open). Every request, and every
 //! [`Simulator::state`], first brings the tasks up to the [`Clock`]'s current
 //! time: runs that have lasted their duration finish, scheduled runs whose
 //! time has come start (and finish, if their time is long past). With a
@@ -228,7 +275,9 @@
 //! status (with an optional `Retry-After`) for the next N requests or a share
 //! of them, 400 for the next N requests after each change of settings (as
 //! plex-api.rs saw of real servers), dropped connections, truncated or
-//! garbage bodies. Off by default;
+//! garbage bodies; and for the event stream, a stream that closes after N
+//! events or after a while, goes silent with its connection open, or
+//! sends `data: {not json` in place of an event. Off by default;
 //! set it with [`SimulatorBuilder::faults`] or, at any time,
 //! [`Simulator::set_faults`].
 //!
@@ -244,6 +293,7 @@
 mod butler;
 mod clock;
 mod duration;
+mod events;
 mod fault;
 mod render;
 mod request;
@@ -256,6 +306,7 @@ mod window;
 
 pub use clock::{Clock, ManualClock};
 pub use duration::{ParseDurationError, parse_duration};
+pub use events::{DEFAULT_PING_INTERVAL, EVENT_QUEUE};
 pub use fault::{FaultPlan, StatusFault, Trigger};
 pub use simulator::{DEFAULT_TASK_DURATION, Error, MAX_SESSIONS, Simulator, SimulatorBuilder};
 pub use state::{Activity, ButlerState, InvariantViolation, TaskState, TaskStatus};

@@ -81,6 +81,20 @@ struct Args {
     #[arg(long)]
     token_expired: bool,
 
+    /// Show all running Butler work as one "Butler tasks" activity, as a
+    /// real server does, instead of one activity per task.
+    #[arg(long)]
+    aggregate_butler_activity: bool,
+
+    /// How often the event stream (/:/eventsource/notifications) pings.
+    #[arg(long, value_name = "DUR", value_parser = parse_duration, default_value = "10s")]
+    ping_interval: Duration,
+
+    /// Answer 404 on /:/eventsource/notifications, as a server without
+    /// events.
+    #[arg(long)]
+    no_events: bool,
+
     /// Fault: wait this long before every answer.
     #[arg(long, value_name = "DUR", value_parser = parse_duration, help_heading = "Faults")]
     fault_latency: Option<Duration>,
@@ -128,6 +142,24 @@ struct Args {
     /// Fault: send garbage instead of the body: always, next:N or share:P.
     #[arg(long, value_name = "TRIGGER", help_heading = "Faults")]
     fault_garbage: Option<Trigger>,
+
+    /// Fault: close each event stream after N events (pings included).
+    #[arg(long, value_name = "N", help_heading = "Faults")]
+    fault_events_close_after: Option<u32>,
+
+    /// Fault: close each event stream this long after it opened.
+    #[arg(long, value_name = "DUR", value_parser = parse_duration, help_heading = "Faults")]
+    fault_events_close_after_time: Option<Duration>,
+
+    /// Fault: after N events, send nothing more (no pings) on each event
+    /// stream while keeping it open.
+    #[arg(long, value_name = "N", help_heading = "Faults")]
+    fault_events_silent_after: Option<u32>,
+
+    /// Fault: send `data: {not json` in place of events: always, next:N or
+    /// share:P.
+    #[arg(long, value_name = "TRIGGER", help_heading = "Faults")]
+    fault_events_garbage: Option<Trigger>,
 }
 
 /// Reads `START-END`, such as `2-5`.
@@ -195,6 +227,18 @@ impl Args {
         if let Some(when) = self.fault_garbage {
             plan = plan.garbage_body(when);
         }
+        if let Some(n) = self.fault_events_close_after {
+            plan = plan.events_close_after(n);
+        }
+        if let Some(after) = self.fault_events_close_after_time {
+            plan = plan.events_close_after_time(after);
+        }
+        if let Some(n) = self.fault_events_silent_after {
+            plan = plan.events_silent_after(n);
+        }
+        if let Some(when) = self.fault_events_garbage {
+            plan = plan.events_garbage(when);
+        }
         plan
     }
 }
@@ -220,6 +264,9 @@ async fn main() -> ExitCode {
         .utc_offset(args.utc_offset)
         .cancellable_activities(args.cancellable_activities)
         .token_expired(args.token_expired)
+        .aggregate_butler_activity(args.aggregate_butler_activity)
+        .ping_interval(args.ping_interval)
+        .events(!args.no_events)
         .faults(args.faults());
     for name in &args.tasks {
         builder = builder.task(TaskSpec::new(name.clone()));

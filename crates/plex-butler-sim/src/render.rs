@@ -200,22 +200,22 @@ pub(crate) fn butler_tasks<'a>(tasks: impl IntoIterator<Item = &'a TaskSpec>) ->
     })
 }
 
+/// An activity's attributes, in the order the server writes them.
+fn activity_attrs(a: &Activity) -> Vec<(&str, Value<'_>)> {
+    vec![
+        ("uuid", Value::Str(&a.uuid)),
+        ("type", Value::Str("butler")),
+        ("cancellable", Value::Bool(a.cancellable)),
+        ("userID", Value::Int(1)),
+        ("title", Value::Str(&a.title)),
+        ("subtitle", Value::Str(&a.subtitle)),
+        ("progress", Value::Int(i64::from(a.progress))),
+    ]
+}
+
 /// `GET /activities`.
 pub(crate) fn activities(activities: &[Activity]) -> Rendered {
-    let children: Vec<Vec<(&str, Value<'_>)>> = activities
-        .iter()
-        .map(|a| {
-            vec![
-                ("uuid", Value::Str(&a.uuid)),
-                ("type", Value::Str("butler")),
-                ("cancellable", Value::Bool(a.cancellable)),
-                ("userID", Value::Int(1)),
-                ("title", Value::Str(&a.title)),
-                ("subtitle", Value::Str("")),
-                ("progress", Value::Int(i64::from(a.progress))),
-            ]
-        })
-        .collect();
+    let children: Vec<Vec<(&str, Value<'_>)>> = activities.iter().map(activity_attrs).collect();
     let size = i64::try_from(children.len()).unwrap_or(i64::MAX);
     render(&Document {
         root: "MediaContainer",
@@ -224,6 +224,22 @@ pub(crate) fn activities(activities: &[Activity]) -> Rendered {
         children: &children,
         self_closing: false,
     })
+}
+
+/// The `data` of an `activity` event: `{"ActivityNotification":{"event":
+/// ..,"uuid":..,"Activity":{..}}}`, the `Activity` as `GET /activities`
+/// writes it in JSON.
+pub(crate) fn activity_event(event: &str, a: &Activity) -> String {
+    let mut out = String::with_capacity(256);
+    out.push_str("{\"ActivityNotification\":{");
+    json_members(
+        &mut out,
+        &[("event", Value::Str(event)), ("uuid", Value::Str(&a.uuid))],
+    );
+    out.push_str(",\"Activity\":{");
+    json_members(&mut out, &activity_attrs(a));
+    out.push_str("}}}");
+    out
 }
 
 /// `GET /:/prefs` and `GET /:/prefs/get`: settings as the server lists

@@ -146,6 +146,8 @@ pub(crate) enum Route<'a> {
     Prefs,
     Pref,
     Sessions,
+    /// `/:/eventsource/notifications`.
+    Events,
 }
 
 /// Maps a path to a route, or to the status of the answer for paths that
@@ -177,6 +179,7 @@ pub(crate) fn route(path: &str) -> Result<Route<'_>, StatusCode> {
         (":", Some(prefs), None) if prefs == "prefs" => Ok(Route::Prefs),
         (":", Some(prefs), Some("get")) if prefs == "prefs" => Ok(Route::Pref),
         ("status", Some(sessions), None) if sessions == "sessions" => Ok(Route::Sessions),
+        (":", Some(source), Some("notifications")) if source == "eventsource" => Ok(Route::Events),
         _ => Err(StatusCode::NOT_FOUND),
     }
 }

@@ -22,6 +22,7 @@ use tokio::task::JoinSet;
 
 use crate::butler::{Butler, CancelOutcome, StartOutcome, StopOutcome};
 use crate::clock::Clock;
+use crate::events::{self, Filter, Frames, Hub};
 use crate::fault::{Faults, Verdict};
 use crate::render::{self, Rendered};
 use crate::request::{
@@ -36,6 +37,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 const XML: HeaderValue = HeaderValue::from_static("text/xml;charset=utf-8");
 const JSON: HeaderValue = HeaderValue::from_static("application/json");
 const HTML: HeaderValue = HeaderValue::from_static("text/html");
+const EVENT_STREAM: HeaderValue = HeaderValue::from_static("text/event-stream");
 const GARBAGE: &[u8] = b"\x00\x1f\x8b\x08\xff\xfe<<not {xml] nor \"json\n";
 
 /// The access token, kept out of every `Debug`.
@@ -112,6 +114,8 @@ pub(crate) struct Shared {
     pub activities_step: Option<Duration>,
     /// Whether a right token is answered 498, "token expired".
     pub token_expired: AtomicBool,
+    /// The event stream's broadcast.
+    pub events: Hub,
 }
 
 impl Shared {
@@ -206,6 +210,8 @@ pub(crate) enum SimBody {
         part: Option<Bytes>,
         pause: Option<Pin<Box<tokio::time::Sleep>>>,
     },
+    /// An event stream: open until it ends.
+    Events(Frames),
 }
 
 /// How long a truncated body waits for its part to be written before it
@@ -234,6 +240,9 @@ impl Body for SimBody {
                     .poll(cx)
                     .map(|()| Some(Err(DroppedConnection)))
             }
+            SimBody::Events(frames) => frames
+                .poll_next(cx)
+                .map(|frame| frame.map(|f| Ok(Frame::data(f)))),
         }
     }
 
@@ -246,7 +255,7 @@ impl Body for SimBody {
             SimBody::Full(data) => {
                 SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
             }
-            SimBody::Truncated { .. } => SizeHint::default(),
+            SimBody::Truncated { .. } | SimBody::Events(_) => SizeHint::default(),
         }
     }
 }
@@ -296,8 +305,26 @@ fn pick(json: bool, (xml_body, json_body): &Page) -> Response<SimBody> {
     }
 }
 
+/// `GET /:/eventsource/notifications`: 200 and a stream kept open.
+fn event_stream(shared: &Arc<Shared>, req: &Request<Incoming>) -> Response<SimBody> {
+    let Ok(filter) = Filter::from_query(req.uri().query()) else {
+        return page(StatusCode::BAD_REQUEST);
+    };
+    let faults = if shared.faults_on.load(Ordering::Relaxed) {
+        shared.faults().stream_faults()
+    } else {
+        events::StreamFaults::default()
+    };
+    let mut response = Response::new(SimBody::Events(events::open(shared, filter, faults)));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, EVENT_STREAM);
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert("x-plex-protocol", HeaderValue::from_static("1.0"));
+    response
+}
+
 /// Answers one request (faults aside).
-fn answer(shared: &Shared, req: &Request<Incoming>) -> Response<SimBody> {
+fn answer(shared: &Arc<Shared>, req: &Request<Incoming>) -> Response<SimBody> {
     // hyper stops buffering a head past the limit, but the read that
     // crosses it may carry the head up to about twice as far.
     if head_len(req) > MAX_HEAD_LEN {
@@ -401,6 +428,9 @@ fn answer(shared: &Shared, req: &Request<Incoming>) -> Response<SimBody> {
             render::sessions(shared.sessions.load(Ordering::Relaxed)),
         ),
         Route::Sessions => not_allowed("GET, HEAD"),
+        Route::Events if !shared.events.enabled => page(StatusCode::NOT_FOUND),
+        Route::Events if is_read(method) => event_stream(shared, req),
+        Route::Events => not_allowed("GET, HEAD"),
     }
 }
 
@@ -461,7 +491,7 @@ fn spoil(mut response: Response<SimBody>, verdict: &Verdict) -> Response<SimBody
 
 /// Answers one request, faults included.
 async fn handle(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     req: &Request<Incoming>,
 ) -> Result<Response<SimBody>, DroppedConnection> {
     if !shared.faults_on.load(Ordering::Relaxed) {
@@ -495,6 +525,10 @@ async fn serve_request(
 ) -> Result<Response<SimBody>, DroppedConnection> {
     let started = Instant::now();
     let result = handle(&shared, &req).await;
+    if !is_read(req.method()) {
+        // It may have changed the Butler: the event streams tell at once.
+        shared.events.poke();
+    }
     let status = match &result {
         Ok(response) => response.status().as_u16(),
         Err(DroppedConnection) => 0,

@@ -14,6 +14,7 @@ use tokio::task::JoinHandle;
 
 use crate::butler::{Butler, ButlerConfig};
 use crate::clock::Clock;
+use crate::events::{self, DEFAULT_PING_INTERVAL, Hub};
 use crate::fault::{FaultPlan, Faults};
 use crate::render;
 use crate::request::MAX_NAME_LEN;
@@ -89,6 +90,9 @@ pub struct SimulatorBuilder {
     cancellable_activities: bool,
     activities_step: Option<Duration>,
     token_expired: bool,
+    events: bool,
+    ping_interval: Duration,
+    aggregate_butler_activity: bool,
 }
 
 impl fmt::Debug for SimulatorBuilder {
@@ -113,6 +117,9 @@ impl fmt::Debug for SimulatorBuilder {
             .field("cancellable_activities", &self.cancellable_activities)
             .field("activities_step", &self.activities_step)
             .field("token_expired", &self.token_expired)
+            .field("events", &self.events)
+            .field("ping_interval", &self.ping_interval)
+            .field("aggregate_butler_activity", &self.aggregate_butler_activity)
             .finish()
     }
 }
@@ -134,6 +141,9 @@ impl Default for SimulatorBuilder {
             cancellable_activities: false,
             activities_step: None,
             token_expired: false,
+            events: true,
+            ping_interval: DEFAULT_PING_INTERVAL,
+            aggregate_butler_activity: false,
         }
     }
 }
@@ -306,6 +316,37 @@ impl SimulatorBuilder {
         self
     }
 
+    /// Whether `GET /:/eventsource/notifications` serves the event stream
+    /// (default: yes). Without it the path answers 404, as on a server
+    /// without events, so that a client can tell "no endpoint" from "dead".
+    #[must_use]
+    pub fn events(mut self, serve: bool) -> Self {
+        self.events = serve;
+        self
+    }
+
+    /// How often each event stream sends `ping` (default: 10 s, as the
+    /// real server; must not be zero).
+    #[must_use]
+    pub fn ping_interval(mut self, every: Duration) -> Self {
+        self.ping_interval = every;
+        self
+    }
+
+    /// Shows all running Butler work as ONE activity, as a real PMS 1.43.2
+    /// does (default: no, one activity per running task): type `butler`,
+    /// title "Butler tasks", not cancellable (unless
+    /// [`cancellable_activities`](Self::cancellable_activities): then
+    /// cancelling it stops every running task), `userID` 1. It appears when
+    /// the first task starts, keeps its id while any task runs, and ends
+    /// when the last ends; its subtitle is the title of the first running
+    /// task in list order, its progress that task's progress.
+    #[must_use]
+    pub fn aggregate_butler_activity(mut self, aggregate: bool) -> Self {
+        self.aggregate_butler_activity = aggregate;
+        self
+    }
+
     /// The settings at start: the defaults; each task's switch as the task
     /// list says (the real server's list and the settings' defaults agree);
     /// then the presets in order.
@@ -364,6 +405,9 @@ impl SimulatorBuilder {
         {
             return invalid("the machine identifier must be non-empty text".to_owned());
         }
+        if self.ping_interval.is_zero() {
+            return invalid("the ping interval must not be zero".to_owned());
+        }
         self.faults.check().map_err(Error::InvalidConfig)
     }
 
@@ -401,7 +445,9 @@ impl SimulatorBuilder {
             task_duration: self.task_duration,
             seed: self.seed,
             cancellable_activities: self.cancellable_activities,
+            aggregate_activity: self.aggregate_butler_activity,
         });
+        let (shutdown, shutdown_rx) = watch::channel(false);
         // The settings decide the switches and the pages from the start.
         server::govern(&mut butler, &settings, &pages, &machine_identifier);
         let shared = Arc::new(Shared {
@@ -416,8 +462,9 @@ impl SimulatorBuilder {
             pages,
             activities_step: self.activities_step,
             token_expired: AtomicBool::new(self.token_expired),
+            events: Hub::new(self.events, self.ping_interval, shutdown_rx.clone()),
         });
-        let (shutdown, shutdown_rx) = watch::channel(false);
+        tokio::spawn(events::tick(shared.clone(), shutdown_rx.clone()));
         let server = tokio::spawn(server::serve(listener, shared.clone(), shutdown_rx));
         Ok(Simulator {
             url: format!("http://{addr}"),

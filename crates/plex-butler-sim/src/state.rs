@@ -15,8 +15,12 @@ pub struct ButlerState {
     pub now: DateTime<Utc>,
     /// The tasks, in the order `GET /butler` lists them.
     pub tasks: Vec<TaskState>,
-    /// The activities `GET /activities` shows: one per running task.
+    /// The activities `GET /activities` shows: one per running task or,
+    /// with [`aggregate_activity`](Self::aggregate_activity), one for all.
     pub activities: Vec<Activity>,
+    /// Whether running Butler work shows as one "Butler tasks" activity
+    /// ([`SimulatorBuilder::aggregate_butler_activity`](crate::SimulatorBuilder::aggregate_butler_activity)).
+    pub aggregate_activity: bool,
 }
 
 /// One task and what it is doing.
@@ -79,10 +83,15 @@ impl TaskStatus {
 pub struct Activity {
     /// The activity's id, new for every run (derived from the seed).
     pub uuid: String,
-    /// The name of the task that runs.
+    /// The name of the task that runs (aggregate: the first running task
+    /// in list order, whose progress it shows).
     pub task: String,
-    /// The activity's title: the task's title, or its name when it has none.
+    /// The activity's title: the task's title, or its name when it has none
+    /// (aggregate: "Butler tasks").
     pub title: String,
+    /// The activity's subtitle: empty (aggregate: the title of the task it
+    /// names).
+    pub subtitle: String,
     /// Progress, 0..=99.
     pub progress: u8,
     /// Whether `DELETE /activities/{uuid}` may cancel it.
@@ -126,7 +135,8 @@ impl ButlerState {
     /// - a scheduled task starts after `now` (at `now` it would be running);
     /// - no last run lies in the future;
     /// - activities and running tasks match one to one (same task, same
-    ///   progress), with distinct ids.
+    ///   progress), with distinct ids; in aggregate mode, one activity while
+    ///   any task runs, naming a running task with its progress.
     pub fn check_invariants(&self) -> Result<(), InvariantViolation> {
         let fail = |what: String| Err(InvariantViolation(what));
         let mut names = HashSet::new();
@@ -175,7 +185,12 @@ impl ButlerState {
             }
         }
         let running = self.tasks.iter().filter(|t| t.status.is_running()).count();
-        if running != self.activities.len() {
+        let expected = if self.aggregate_activity {
+            running.min(1)
+        } else {
+            running
+        };
+        if expected != self.activities.len() {
             return fail(format!(
                 "{running} running tasks but {} activities",
                 self.activities.len()

@@ -31,6 +31,12 @@ const EXCERPT_CHARS: usize = 200;
 
 /// Shown in place of the token.
 const REDACTED: &str = "<redacted>";
+/// In place of a text from the server that contains a secret too short to
+/// blank out.
+const WITHHELD: &str = "<withheld: it contains the token>";
+/// The shortest secret blanked out where it occurs; a text that contains a
+/// shorter one is withheld whole (Plex's tokens have 20 characters).
+const MIN_REDACTED_CHARS: usize = 8;
 
 /// An answer that parsed but does not hold what the spec promises, and the
 /// part of it that shows where.
@@ -287,11 +293,22 @@ fn server_words(body: &[u8], secret: Option<&str>) -> Option<String> {
     (!title.is_empty()).then(|| excerpt(title.as_bytes(), secret))
 }
 
-/// `text` with every occurrence of `secret` blanked out.
+/// `text` with every occurrence of `secret` blanked out; for a secret
+/// shorter than [`MIN_REDACTED_CHARS`], the whole text withheld when it
+/// contains the secret.
+///
+/// Blanking a short secret would blank every such letter of ordinary
+/// words ("th<redacted> s<redacted>rv<redacted>r" for a token `e`) and
+/// the gaps would show the secret all the same, so such a text is not
+/// shown at all.
 pub(crate) fn redact<'a>(text: &'a str, secret: Option<&str>) -> Cow<'a, str> {
     match secret {
         Some(secret) if !secret.is_empty() && text.contains(secret) => {
-            Cow::Owned(text.replace(secret, REDACTED))
+            if secret.chars().count() < MIN_REDACTED_CHARS {
+                Cow::Borrowed(WITHHELD)
+            } else {
+                Cow::Owned(text.replace(secret, REDACTED))
+            }
         }
         _ => Cow::Borrowed(text),
     }
@@ -409,10 +426,24 @@ mod tests {
         assert!(cut.ends_with('…'), "{cut}");
         // Text that merely ends like the secret's start is left alone.
         assert_eq!(excerpt(b"ends in abc", Some(secret)), "ends in abc");
-        // Short secrets too.
+        // A secret of the shortest blanked length is blanked where it is.
         assert_eq!(
-            excerpt(b"echo: ab, ab", Some("ab")),
+            excerpt(b"echo: abcdefgh, abcdefgh", Some("abcdefgh")),
             "echo: <redacted>, <redacted>"
         );
+    }
+
+    #[test]
+    fn a_text_containing_a_short_secret_is_withheld_whole_not_blanked_letter_by_letter() {
+        // Blanking a one-letter token would mangle every word and show the
+        // token in the gaps.
+        for secret in ["e", "ab", "abcdefg"] {
+            let body = format!("the server is unhappy: {secret}");
+            assert_eq!(excerpt(body.as_bytes(), Some(secret)), WITHHELD, "{secret}");
+            assert_eq!(redact(&body, Some(secret)), WITHHELD, "{secret}");
+        }
+        // A text without it is shown as it is.
+        assert_eq!(excerpt(b"no such letters", Some("z")), "no such letters");
+        assert!(!WITHHELD.contains('z'));
     }
 }

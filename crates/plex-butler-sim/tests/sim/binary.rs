@@ -376,3 +376,66 @@ async fn settings_sessions_and_the_400_after_a_put_come_from_flags() {
     assert_eq!(get("/butler").await.expect("sent").status(), 200);
     stop(child).await;
 }
+
+#[tokio::test]
+async fn event_flags_set_the_ping_interval_the_aggregate_activity_and_stream_faults() {
+    let (child, url) = start(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--no-auth",
+        "--aggregate-butler-activity",
+        "--ping-interval",
+        "30ms",
+        "--fault-events-close-after",
+        "2",
+    ])
+    .await;
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client");
+    let mut stream = client
+        .get(format!("{url}/:/eventsource/notifications"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(stream.status(), 200);
+    let mut body = String::new();
+    let read = async {
+        while let Some(chunk) = stream.chunk().await.expect("reads") {
+            body.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), read)
+        .await
+        .expect("the stream closes after two events");
+    assert_eq!(body, "event: ping\ndata: {}\n\n".repeat(2));
+    let started = client
+        .post(format!("{url}/butler/BackupDatabase"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(started.status(), 200);
+    let listed = client
+        .get(format!("{url}/activities"))
+        .send()
+        .await
+        .expect("sent")
+        .text()
+        .await
+        .expect("body");
+    assert!(
+        listed.contains("title=\"Butler tasks\" subtitle=\"Backup Database\""),
+        "{listed}"
+    );
+    stop(child).await;
+
+    let (child, url) = start(&["--listen", "127.0.0.1:0", "--no-auth", "--no-events"]).await;
+    let missing = client
+        .get(format!("{url}/:/eventsource/notifications"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(missing.status(), 404);
+    stop(child).await;
+}

@@ -7,6 +7,7 @@ mod bad_input;
 #[cfg(unix)]
 mod binary;
 mod concurrency;
+mod events;
 mod faults;
 mod semantics;
 mod settings;
