@@ -18,11 +18,11 @@
 //!   concludes that nothing runs.
 //! - `progress` 100 does not mean done; the activity leaving the list does.
 //!
-//! The server's events make the looks timely, not needless: a wait opens
-//! the event stream ([`Client::events`]) before its first look and looks
-//! again as soon as Butler work starts or ends (or the stream connects,
-//! having reported what ran before), besides its usual looks at the poll
-//! intervals. The looks, not the events, decide that the work is over, so
+//! The server's events make the looks timely, not needless: a wait that
+//! does not end at its first look opens the event stream
+//! ([`Client::events`]) and looks again as soon as Butler work starts or
+//! ends (or the stream connects, having reported what ran before),
+//! besides its usual looks at the poll intervals. The looks, not the events, decide that the work is over, so
 //! a stream that misses an event costs time, never a wrong answer. The
 //! intervals stay as set while the stream is up: a server whose stream is
 //! open but quiet about Butler work is still watched as closely as
@@ -125,11 +125,11 @@ impl Client {
         let deadline = crate::call::deadline_after(polling.timeout);
         let mut interval = polling.poll_interval;
         let max_interval = polling.max_poll_interval.max(polling.poll_interval);
-        // Opened first, so that nothing that happens during the first look
-        // is missed.
-        let mut events = polling
-            .events
-            .then(|| WaitEvents::new(self.events(EventOptions::new().butler_only(true))));
+        // Opened before the first wait between looks, not before the first
+        // look: a wait that ends at once needs none. Nothing is missed in
+        // between: once connected, the stream wakes the loop for a look.
+        let mut events = None;
+        let mut listen = polling.events;
         let mut polls = 0;
         let mut busy = false;
         let mut saw_busy = false;
@@ -174,6 +174,11 @@ impl Client {
             if in_grace {
                 // Look again when the grace ends, not a long interval later.
                 wait = wait.min(polling.grace.saturating_sub(elapsed));
+            }
+            if std::mem::take(&mut listen) {
+                events = Some(WaitEvents::new(
+                    self.events(EventOptions::new().butler_only(true)),
+                ));
             }
             sleep_or_wake(&mut events, wait.max(MIN_POLL_INTERVAL)).await;
             interval = interval.saturating_mul(2).min(max_interval);

@@ -760,3 +760,15 @@ data: {"ActivityNotification":{"event":"started","uuid":"S","Activity":{"uuid":"
         (ActivityEventKind::Started, "B", true, false)
     );
 }
+
+#[tokio::test]
+async fn a_wait_that_ends_at_its_first_look_opens_no_stream() {
+    let server = EventServer::start(IDLE, []).await;
+    let report = client(&server)
+        .wait_until_idle(WaitOptions::new().grace(Duration::ZERO))
+        .await
+        .expect("idle");
+    assert_eq!((report.polls, report.method), (1, WaitMethod::Polling));
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(server.stream_requests().is_empty());
+}
