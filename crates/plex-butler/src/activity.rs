@@ -205,7 +205,7 @@ pub(crate) fn activities_from_raw(
         .collect())
 }
 
-fn activity_from_raw(
+pub(crate) fn activity_from_raw(
     position: usize,
     activity: raw::Activity,
     secret: Option<&str>,

@@ -84,6 +84,23 @@ pub enum Error {
         watching: u32,
     },
 
+    /// The server offers no event stream (404 on
+    /// `/:/eventsource/notifications`): an older server, or a proxy that
+    /// does not pass it. [`crate::Client::events`] ends with it; the waits
+    /// fall back to looking at the activities now and then.
+    ///
+    /// ```
+    /// # fn show(error: &plex_butler::Error) {
+    /// if matches!(error, plex_butler::Error::EventsUnsupported) {
+    ///     eprintln!("no events from this server: polling instead");
+    /// }
+    /// # }
+    /// ```
+    #[error(
+        "the server offers no event stream (404 on /:/eventsource/notifications): an older server, or a proxy that does not pass it"
+    )]
+    EventsUnsupported,
+
     /// The server has no setting of that id (404 on reading one).
     #[error("the server has no setting {id:?}: list the settings to see the ids it knows")]
     #[non_exhaustive]
@@ -346,6 +363,7 @@ impl Error {
             Self::NotCancellable { .. } => Some(cancel_activity::NOT_CANCELLABLE),
             Self::UnknownSetting { .. } => Some(get_preference::NO_SUCH_SETTING),
             Self::SettingsRefused { status, .. } => Some(*status),
+            Self::EventsUnsupported => Some(404),
             _ => None,
         }
     }

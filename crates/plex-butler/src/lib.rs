@@ -55,6 +55,7 @@
 //! | `getPreference` | `GET /:/prefs/get?id=` | [`Client::setting`] | [`Setting`]; 404 is [`Error::UnknownSetting`] |
 //! | `setPreferences` | `PUT /:/prefs?ID=VALUE` | [`Client::set_settings`], [`Client::set_window`], [`Client::set_task_enabled`], [`Client::change_butler_settings`] | `()`; the last three read the settings back and return what the server holds ([`MaintenanceWindow`], [`TaskSwitch`], [`AppliedSettings`]), [`Error::SettingsNotApplied`] when it does not hold the change; 400 and 403 are [`Error::SettingsRefused`] |
 //! | `getSessions` | `GET /status/sessions` | [`Client::sessions`] | [`Sessions`] |
+//! | `getNotifications` | `GET /:/eventsource/notifications` | [`Client::events`] | [`Events`], a stream of [`Event`]; 404 is [`Error::EventsUnsupported`] |
 //!
 //! # Waiting for the work to end
 //!
@@ -93,6 +94,52 @@
 //!   ([`WaitOptions::grace`], 3 s) before it concludes that nothing runs.
 //! - A `progress` of 100 does not mean done; the activity leaving the list
 //!   does.
+//!
+//! # The server's events
+//!
+//! [`Client::events`] listens to the server's event stream
+//! (`GET /:/eventsource/notifications`): activity starts, changes and
+//! ends as they happen ([`ActivityEvent`], with the same [`Activity`] as
+//! [`Client::activities`]), pings, and, with
+//! [`EventOptions::all_events`], the server's other events by name.
+//!
+//! ```no_run
+//! use futures_util::StreamExt as _;
+//! use plex_butler::{ActivityEventKind, ActivityLog, Client, Event, EventOptions};
+//!
+//! # async fn run(client: Client) -> Result<(), plex_butler::Error> {
+//! let mut log = ActivityLog::new();
+//! let mut events = client.events(EventOptions::new());
+//! while let Some(event) = events.next().await {
+//!     let Event::Activity(change) = event? else { continue };
+//!     if change.is_butler() && change.kind == ActivityEventKind::Started {
+//!         println!("Butler work started");
+//!     }
+//!     if let Some(ended) = log.record(&change) {
+//!         println!("{} ended after {:?}", ended.uuid, ended.duration);
+//!     }
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The stream is lossy by nature: what the server sends while the client
+//! is away is gone. So it reconnects by itself (with backoff; after a
+//! break, or three [ping intervals](EventOptions::ping_interval) of
+//! silence) and after every connect compares `GET /activities` with what
+//! it knew: an activity that ended meanwhile is reported ended with
+//! [`ActivityEvent::live`] `false`, one that started meanwhile started.
+//! No end is lost. One event is at most 1 MiB
+//! ([`EventOptions::max_event_bytes`]; past it the connection is opened
+//! again); data that is not JSON is passed over. A server without events
+//! ends the stream with [`Error::EventsUnsupported`].
+//!
+//! The waits listen too: they look at the activities as soon as Butler
+//! work starts or ends, so a wait ends within milliseconds of the end,
+//! not at its next poll; on a server without events, or when the stream
+//! fails, they poll as before ([`WaitReport::method`] says which).
+//! [`WaitOptions::polling_only`] and [`Plan::polling_only`] switch the
+//! events off.
 //!
 //! # Settings, sessions and plans
 //!
@@ -184,6 +231,7 @@
 #![warn(missing_docs)]
 
 mod activity;
+mod activity_log;
 #[cfg(feature = "blocking")]
 pub mod blocking;
 mod builder;
@@ -191,6 +239,7 @@ mod butler_settings;
 mod call;
 mod client;
 mod error;
+mod events;
 mod identity;
 mod operations;
 mod plan;
@@ -203,6 +252,7 @@ mod task_name;
 mod wait;
 
 pub use activity::{Activity, CancelOutcome, RunState};
+pub use activity_log::{ActivityLog, EndedActivity};
 pub use builder::ClientBuilder;
 pub use butler_settings::{
     AppliedSettings, ButlerSettings, DesiredSettings, MaintenanceWindow, SettingChange,
@@ -210,6 +260,7 @@ pub use butler_settings::{
 };
 pub use client::Client;
 pub use error::Error;
+pub use events::{ActivityEvent, ActivityEventKind, Event, EventOptions, Events};
 pub use plan::{Plan, PlanEvent, PlanReport, StepOutcome, StepReport};
 /// The client generated from the spec, underneath ([`Client::raw`]), so
 /// that its types can be named without a dependency of one's own. Feature
@@ -221,4 +272,4 @@ pub use sessions::{Playback, Sessions};
 pub use settings::{Setting, SettingChoice, SettingKind, SettingValue};
 pub use task::{StartOutcome, StopOutcome, Task};
 pub use task_name::{ParseTaskNameError, TaskName};
-pub use wait::{WaitOptions, WaitProgress, WaitReport};
+pub use wait::{WaitMethod, WaitOptions, WaitProgress, WaitReport};

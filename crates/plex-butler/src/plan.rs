@@ -60,6 +60,7 @@ impl fmt::Debug for Plan<'_> {
             .field("poll_interval", &self.polling.poll_interval)
             .field("max_poll_interval", &self.polling.max_poll_interval)
             .field("grace", &self.polling.grace)
+            .field("polling_only", &!self.polling.events)
             .field("on_event", &self.on_event.as_ref().map(|_| "set"))
             .finish()
     }
@@ -136,6 +137,19 @@ impl<'a> Plan<'a> {
     /// listed; see [`WaitOptions::grace`]. Default: 3 s.
     pub fn grace(mut self, grace: Duration) -> Self {
         self.polling.grace = grace;
+        self
+    }
+
+    /// `true`: the plan's waits look at the poll intervals only, without
+    /// the server's events; see [`WaitOptions::polling_only`]. Default:
+    /// `false`.
+    ///
+    /// ```
+    /// let plan = plex_butler::Plan::new(["BackupDatabase"]).polling_only(true);
+    /// # drop(plan);
+    /// ```
+    pub fn polling_only(mut self, polling_only: bool) -> Self {
+        self.polling.events = !polling_only;
         self
     }
 
@@ -477,7 +491,7 @@ impl Client {
             })
             .await?;
         match polled {
-            Polled::Idle => Ok(()),
+            Polled::Idle { .. } => Ok(()),
             Polled::TimedOut { waited } => Err(Error::WaitTimedOut {
                 waited,
                 running,

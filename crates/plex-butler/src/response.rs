@@ -21,7 +21,7 @@ pub(crate) type RawAnswer =
     Result<plex_butler_raw::ResponseValue<plex_butler_raw::ByteStream>, RawError>;
 
 /// How much of an error body is read for its excerpt and server message.
-const ERROR_BODY_LIMIT: usize = 16 * 1024;
+pub(crate) const ERROR_BODY_LIMIT: usize = 16 * 1024;
 /// How much of a success body is read so that the connection can be reused;
 /// a longer body is dropped, which closes the connection instead.
 const DRAIN_LIMIT: usize = 64 * 1024;
@@ -193,7 +193,7 @@ impl Client {
         }
     }
 
-    fn transport_error(&self, error: reqwest::Error) -> Error {
+    pub(crate) fn transport_error(&self, error: reqwest::Error) -> Error {
         let url = self.shared.base_url.clone();
         if error.is_builder() {
             Error::InvalidConfig {
@@ -223,7 +223,7 @@ impl Client {
         }
     }
 
-    fn status_error(&self, status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
+    pub(crate) fn status_error(&self, status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
         let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
         match status {
             401 | 403 | 498 => Error::Unauthorized {
@@ -255,7 +255,7 @@ fn content_type(headers: &HeaderMap) -> Option<String> {
 /// Reads up to `limit` bytes of a body, stopping early at its end, an
 /// error or the deadline: for excerpts, and for draining, what came is
 /// enough.
-async fn read_limited<S, B>(mut body: S, limit: usize, deadline: Instant) -> Vec<u8>
+pub(crate) async fn read_limited<S, B>(mut body: S, limit: usize, deadline: Instant) -> Vec<u8>
 where
     S: futures_util::Stream<Item = reqwest::Result<B>> + Unpin,
     B: AsRef<[u8]>,

@@ -17,10 +17,25 @@
 //!   been seen, the wait keeps looking for [`WaitOptions::grace`] before it
 //!   concludes that nothing runs.
 //! - `progress` 100 does not mean done; the activity leaving the list does.
+//!
+//! The server's events make the looks timely, not needless: a wait that
+//! does not end at its first look opens the event stream
+//! ([`Client::events`]) and looks again as soon as Butler work starts or
+//! ends (or the stream connects, having reported what ran before),
+//! besides its usual looks at the poll intervals. The looks, not the events, decide that the work is over, so
+//! a stream that misses an event costs time, never a wrong answer. The
+//! intervals stay as set while the stream is up: a server whose stream is
+//! open but quiet about Butler work is still watched as closely as
+//! without events. A server without events (404), or a stream that fails,
+//! leaves the wait polling; [`WaitOptions::polling_only`] never opens it.
 
 use std::fmt;
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt as _;
+use futures_util::future::Either;
+
+use crate::events::{ActivityEventKind, Event, EventOptions, Events};
 use crate::{Activity, Client, Error, StartOutcome, TaskName};
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60 * 60);
@@ -43,6 +58,9 @@ pub(crate) struct Polling {
     pub(crate) poll_interval: Duration,
     pub(crate) max_poll_interval: Duration,
     pub(crate) grace: Duration,
+    /// Whether to listen to the server's events, to look again as soon
+    /// as Butler work starts or ends.
+    pub(crate) events: bool,
 }
 
 impl Default for Polling {
@@ -52,6 +70,7 @@ impl Default for Polling {
             poll_interval: DEFAULT_POLL_INTERVAL,
             max_poll_interval: DEFAULT_MAX_POLL_INTERVAL,
             grace: DEFAULT_GRACE,
+            events: true,
         }
     }
 }
@@ -78,7 +97,10 @@ pub(crate) enum Look {
 pub(crate) enum Polled {
     /// A look found the server idle, after the grace when nothing was
     /// ever busy; or the time ran out inside the grace.
-    Idle,
+    Idle {
+        /// How the loop learnt when to look.
+        method: WaitMethod,
+    },
     /// The time ran out while the server was busy, or before the first
     /// look came back.
     TimedOut {
@@ -103,6 +125,11 @@ impl Client {
         let deadline = crate::call::deadline_after(polling.timeout);
         let mut interval = polling.poll_interval;
         let max_interval = polling.max_poll_interval.max(polling.poll_interval);
+        // Opened before the first wait between looks, not before the first
+        // look: a wait that ends at once needs none. Nothing is missed in
+        // between: once connected, the stream wakes the loop for a look.
+        let mut events = None;
+        let mut listen = polling.events;
         let mut polls = 0;
         let mut busy = false;
         let mut saw_busy = false;
@@ -112,7 +139,9 @@ impl Client {
                 if polls > 0 && !busy {
                     // The time ran out inside the grace, during a look:
                     // the looks before found the server idle.
-                    return Ok(Polled::Idle);
+                    return Ok(Polled::Idle {
+                        method: method(&events),
+                    });
                 }
                 return Ok(Polled::TimedOut {
                     waited: started.elapsed(),
@@ -124,14 +153,18 @@ impl Client {
             let elapsed = started.elapsed();
             let in_grace = !saw_busy && elapsed < polling.grace;
             if !busy && !in_grace {
-                return Ok(Polled::Idle);
+                return Ok(Polled::Idle {
+                    method: method(&events),
+                });
             }
             let now = Instant::now();
             if now >= deadline {
                 if !busy {
                     // The time ran out inside the grace: nothing was
                     // found busy.
-                    return Ok(Polled::Idle);
+                    return Ok(Polled::Idle {
+                        method: method(&events),
+                    });
                 }
                 return Ok(Polled::TimedOut {
                     waited: started.elapsed(),
@@ -142,10 +175,103 @@ impl Client {
                 // Look again when the grace ends, not a long interval later.
                 wait = wait.min(polling.grace.saturating_sub(elapsed));
             }
-            tokio::time::sleep(wait.max(MIN_POLL_INTERVAL)).await;
+            if std::mem::take(&mut listen) {
+                events = Some(WaitEvents::new(
+                    self.events(EventOptions::new().butler_only(true)),
+                ));
+            }
+            sleep_or_wake(&mut events, wait.max(MIN_POLL_INTERVAL)).await;
             interval = interval.saturating_mul(2).min(max_interval);
         }
     }
+}
+
+/// The stream of a wait, while it is usable: `None` once it failed.
+struct WaitEvents {
+    stream: Events,
+    /// Whether it has connected (and reported what ran before).
+    connected: bool,
+}
+
+impl WaitEvents {
+    fn new(stream: Events) -> Self {
+        Self {
+            stream,
+            connected: false,
+        }
+    }
+}
+
+fn method(events: &Option<WaitEvents>) -> WaitMethod {
+    match events {
+        Some(WaitEvents {
+            connected: true, ..
+        }) => WaitMethod::Events,
+        _ => WaitMethod::Polling,
+    }
+}
+
+/// Sleeps for `wait`, or less: until the stream says Butler work (or an
+/// activity of unknown type) started or ended, or it (re)connected. A
+/// stream that fails (no events on this server, ...) is dropped, and the
+/// loop goes on polling.
+async fn sleep_or_wake(events: &mut Option<WaitEvents>, wait: Duration) {
+    let mut sleep = std::pin::pin!(tokio::time::sleep(wait));
+    loop {
+        let Some(listening) = events.as_mut() else {
+            sleep.await;
+            return;
+        };
+        match futures_util::future::select(&mut sleep, listening.stream.next()).await {
+            Either::Left(_) => return,
+            Either::Right((item, _)) => match item {
+                Some(Ok(Event::Connected { .. })) => {
+                    listening.connected = true;
+                    // What ran before the stream opened is known only
+                    // from a look.
+                    return;
+                }
+                Some(Ok(Event::Activity(change))) => {
+                    let butler = change.activity.as_ref().is_none_or(Activity::is_butler);
+                    if butler
+                        && matches!(
+                            change.kind,
+                            ActivityEventKind::Started | ActivityEventKind::Ended
+                        )
+                    {
+                        return;
+                    }
+                }
+                Some(Ok(_)) => {}
+                Some(Err(error)) => {
+                    tracing::debug!(error = %error, "no events: polling only");
+                    *events = None;
+                }
+                None => *events = None,
+            },
+        }
+    }
+}
+
+/// How a wait learnt when to look at the server ([`WaitReport::method`]).
+///
+/// ```
+/// # fn show(report: &plex_butler::WaitReport) {
+/// if report.method == plex_butler::WaitMethod::Polling {
+///     eprintln!("the server's events were not used: polling only");
+/// }
+/// # }
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum WaitMethod {
+    /// The server's event stream was open when the wait ended: it looked
+    /// again as soon as Butler work ended.
+    Events,
+    /// It looked now and then only: the server has no event stream, the
+    /// stream failed, or it was switched off
+    /// ([`WaitOptions::polling_only`]).
+    Polling,
 }
 
 /// How [`Client::wait_until_idle`] waits: how often it looks, for how long,
@@ -182,6 +308,7 @@ impl fmt::Debug for WaitOptions<'_> {
             .field("poll_interval", &self.polling.poll_interval)
             .field("max_poll_interval", &self.polling.max_poll_interval)
             .field("grace", &self.polling.grace)
+            .field("polling_only", &!self.polling.events)
             .field("on_progress", &self.on_progress.as_ref().map(|_| "set"))
             .finish()
     }
@@ -233,6 +360,22 @@ impl<'a> WaitOptions<'a> {
         self
     }
 
+    /// `true`: do not listen to the server's events; look at the
+    /// activities at the poll intervals only. Default: `false`: the wait
+    /// listens to the server's event stream ([`Client::events`]) and
+    /// looks again as soon as Butler work starts or ends (an end is seen
+    /// within milliseconds, not at the next interval); a server without
+    /// events, or a stream that fails, leaves the wait polling.
+    ///
+    /// ```
+    /// let options = plex_butler::WaitOptions::new().polling_only(true);
+    /// # drop(options);
+    /// ```
+    pub fn polling_only(mut self, polling_only: bool) -> Self {
+        self.polling.events = !polling_only;
+        self
+    }
+
     /// Called after every look at the server (the last one included, with
     /// no activities), with the Butler activities it found.
     pub fn on_progress(mut self, callback: impl FnMut(&WaitProgress) + Send + 'a) -> Self {
@@ -270,6 +413,9 @@ pub struct WaitReport {
     /// Every Butler activity seen, in the order first seen, each as last
     /// seen (its progress then).
     pub seen: Vec<Activity>,
+    /// Whether the server's events told the wait when to look, or it
+    /// polled only.
+    pub method: WaitMethod,
 }
 
 impl Client {
@@ -313,6 +459,7 @@ impl Client {
             polls: 0,
             saw_activity: false,
             seen: Vec::new(),
+            method: WaitMethod::Polling,
         };
         let mut running: Vec<Activity> = Vec::new();
         let started = Instant::now();
@@ -349,7 +496,8 @@ impl Client {
             })
             .await?;
         match polled {
-            Polled::Idle => {
+            Polled::Idle { method } => {
+                report.method = method;
                 report.elapsed = started.elapsed();
                 Ok(report)
             }

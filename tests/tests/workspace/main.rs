@@ -11,6 +11,7 @@ mod support;
 
 mod activities_against_simulator;
 mod bad_input;
+mod events_against_simulator;
 mod examples;
 mod facade_against_simulator;
 mod faults;

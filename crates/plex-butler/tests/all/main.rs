@@ -12,6 +12,7 @@ mod blocking;
 mod calls;
 mod decoding;
 mod errors;
+mod events;
 mod example;
 mod headers;
 mod settings;
