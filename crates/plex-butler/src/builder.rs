@@ -287,6 +287,7 @@ impl ClientBuilder {
                         "https needs TLS: enable the `rustls` or `native-tls` feature of plex-butler",
                     ));
                 }
+                tracing::debug!("HTTP client made");
                 reqwest::Client::builder()
                     .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
                     .redirect(reqwest::redirect::Policy::none())
