@@ -352,6 +352,7 @@ impl ClientBuilder {
         connect_timeout(timeout: Duration);
         retry(policy: RetryPolicy);
         http_client(client: reqwest::Client);
+        shared_http_client(shared: &crate::SharedHttpClient);
     }
 
     /// Checks the configuration and makes the client.
