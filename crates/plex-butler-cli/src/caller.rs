@@ -2,10 +2,10 @@
 //! keeps as it goes ([`Shared`]), and the calls of the facade in this
 //! command's terms ([`Caller`]).
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
-use plex_butler::{Client, Error, RetryPolicy, Task, TaskName};
+use plex_butler::{Client, Error, RetryPolicy, SharedHttpClient, Task, TaskName};
 
 use crate::args::Cli;
 use crate::config::{Target, Token};
@@ -34,6 +34,40 @@ pub struct Context<'a> {
     pub live: bool,
     /// `apply`: the file's desired state, read before any server is asked.
     pub desired: Option<Desired>,
+    /// The HTTP client of every server's client.
+    pub http: SharedHttp,
+}
+
+/// One HTTP client (one connection pool, one TLS setup) for every server
+/// of the run, made when the first server's client needs it: making one
+/// per server cost more than the calls themselves.
+pub struct SharedHttp {
+    servers: Vec<String>,
+    made: OnceLock<Result<SharedHttpClient, Failure>>,
+}
+
+impl SharedHttp {
+    /// For the servers at these URLs (the platform's certificates are
+    /// loaded only if one is https).
+    pub fn new(servers: Vec<String>) -> Self {
+        Self {
+            servers,
+            made: OnceLock::new(),
+        }
+    }
+
+    /// The client, made on the first call; its failure, for every server.
+    fn get(&self) -> Result<&SharedHttpClient, Failure> {
+        self.made
+            .get_or_init(|| {
+                let count = self.servers.len();
+                tracing::debug!("one HTTP client for {count} server(s)");
+                SharedHttpClient::for_servers(self.servers.iter().map(String::as_str))
+                    .map_err(Failure::from)
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
 }
 
 /// A server's part, shared between the run and whoever reports it (after
@@ -68,6 +102,7 @@ impl<'a> Caller<'a> {
             retry = retry.max_elapsed(deadline.saturating_duration_since(Instant::now()));
         }
         let mut builder = Client::builder(&target.server)
+            .shared_http_client(ctx.http.get()?)
             .product("plex-butler")
             .version(env!("CARGO_PKG_VERSION"))
             .timeout(timeout)

@@ -40,7 +40,7 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::args::{Cli, ColorChoice, Command, GlobalArgs, OutputFormat, exit};
-use crate::caller::{Context, Shared, lock};
+use crate::caller::{Context, Shared, SharedHttp, lock};
 use crate::config::{Selection, Target};
 use crate::desired::Desired;
 use crate::failure::{ErrorKind, Failure};
@@ -346,6 +346,7 @@ async fn run_on(cli: &Cli, selection: Selection, client_identifier: Option<Strin
         deadline: global.deadline.map(|d| started + d),
         live: !selection.several && !global.json(),
         desired,
+        http: SharedHttp::new(selection.targets.iter().map(|t| t.server.clone()).collect()),
     };
     let parts: Vec<Shared> = selection
         .targets

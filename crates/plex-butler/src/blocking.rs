@@ -27,10 +27,21 @@ use crate::{
 /// A blocking client: [`crate::Client`] driven by a Tokio current-thread
 /// runtime of its own.
 ///
-/// Calling it from inside an async runtime (including from
-/// `spawn_blocking`) returns [`Error::BlockingInAsyncContext`] rather than
-/// stalling or panicking: there, use the async client
-/// ([`Client::as_async`]).
+/// It may be called where blocking is allowed: on a thread of its own, in
+/// a `tokio::task::spawn_blocking` closure, inside
+/// `tokio::task::block_in_place`. Called on an async runtime's thread
+/// itself (in an `async fn`, a spawned task, the body of
+/// `#[tokio::main]`), where blocking would stall every task of that
+/// runtime, it returns [`Error::BlockingInAsyncContext`] instead: there,
+/// use the async client ([`Client::as_async`]).
+///
+/// Tokio offers no way to ask whether the current thread may block, so
+/// inside a runtime's context the client tries, and Tokio's refusal (a
+/// panic, raised before anything is sent) is caught: its message still
+/// reaches the panic hook. Under `panic = "abort"` nothing can be caught,
+/// so there every call inside a runtime's context, even from
+/// `spawn_blocking`, returns [`Error::BlockingInAsyncContext`] without
+/// trying.
 pub struct Client {
     inner: crate::Client,
     // `Option` so that `Drop` can shut it down without blocking.
@@ -313,16 +324,51 @@ impl Client {
     }
 
     fn block_on<T>(&self, call: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
-        // Tokio panics when a runtime is entered from inside another one.
-        if tokio::runtime::Handle::try_current().is_ok() {
+        // Only `Drop` takes the runtime.
+        let Some(runtime) = &self.runtime else {
             return Err(Error::BlockingInAsyncContext);
+        };
+        if tokio::runtime::Handle::try_current().is_err() {
+            return runtime.block_on(call);
         }
-        match &self.runtime {
-            Some(runtime) => runtime.block_on(call),
-            // Only `Drop` takes the runtime.
-            None => Err(Error::BlockingInAsyncContext),
-        }
+        block_on_in_context(runtime, call)
     }
+}
+
+/// Runs `call` from inside a runtime's context. Where the thread may block
+/// (a `spawn_blocking` closure, `block_in_place`) that works; on the
+/// runtime's own thread Tokio refuses with a panic before polling the
+/// call. Tokio (1.x) offers no way to tell these apart without it, so the
+/// panic is caught, and told from one of the call itself by whether the
+/// call was polled.
+#[cfg(panic = "unwind")]
+fn block_on_in_context<T>(
+    runtime: &tokio::runtime::Runtime,
+    call: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    use std::cell::Cell;
+    use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+
+    let polled = Cell::new(false);
+    let call = async {
+        polled.set(true);
+        call.await
+    };
+    match catch_unwind(AssertUnwindSafe(|| runtime.block_on(call))) {
+        Ok(result) => result,
+        Err(_) if !polled.get() => Err(Error::BlockingInAsyncContext),
+        Err(panic) => resume_unwind(panic),
+    }
+}
+
+/// Under `panic = "abort"` Tokio's refusal cannot be caught: every call
+/// inside a runtime's context is refused without trying.
+#[cfg(not(panic = "unwind"))]
+fn block_on_in_context<T>(
+    _runtime: &tokio::runtime::Runtime,
+    _call: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    Err(Error::BlockingInAsyncContext)
 }
 
 /// Configures a [`Client`]: the options of [`crate::ClientBuilder`].
@@ -356,6 +402,7 @@ impl ClientBuilder {
         connect_timeout(timeout: Duration);
         retry(policy: RetryPolicy);
         http_client(client: reqwest::Client);
+        shared_http_client(shared: &crate::SharedHttpClient);
     }
 
     /// Checks the configuration and makes the client.

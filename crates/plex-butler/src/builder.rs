@@ -10,11 +10,11 @@ use tokio::sync::Semaphore;
 use crate::client::Shared;
 use crate::identity::default_client_identifier;
 use crate::response::excerpt;
-use crate::{Client, Error, RetryPolicy};
+use crate::shared_http::{DEFAULT_CONNECT_TIMEOUT, make_http_client};
+use crate::{Client, Error, RetryPolicy, SharedHttpClient};
 
 const DEFAULT_PRODUCT: &str = "plex-butler";
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 const X_PLEX_TOKEN: HeaderName = HeaderName::from_static("x-plex-token");
 const X_PLEX_CLIENT_IDENTIFIER: HeaderName = HeaderName::from_static("x-plex-client-identifier");
@@ -39,8 +39,17 @@ pub struct ClientBuilder {
     timeout: Duration,
     connect_timeout: Option<Duration>,
     retry: RetryPolicy,
-    http_client: Option<reqwest::Client>,
+    http_client: Option<Supplied>,
     max_concurrent_requests: Option<usize>,
+}
+
+/// An HTTP client given to the builder.
+#[derive(Clone)]
+enum Supplied {
+    /// The user's, configured as the user chose.
+    Custom(reqwest::Client),
+    /// Ours, made once for many clients.
+    Shared(SharedHttpClient),
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -56,7 +65,13 @@ impl fmt::Debug for ClientBuilder {
             .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("retry", &self.retry)
-            .field("http_client", &self.http_client.as_ref().map(|_| "custom"))
+            .field(
+                "http_client",
+                &self.http_client.as_ref().map(|supplied| match supplied {
+                    Supplied::Custom(_) => "custom",
+                    Supplied::Shared(_) => "shared",
+                }),
+            )
             .field("max_concurrent_requests", &self.max_concurrent_requests)
             .finish()
     }
@@ -185,7 +200,23 @@ impl ClientBuilder {
     /// `.redirect(reqwest::redirect::Policy::none())`, or with a
     /// [`reqwest::redirect::Policy::custom`] that stops at another origin.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.http_client = Some(client);
+        self.http_client = Some(Supplied::Custom(client));
+        self
+    }
+
+    /// Sends through an HTTP client made once for the clients of many
+    /// servers (see [`SharedHttpClient`]) instead of making one: one
+    /// connection pool and one TLS setup for all of them. It keeps every
+    /// rule of the client the builder makes (redirects not followed);
+    /// the headers above, and [`ClientBuilder::timeout`], stay this
+    /// client's own.
+    ///
+    /// [`ClientBuilder::build`] refuses an `https` base URL when the
+    /// shared client was made for `http` servers only
+    /// ([`SharedHttpClient::has_tls_roots`]), and a
+    /// [`ClientBuilder::connect_timeout`] (the shared client has its own).
+    pub fn shared_http_client(mut self, shared: &SharedHttpClient) -> Self {
+        self.http_client = Some(Supplied::Shared(shared.clone()));
         self
     }
 
@@ -198,7 +229,9 @@ impl ClientBuilder {
     /// in it are refused: the token goes in [`ClientBuilder::token`]), an
     /// empty token, client identifier or product, a zero timeout or
     /// connect timeout, a bound of zero concurrent requests, a header value a header cannot carry, `https` without
-    /// a TLS feature, or an HTTP client that cannot be made.
+    /// a TLS feature, `https` with a [`SharedHttpClient`] made for `http`
+    /// servers only, a connect timeout with a supplied HTTP client, or an
+    /// HTTP client that cannot be made.
     pub fn build(self) -> Result<Client, Error> {
         let base_url = normalize_base_url(&self.base_url)?;
         let https = base_url.starts_with("https:");
@@ -272,31 +305,27 @@ impl ClientBuilder {
             }
         }
 
+        if self.http_client.is_some() && self.connect_timeout.is_some() {
+            return Err(Error::invalid_config(
+                "a connect timeout cannot be applied to a supplied HTTP client: set it on that client",
+            ));
+        }
         let http = match self.http_client {
-            Some(client) => {
-                if self.connect_timeout.is_some() {
+            Some(Supplied::Custom(client)) => client,
+            Some(Supplied::Shared(shared)) => {
+                if https && !shared.has_tls_roots() {
                     return Err(Error::invalid_config(
-                        "a connect timeout cannot be applied to a supplied HTTP client: set it on that client",
+                        "the shared HTTP client was made for http servers only: \
+                         include this https server in SharedHttpClient::for_servers",
                     ));
                 }
-                client
+                shared.http
             }
-            None => {
-                if https && !cfg!(any(feature = "rustls", feature = "native-tls")) {
-                    return Err(Error::invalid_config(
-                        "https needs TLS: enable the `rustls` or `native-tls` feature of plex-butler",
-                    ));
-                }
-                reqwest::Client::builder()
-                    .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
-                    .redirect(reqwest::redirect::Policy::none())
-                    .user_agent(concat!("plex-butler/", env!("CARGO_PKG_VERSION")))
-                    .build()
-                    .map_err(|e| Error::InvalidConfig {
-                        message: "the HTTP client cannot be made (TLS setup failed?)".to_owned(),
-                        source: Some(Box::new(e)),
-                    })?
-            }
+            // The platform's certificates only for an https server.
+            None => make_http_client(
+                self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
+                https,
+            )?,
         };
 
         let raw = plex_butler_raw::Client::new_with_client(&base_url, http, headers);

@@ -181,10 +181,13 @@ pub(crate) fn timeout_at<F: Future>(
              or use plex_butler::blocking (feature `blocking`)",
         ));
     }
-    // Tokio cannot be asked whether a runtime has timers; making one
-    // panics at once when it has none, before anything else happens, and
-    // that panic is caught here. (The panic hook still prints Tokio's
-    // message.)
+    // Tokio (1.54) cannot be asked whether a runtime has timers: its
+    // `Handle` has no such method (one is proposed upstream, tokio issue
+    // #8361). Making a timer panics at once when there are none, before
+    // anything else happens, and that panic is caught here. The panic hook
+    // still prints Tokio's message, and under `panic = "abort"` the
+    // process aborts: documented on `Client` ("Runtime"), pinned by the
+    // test `..._through_a_caught_panic_so_panic_abort_aborts`.
     std::panic::catch_unwind(AssertUnwindSafe(|| {
         tokio::time::timeout_at(deadline.into(), future)
     }))

@@ -47,6 +47,14 @@ use crate::{
 /// the missing timers still goes to the panic hook, so it may show on
 /// stderr). Without an async runtime, use the `blocking` feature's client.
 ///
+/// **Under `panic = "abort"`, a call on a runtime without timers aborts
+/// the process** instead: Tokio offers no way to ask whether a runtime has
+/// timers, so the client makes a timer and catches the panic Tokio raises
+/// when there are none, and under `panic = "abort"` no panic can be
+/// caught. Such programs must build their runtime with `enable_time()`
+/// (or `enable_all()`). A call outside any runtime is refused without a
+/// panic in every build.
+///
 /// One client may be used on several runtimes, at once or one after
 /// another: each attempt's timer belongs to the runtime it runs on.
 #[derive(Clone)]

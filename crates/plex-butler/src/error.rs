@@ -23,7 +23,8 @@ pub enum Error {
     /// `http(s)://host[:port][/path]`, or a header value (token, identity)
     /// with characters a header cannot carry. Also a call made outside a
     /// Tokio runtime, or on one built without timers (see
-    /// [`crate::Client`], "Runtime").
+    /// [`crate::Client`], "Runtime": under `panic = "abort"` the latter
+    /// aborts instead).
     #[error("invalid configuration: {message}")]
     #[non_exhaustive]
     InvalidConfig {
@@ -292,10 +293,14 @@ pub enum Error {
         source: Box<dyn std::error::Error + Send + Sync>,
     },
 
-    /// The blocking client was called from inside an async runtime, where
-    /// blocking would stall it. Use the async [`crate::Client`] there.
+    /// The blocking client was called on an async runtime's own thread,
+    /// where blocking would stall it. Use the async [`crate::Client`]
+    /// there, or call from `spawn_blocking` (see
+    /// `plex_butler::blocking::Client`; under `panic = "abort"`, any call
+    /// inside a runtime's context).
     #[error(
-        "the blocking client cannot run inside an async runtime: use plex_butler::Client (async) there"
+        "the blocking client cannot run on an async runtime's thread: use plex_butler::Client (async) there, \
+         or call it from spawn_blocking"
     )]
     BlockingInAsyncContext,
 }

@@ -335,3 +335,61 @@ async fn profile_names_holding_escape_sequences_are_escaped_in_the_unknown_profi
         "{err}"
     );
 }
+
+/// How many HTTP clients the facade made in a run, from its debug log.
+fn http_clients_made(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .filter(|line| line.contains("HTTP client made"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_profiles_share_one_http_client_with_tls_roots_only_for_https() {
+    let sims = [
+        sim(TOKEN_A).await,
+        sim(TOKEN_A).await,
+        sim(TOKEN_A).await,
+        sim(TOKEN_A).await,
+    ];
+    let home = tempfile::tempdir().expect("temp dir");
+    let mut text = String::new();
+    for (i, sim) in sims.iter().enumerate() {
+        text.push_str(&format!(
+            "[servers.s{i}]\nurl = \"{}\"\ntoken = \"{TOKEN_A}\"\n\n",
+            sim.url()
+        ));
+    }
+    common::write_config_file(home.path(), &text);
+
+    let mut cmd = bare_cmd(home.path());
+    cmd.args(["--all-profiles", "-vv", "-o", "json", "list"]);
+    let out = run(cmd).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    assert_eq!(doc["servers"].as_array().map(Vec::len), Some(4));
+    let logs = stderr(&out);
+    let made = http_clients_made(&logs);
+    assert_eq!(made.len(), 1, "one HTTP client for four servers: {logs}");
+    assert!(made[0].contains("tls_roots=false"), "{logs}");
+
+    // An https server among them: the platform's roots are loaded, once.
+    // (Nothing listens there: its run fails, the others do not.)
+    text.push_str("[servers.tls]\nurl = \"https://127.0.0.1:1\"\n");
+    common::write_config_file(home.path(), &text);
+    let mut cmd = bare_cmd(home.path());
+    cmd.args(["--all-profiles", "-vv", "-o", "json", "list"]);
+    let out = run(cmd).await;
+    let logs = stderr(&out);
+    let made = http_clients_made(&logs);
+    assert_eq!(made.len(), 1, "one HTTP client for five servers: {logs}");
+    assert!(made[0].contains("tls_roots=true"), "{logs}");
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    let codes: Vec<i64> = doc["servers"]
+        .as_array()
+        .expect("servers")
+        .iter()
+        .map(|s| s["exit_code"].as_i64().unwrap_or(-1))
+        .collect();
+    assert_eq!(codes, [0, 0, 0, 0, 5], "{doc}");
+}

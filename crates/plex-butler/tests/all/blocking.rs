@@ -104,3 +104,39 @@ async fn blocking_client_inside_an_async_runtime_is_an_error_not_a_panic() {
     // Dropping it here does not panic either.
     drop(client);
 }
+
+#[tokio::test]
+async fn blocking_client_works_inside_spawn_blocking() {
+    let server = Server::start([Reply::json(200, &task_list(&[&entry("BackupDatabase")]))]);
+    let client = client(&server);
+    let tasks = tokio::task::spawn_blocking(move || client.tasks())
+        .await
+        .expect("join")
+        .expect("tasks from spawn_blocking");
+    assert_eq!(tasks[0].name, TaskName::BackupDatabase);
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocking_client_works_inside_block_in_place() {
+    let server = Server::start([Reply::json(200, &task_list(&[&entry("BackupDatabase")]))]);
+    let client = client(&server);
+    let tasks = tokio::spawn(async move { tokio::task::block_in_place(|| client.tasks()) })
+        .await
+        .expect("join")
+        .expect("tasks from block_in_place");
+    assert_eq!(tasks[0].name, TaskName::BackupDatabase);
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocking_client_on_an_async_worker_thread_is_an_error_not_a_stall() {
+    let server = Server::start([]);
+    let client = client(&server);
+    let error = tokio::spawn(async move { client.tasks() })
+        .await
+        .expect("join")
+        .expect_err("on a worker thread");
+    assert!(matches!(error, Error::BlockingInAsyncContext), "{error:?}");
+    assert!(server.requests().is_empty());
+}

@@ -290,6 +290,54 @@ fn a_call_on_a_runtime_without_timers_is_a_configuration_error_not_a_panic() {
     assert!(server.requests().is_empty());
 }
 
+/// Counts the panics of this thread that reach the panic hook (the
+/// previous hook still prints them).
+fn panics_on_this_thread() -> usize {
+    use std::cell::Cell;
+    thread_local!(static PANICS: Cell<usize> = const { Cell::new(0) });
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            PANICS.with(|p| p.set(p.get() + 1));
+            previous(info);
+        }));
+    });
+    PANICS.with(Cell::get)
+}
+
+/// What the docs say of `panic = "abort"`: Tokio offers no way to ask
+/// whether a runtime has timers, so the check makes one and catches the
+/// panic Tokio raises. This pins that a panic is raised (and caught) on
+/// the caller's thread; with `panic = "abort"` that panic ends the
+/// process, as the docs warn.
+#[test]
+fn a_call_on_a_runtime_without_timers_is_refused_through_a_caught_panic_so_panic_abort_aborts() {
+    let server = Server::start([Reply::json(200, &task_list(&[]))]);
+    let client = client(&server);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .expect("runtime");
+    let before = panics_on_this_thread();
+    let error = runtime.block_on(client.tasks()).expect_err("no timers");
+    assert!(matches!(error, Error::InvalidConfig { .. }), "{error:?}");
+    assert_eq!(
+        panics_on_this_thread() - before,
+        1,
+        "the check is one caught panic: under panic = \"abort\" it aborts"
+    );
+
+    // With timers, no panic at all.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let before = panics_on_this_thread();
+    runtime.block_on(client.tasks()).expect("tasks");
+    assert_eq!(panics_on_this_thread(), before);
+}
+
 #[test]
 fn a_call_outside_any_runtime_is_a_configuration_error_not_a_panic() {
     use std::future::Future as _;

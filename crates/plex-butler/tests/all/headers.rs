@@ -156,3 +156,82 @@ fn debug_without_a_token_says_none() {
     let shown = format!("{client:?}");
     assert!(shown.contains("token: None"), "{shown}");
 }
+
+#[tokio::test]
+async fn clients_sharing_one_http_client_each_send_their_own_token_and_follow_no_redirect() {
+    let first = Server::start([
+        Reply::json(200, &task_list(&[])),
+        Reply::status(301).header("Location", "http://127.0.0.1:9/butler"),
+    ]);
+    let second = Server::start([Reply::json(200, &task_list(&[]))]);
+    let urls = [first.base_url(), second.base_url()];
+    let shared =
+        plex_butler::SharedHttpClient::for_servers(urls.iter().map(String::as_str)).expect("http");
+    assert!(!shared.has_tls_roots());
+    let client = |url: &str, token: &str| {
+        Client::builder(url)
+            .shared_http_client(&shared)
+            .token(token)
+            .retry(RetryPolicy::none())
+            .build()
+            .expect("client")
+    };
+    let (a, b) = (client(&urls[0], "token-a"), client(&urls[1], "token-b"));
+
+    a.tasks().await.expect("tasks a");
+    b.tasks().await.expect("tasks b");
+    let error = a.start_all().await.expect_err("redirect");
+    assert!(
+        matches!(error, plex_butler::Error::Server { status: 301, .. }),
+        "{error:?}"
+    );
+    let tokens = |server: &Server| -> Vec<Option<String>> {
+        server
+            .requests()
+            .iter()
+            .map(|r| r.header("x-plex-token").map(str::to_owned))
+            .collect()
+    };
+    assert_eq!(
+        tokens(&first),
+        [Some("token-a".to_owned()), Some("token-a".to_owned())]
+    );
+    assert_eq!(tokens(&second), [Some("token-b".to_owned())]);
+    assert!(
+        first.requests().iter().all(|r| !r.path.contains("token")),
+        "the token is never in the URL"
+    );
+}
+
+#[test]
+fn a_shared_http_client_for_http_servers_only_is_refused_for_an_https_server() {
+    let shared =
+        plex_butler::SharedHttpClient::for_servers(["http://127.0.0.1:32400"]).expect("http");
+    let error = Client::builder("https://127.0.0.1:32400")
+        .shared_http_client(&shared)
+        .build()
+        .expect_err("no TLS roots");
+    assert!(
+        matches!(error, plex_butler::Error::InvalidConfig { .. }),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("for_servers"), "{error}");
+
+    let mixed = plex_butler::SharedHttpClient::for_servers([
+        "http://127.0.0.1:32400",
+        "HTTPS://plex.example:32400/",
+    ])
+    .expect("https");
+    assert!(mixed.has_tls_roots());
+    Client::builder("https://plex.example:32400")
+        .shared_http_client(&mixed)
+        .build()
+        .expect("https with roots");
+    // The shared client has its own connect timeout.
+    let error = Client::builder("http://127.0.0.1:32400")
+        .shared_http_client(&mixed)
+        .connect_timeout(std::time::Duration::from_secs(1))
+        .build()
+        .expect_err("connect timeout");
+    assert!(error.to_string().contains("connect timeout"), "{error}");
+}
