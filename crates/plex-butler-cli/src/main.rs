@@ -143,7 +143,7 @@ fn usage_error(error: &clap::Error) -> u8 {
         let document = JsonOutput::Error {
             error: failure.info(),
         };
-        let _ = json::print_json(&mut Stdout::new(), &document);
+        let _ = json::print_json(&mut Stdout::json(), &document);
     }
     exit::USAGE
 }
@@ -169,7 +169,7 @@ fn fail_alone(cli: &Cli, failure: &Failure) -> u8 {
     if cli.global.json() {
         let mut part = Part::new(&cli.command, String::new());
         part.failure = Some(failure.clone());
-        let _ = json::print_json(&mut Stdout::new(), &JsonOutput::of(&part));
+        let _ = json::print_json(&mut Stdout::json(), &JsonOutput::of(&part));
     }
     failure.code
 }
@@ -195,7 +195,7 @@ fn init_logging(global: &GlobalArgs) {
 async fn run(cli: Cli) -> u8 {
     match &cli.command {
         Command::Schema => {
-            let mut out = Stdout::new();
+            let mut out = Stdout::json();
             let printed = serde_json::to_writer_pretty(&mut out, &json::schema())
                 .map_err(io::Error::other)
                 .and_then(|()| writeln!(out));
@@ -305,6 +305,36 @@ async fn stop_signal() -> u8 {
     exit::INTERRUPTED
 }
 
+/// Lets a run over `servers` servers hold a connection to each at once: a
+/// soft limit of open files below that (1,024 is common) is raised as far
+/// as the hard limit allows, for this process only. A limit that stays
+/// too low shows as servers that cannot be reached ("too many open
+/// files"), the others unharmed.
+fn allow_open_files(servers: usize) {
+    #[cfg(unix)]
+    {
+        use nix::sys::resource::{Resource, getrlimit, setrlimit};
+        /// Descriptors a run needs beside one connection a server: the
+        /// standard streams, the runtime's, the config and state files,
+        /// and room to spare.
+        const SPARE_DESCRIPTORS: u64 = 64;
+        let needed = u64::try_from(servers)
+            .unwrap_or(u64::MAX)
+            .saturating_add(SPARE_DESCRIPTORS);
+        if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE)
+            && soft < needed
+        {
+            let raised = needed.min(hard);
+            match setrlimit(Resource::RLIMIT_NOFILE, raised, hard) {
+                Ok(()) => tracing::debug!(from = soft, to = raised, "limit of open files raised"),
+                Err(e) => tracing::debug!(%e, "limit of open files not raised"),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = servers;
+}
+
 /// Whether this process was started with SIGHUP ignored (`nohup`), as
 /// Linux's `/proc/self/status` says (elsewhere it is taken not to be).
 #[cfg(unix)]
@@ -326,6 +356,7 @@ fn hangup_ignored() -> bool {
 /// stop the run and still print what was done.
 async fn run_on(cli: &Cli, selection: Selection, client_identifier: Option<String>) -> u8 {
     let global = &cli.global;
+    allow_open_files(selection.targets.len());
     if let Err(failure) = confirm(cli, &selection.targets) {
         return fail_alone(cli, &failure);
     }
@@ -389,7 +420,11 @@ async fn run_on(cli: &Cli, selection: Selection, client_identifier: Option<Strin
 /// returns the run's exit code, the highest of the servers'.
 fn report_all(cli: &Cli, selection: &Selection, parts: &[Shared], live: bool) -> u8 {
     let global = &cli.global;
-    let mut out = Stdout::new();
+    let mut out = if global.json() {
+        Stdout::json()
+    } else {
+        Stdout::new()
+    };
     let mut code = exit::OK;
     let mut documents = Vec::with_capacity(parts.len());
     for (target, part) in selection.targets.iter().zip(parts) {

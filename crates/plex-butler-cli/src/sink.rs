@@ -11,12 +11,29 @@ static CLOSED: AtomicBool = AtomicBool::new(false);
 
 /// Standard output (colours stripped where they do not belong), under the
 /// closed-pipe rule above. Other write errors (a full disk) still fail.
-pub struct Stdout(anstream::Stdout);
+pub struct Stdout(Out);
+
+/// Where [`Stdout`] writes.
+enum Out {
+    /// Text that may hold colours: stripped of them where they do not
+    /// belong.
+    Styled(anstream::Stdout),
+    /// JSON, which holds no escape sequence (control characters are
+    /// escaped in it): written as it is, not scanned for colours.
+    Plain(io::Stdout),
+}
 
 impl Stdout {
-    /// The process's standard output.
+    /// The process's standard output, for text that may hold colours.
     pub fn new() -> Self {
-        Self(anstream::stdout())
+        Self(Out::Styled(anstream::stdout()))
+    }
+
+    /// The process's standard output, for JSON: scanning a document of
+    /// 1,000 servers for colours to strip took a seventh of such a run's
+    /// time in the command.
+    pub fn json() -> Self {
+        Self(Out::Plain(io::stdout()))
     }
 
     fn closed(result: io::Result<usize>, len: usize) -> io::Result<usize> {
@@ -35,7 +52,10 @@ impl Write for Stdout {
         if CLOSED.load(Ordering::Relaxed) {
             return Ok(buf.len());
         }
-        let result = self.0.write(buf);
+        let result = match &mut self.0 {
+            Out::Styled(out) => out.write(buf),
+            Out::Plain(out) => out.write(buf),
+        };
         Self::closed(result, buf.len())
     }
 
@@ -43,7 +63,11 @@ impl Write for Stdout {
         if CLOSED.load(Ordering::Relaxed) {
             return Ok(());
         }
-        Self::closed(self.0.flush().map(|()| 0), 0).map(|_| ())
+        let flushed = match &mut self.0 {
+            Out::Styled(out) => out.flush(),
+            Out::Plain(out) => out.flush(),
+        };
+        Self::closed(flushed.map(|()| 0), 0).map(|_| ())
     }
 }
 

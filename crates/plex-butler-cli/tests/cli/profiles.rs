@@ -393,3 +393,51 @@ async fn all_profiles_share_one_http_client_with_tls_roots_only_for_https() {
         .collect();
     assert_eq!(codes, [0, 0, 0, 0, 5], "{doc}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleet_larger_than_the_soft_limit_of_open_files_is_still_asked_whole() {
+    // 80 servers, and a soft limit of 40 open files (1,024 is a common
+    // default, for fleets of 1,000): the command raises it for itself as
+    // far as the hard limit allows, so that every server is asked.
+    const SERVERS: usize = 80;
+    let mut sims = Vec::with_capacity(SERVERS);
+    for _ in 0..SERVERS {
+        sims.push(sim(TOKEN_A).await);
+    }
+    let home = tempfile::tempdir().expect("temp dir");
+    let mut text = String::new();
+    for (i, sim) in sims.iter().enumerate() {
+        text.push_str(&format!(
+            "[servers.s{i:02}]\nurl = \"{}\"\ntoken = \"{TOKEN_A}\"\n\n",
+            sim.url()
+        ));
+    }
+    common::write_config_file(home.path(), &text);
+    let (_, hard) = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+        .expect("the limit of open files");
+    assert!(
+        hard >= 200,
+        "this test needs a hard limit of open files of at least 200, not {hard}"
+    );
+
+    let binary = assert_cmd::cargo::cargo_bin("plex-butler");
+    let mut cmd = assert_cmd::Command::new("sh");
+    cmd.env_clear()
+        .env("XDG_CONFIG_HOME", home.path())
+        .env("HOME", home.path())
+        .env("NO_COLOR", "1")
+        .timeout(std::time::Duration::from_secs(60))
+        .args(["-c", "ulimit -Sn 40 && exec \"$0\" \"$@\""])
+        .arg(binary)
+        .args(["--all-profiles", "-o", "json", "list"]);
+    let out = run(cmd).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    let answered = doc["servers"]
+        .as_array()
+        .expect("servers")
+        .iter()
+        .filter(|s| s["exit_code"] == 0)
+        .count();
+    assert_eq!(answered, SERVERS, "{doc}");
+}
