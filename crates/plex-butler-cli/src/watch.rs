@@ -9,13 +9,14 @@
 use std::time::Instant;
 
 use futures_util::StreamExt as _;
-use plex_butler::{ActivityEventKind, ActivityLog, Error, Event, EventOptions};
+use plex_butler::{Activity, ActivityEventKind, ActivityLog, Error, Event, EventOptions};
 
 use crate::args::WatchArgs;
 use crate::caller::{Caller, Shared, lock};
 use crate::config::Target;
 use crate::failure::{ErrorKind, Failure};
 use crate::json::{JsonOutput, print_json};
+use crate::progress::Display;
 use crate::report::Report;
 use crate::sink::Stdout;
 use crate::table;
@@ -46,6 +47,11 @@ pub async fn watch(
         .map(|limit| tokio::time::Instant::now() + limit);
     let mut events = client.events(EventOptions::new().butler_only(!args.all));
     let mut log = ActivityLog::new();
+    // As text, the progress of what runs shows on stderr as `--wait`
+    // shows it: bars on a terminal, a line per change otherwise.
+    let mut display =
+        (!lines.json).then(|| Display::new(caller.ctx.screen.clone(), lines.profile.as_deref()));
+    let mut running: Vec<Activity> = Vec::new();
     let started = Instant::now();
     let mut said = false;
     loop {
@@ -83,10 +89,10 @@ pub async fn watch(
                     });
                 }
                 if reconnects > 0 {
-                    lines.print(WatchRecord::reconnected(reconnects))?;
+                    lines.print(display.as_ref(), WatchRecord::reconnected(reconnects))?;
                 }
                 if args.until_idle && !log.butler_running() {
-                    lines.print(WatchRecord::idle())?;
+                    lines.print(display.as_ref(), WatchRecord::idle())?;
                     return Ok(());
                 }
             }
@@ -94,17 +100,29 @@ pub async fn watch(
                 if change.kind == ActivityEventKind::Started
                     && let Some(activity) = &change.activity
                 {
-                    lines.print(WatchRecord::started(activity, change.live))?;
+                    lines.print(
+                        display.as_ref(),
+                        WatchRecord::started(activity, change.live),
+                    )?;
+                }
+                running.retain(|a| a.uuid != change.uuid);
+                if change.kind != ActivityEventKind::Ended
+                    && let Some(activity) = &change.activity
+                {
+                    running.push(activity.clone());
+                }
+                if let Some(display) = &mut display {
+                    display.show(&running);
                 }
                 if let Some(ended) = log.record(&change) {
-                    lines.print(WatchRecord::ended(&ended))?;
+                    lines.print(display.as_ref(), WatchRecord::ended(&ended))?;
                     if let Report::Watch { ended } = &mut lock(part).report {
                         *ended += 1;
                     }
                     // An end found on a reconnect is followed by the
                     // `Connected` that decides; a live one decides here.
                     if args.until_idle && change.live && !log.butler_running() {
-                        lines.print(WatchRecord::idle())?;
+                        lines.print(display.as_ref(), WatchRecord::idle())?;
                         return Ok(());
                     }
                 }
@@ -142,17 +160,21 @@ struct Lines {
 impl Lines {
     /// Prints one line at once (flushed): a JSON Lines object or a line of
     /// text.
-    fn print(&self, record: WatchRecord) -> Result<(), Failure> {
+    fn print(&self, display: Option<&Display>, record: WatchRecord) -> Result<(), Failure> {
         let line = WatchLine {
             profile: self.profile.clone(),
             server: self.server.clone(),
             record,
         };
         let mut out = Stdout::new();
-        let printed = if self.json {
-            print_json(&mut out, &JsonOutput::Watch(line))
-        } else {
-            table::watch_line(&mut out, &line)
+        let printed = match display {
+            _ if self.json => print_json(&mut out, &JsonOutput::Watch(line)),
+            Some(display) => {
+                let mut printed = Ok(());
+                display.print(|| printed = table::watch_line(&mut out, &line));
+                printed
+            }
+            None => table::watch_line(&mut out, &line),
         };
         printed.map_err(|e| Failure::new(ErrorKind::Other, format!("cannot write the output: {e}")))
     }

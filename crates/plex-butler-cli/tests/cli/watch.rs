@@ -162,7 +162,7 @@ async fn watch_for_ends_after_its_time_with_exit_code_0() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn watch_as_text_says_a_line_per_start_and_per_end_with_its_duration() {
+async fn watch_as_text_says_a_line_per_start_and_per_end_with_its_duration_and_the_progress() {
     let sim = builder(true)
         .task_duration(Duration::from_secs(2))
         .start()
@@ -180,6 +180,12 @@ async fn watch_as_text_says_a_line_per_start_and_per_end_with_its_duration() {
     assert!(lines[0].contains("started  Butler tasks"), "{text}");
     assert!(lines[1].contains("ended    Butler tasks  after "), "{text}");
     assert!(lines[2].contains("idle: no Butler work is left"), "{text}");
+    // The progress, on stderr, as `--wait` shows it off a terminal.
+    assert!(
+        stderr(&out).contains("Butler tasks: done"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
