@@ -7,7 +7,8 @@
 //!     `start BackupDatabase --wait` (polling forced by a simulator that
 //!     serves no events), the four interleaved within each repeat;
 //! (b) the requests a server receives during a 60 s wait, events against
-//!     polling, the two waits side by side;
+//!     polling, and during `plex-butler watch --until-idle` over the same
+//!     60 s, the three side by side;
 //! (c) 100 servers watched by one `plex-butler --all-profiles -o json
 //!     watch`: its peak RSS and CPU time, and how many ends it reported.
 //!
@@ -53,7 +54,7 @@ fn main() -> Result<()> {
     let home = tempfile::tempdir()?;
 
     latency(&runtime, home.path(), repeats)?;
-    requests(&runtime)?;
+    requests(&runtime, home.path())?;
     watched(&runtime, home.path())?;
     Ok(())
 }
@@ -155,40 +156,89 @@ fn latency(
 }
 
 /// (b): two waits for a 60 s task side by side, one listening, one
-/// polling, each on its own server.
-fn requests(runtime: &tokio::runtime::Runtime) -> Result<()> {
+/// polling, and a `watch --until-idle` of a third such task, each on its
+/// own server.
+fn requests(runtime: &tokio::runtime::Runtime, home: &std::path::Path) -> Result<()> {
     let counts = runtime.block_on(async {
-        let (a, b) = (sim(LONG_TASK, true).await?, sim(LONG_TASK, true).await?);
+        let (a, b, c) = (
+            sim(LONG_TASK, true).await?,
+            sim(LONG_TASK, true).await?,
+            sim(LONG_TASK, true).await?,
+        );
         let (ca, cb) = (client(&a)?, client(&b)?);
+        client(&c)?.start("BackupDatabase").await?;
+        let began = Instant::now();
+        let url = c.url().to_owned();
+        let home = home.to_path_buf();
+        let watch = tokio::task::spawn_blocking(move || {
+            let output = Command::new(env!("CARGO_BIN_EXE_plex-butler"))
+                .env_clear()
+                .env("HOME", &home)
+                .env("XDG_CONFIG_HOME", &home)
+                .env("PLEX_TOKEN", TOKEN)
+                .args([
+                    "--server",
+                    &url,
+                    "-q",
+                    "-o",
+                    "json",
+                    "watch",
+                    "--until-idle",
+                ])
+                .output();
+            (output, began.elapsed())
+        });
         let (ra, rb) = tokio::join!(
             ca.start_and_wait("BackupDatabase", options(false)),
             cb.start_and_wait("BackupDatabase", options(true)),
         );
         let (ra, rb) = (ra?.1, rb?.1);
+        let (watched, took) = watch.await?;
+        let watched = watched?;
+        if !watched.status.success() {
+            return Err(
+                format!("watch failed: {}", String::from_utf8_lossy(&watched.stderr)).into(),
+            );
+        }
         let counts = [
-            (format!("{:?}", ra.method), a.requests(), ra.elapsed),
-            (format!("{:?}", rb.method), b.requests(), rb.elapsed),
+            (
+                "start_and_wait, events".to_owned(),
+                format!("{:?}", ra.method),
+                a.requests(),
+                ra.elapsed,
+            ),
+            (
+                "start_and_wait, polling".to_owned(),
+                format!("{:?}", rb.method),
+                b.requests(),
+                rb.elapsed,
+            ),
+            (
+                "binary watch --until-idle".to_owned(),
+                "events".to_owned(),
+                c.requests(),
+                took,
+            ),
         ];
         a.shutdown().await;
         b.shutdown().await;
+        c.shutdown().await;
         Ok::<_, Box<dyn std::error::Error>>(counts)
     })?;
     println!(
-        "(b) requests the server received during one wait for a {} s task (the start included), side by side",
+        "(b) requests the server received during a {} s task (its start included), side by side",
         LONG_TASK.as_secs()
     );
-    println!("| wait | method | requests | wait took |");
-    println!("|---|---|---:|---:|");
-    for ((method, count, took), name) in counts.iter().zip(["events", "polling"]) {
+    println!("| client | method | requests | took | vs polling |");
+    println!("|---|---|---:|---:|---:|");
+    let polling = counts[1].2.max(1) as f64;
+    for (name, method, count, took) in &counts {
         println!(
-            "| {name} | {method} | {count} | {:.1} s |",
-            took.as_secs_f64()
+            "| {name} | {method} | {count} | {:.1} s | {:.2}x |",
+            took.as_secs_f64(),
+            *count as f64 / polling
         );
     }
-    println!(
-        "ratio polling/events: {:.1}x",
-        counts[1].1 as f64 / counts[0].1.max(1) as f64
-    );
     println!();
     Ok(())
 }
