@@ -346,3 +346,74 @@ async fn start_wait_ends_on_the_aggregate_activity_through_events() {
     assert_eq!(document["wait"]["activities"][0]["title"], "Butler tasks");
     assert!(sim.state().running().is_empty());
 }
+
+/// A scripted server listing one activity of `kind` titled `title`, whose
+/// event stream sends a ping and closes (and so is opened again).
+fn scripted_with_activity(kind: &'static str, title: &'static str) -> common::Scripted {
+    common::Scripted::start(move |_method, path| {
+        if path.starts_with("/activities") {
+            let body = format!(
+                r#"{{"MediaContainer":{{"size":1,"Activity":[{{"uuid":"u1","type":"{kind}","cancellable":false,"userID":1,"title":"{title}","subtitle":"","progress":40}}]}}}}"#
+            );
+            (200, Vec::new(), body)
+        } else if path.starts_with("/:/eventsource/notifications") {
+            (200, Vec::new(), "event: ping\ndata: {}\n\n".to_owned())
+        } else {
+            (404, Vec::new(), String::new())
+        }
+    })
+}
+
+fn scripted_cmd(server: &common::Scripted, home: &tempfile::TempDir) -> assert_cmd::Command {
+    let mut cmd = bare_cmd(home.path());
+    cmd.env("PLEX_URL", server.url()).env("PLEX_TOKEN", TOKEN);
+    cmd
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_all_shows_activities_that_are_not_butler_work_and_watch_alone_does_not() {
+    let server = scripted_with_activity("library.refresh.items", "Refreshing");
+    let home = tempfile::tempdir().expect("temp dir");
+    let mut all = scripted_cmd(&server, &home);
+    all.args(["-o", "json", "watch", "--all", "--for", "1500ms"]);
+    let out = common::run_without(all, TOKEN).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let seen = lines(&out);
+    let started = events(&seen, "started");
+    assert_eq!(
+        started.len(),
+        1,
+        "once, however often the stream reconnects: {seen:?}"
+    );
+    assert_eq!(started[0]["activity"]["type"], "library.refresh.items");
+    assert_eq!(started[0]["live"], false);
+
+    let mut butler_only = scripted_cmd(&server, &home);
+    butler_only.args(["-o", "json", "watch", "--for", "1500ms"]);
+    let out = common::run_without(butler_only, TOKEN).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        events(&lines(&out), "started").is_empty(),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_as_text_escapes_what_the_server_sends() {
+    let server = scripted_with_activity("butler", "Evil\\u001b]0;pwned\\u0007Task");
+    let home = tempfile::tempdir().expect("temp dir");
+    let mut watch = scripted_cmd(&server, &home);
+    watch.args(["watch", "--for", "1s"]);
+    let out = common::run_without(watch, TOKEN).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("started  Evil\\u{1b}]0;pwned\\u{7}Task"),
+        "{text:?}"
+    );
+    assert!(
+        !text.contains('\u{1b}') && !stderr(&out).contains('\u{1b}'),
+        "{text:?}"
+    );
+}
