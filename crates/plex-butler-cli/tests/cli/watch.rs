@@ -261,8 +261,8 @@ async fn an_end_missed_while_the_stream_was_down_is_reported_reconciled() {
     assert!(!events(&lines, "reconnected").is_empty(), "{lines:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_ends_the_watch_with_what_was_seen_and_exit_code_143() {
+/// Sends `signal` to a `watch -o json` while a task runs: what it printed.
+async fn signal_during_watch(signal: Signal) -> (std::process::Output, Simulator) {
     let sim = builder(true)
         .clock(ManualClock::at(Clock::system().now()))
         .task_duration(Duration::from_secs(20))
@@ -276,22 +276,40 @@ async fn sigterm_ends_the_watch_with_what_was_seen_and_exit_code_143() {
     let mut watch = Watched::spawn(watch);
     watch.wait_for("watching");
     let pid = Pid::from_raw(i32::try_from(watch.pid()).expect("pid"));
-    kill(pid, Signal::SIGTERM).expect("SIGTERM");
+    kill(pid, signal).expect("signal");
     let out = tokio::task::spawn_blocking(move || watch.finish(TOKEN))
         .await
         .expect("join");
-    assert_eq!(code(&out), 143, "{}", stderr(&out));
-    let lines = lines(&out);
+    (out, sim)
+}
+
+/// Asserts the lines of a watch stopped by a signal: the start seen, then
+/// an `interrupted` error with `exit_code`.
+fn assert_stopped(out: &std::process::Output, exit_code: i32) {
+    assert_eq!(code(out), exit_code, "{}", stderr(out));
+    let lines = lines(out);
     assert_eq!(events(&lines, "started").len(), 1, "{lines:?}");
     let error = events(&lines, "error");
     assert_eq!(error.len(), 1, "{lines:?}");
     assert_eq!(error[0]["error"]["kind"], "interrupted");
-    assert_eq!(error[0]["error"]["exit_code"], 143);
+    assert_eq!(error[0]["error"]["exit_code"], exit_code);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_ends_the_watch_with_what_was_seen_and_exit_code_143() {
+    let (out, sim) = signal_during_watch(Signal::SIGTERM).await;
+    assert_stopped(&out, 143);
     assert_eq!(
         sim.state().running(),
         ["BackupDatabase"],
         "the work goes on"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_ends_the_watch_with_what_was_seen_and_exit_code_130() {
+    let (out, _sim) = signal_during_watch(Signal::SIGINT).await;
+    assert_stopped(&out, 130);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
