@@ -259,6 +259,14 @@ pub enum Command {
     },
     /// Show what is playing now: who watches what, on which player
     Sessions,
+    /// Show Butler work as it happens, from the server's event stream: a
+    /// line per start and per end (with its duration); with -o json, one
+    /// JSON object per line (JSON Lines, see `schema`). Runs until Ctrl-C,
+    /// SIGTERM or SIGHUP (what was seen is printed as it comes), --for or
+    /// --until-idle. Reconnects by itself; an end that happened while the
+    /// stream was down is still reported, marked as reconciled. A server
+    /// without the event stream is an error (exit code 1)
+    Watch(WatchArgs),
     /// Print the JSON Schema of the --output json forms
     Schema,
     /// Print shell completions
@@ -286,6 +294,24 @@ impl Command {
                 | Command::Apply { .. }
         )
     }
+}
+
+/// `watch`: what to show and when to stop.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Show every activity (library scans, media analysis, ...), not only
+    /// Butler work
+    #[arg(long)]
+    pub all: bool,
+
+    /// End (exit code 0) once no Butler work is left: at once when the
+    /// server is idle when the watch begins
+    #[arg(long)]
+    pub until_idle: bool,
+
+    /// End (exit code 0) after this long, such as 10m or 8h
+    #[arg(long = "for", value_name = "DUR", value_parser = parse_duration)]
+    pub duration: Option<Duration>,
 }
 
 /// `--wait` and its time limit.

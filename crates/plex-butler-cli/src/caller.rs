@@ -32,6 +32,8 @@ pub struct Context<'a> {
     pub deadline: Option<Instant>,
     /// Whether lines go to stdout as things happen (one server, table).
     pub live: bool,
+    /// Whether several servers (profiles) run at once.
+    pub several: bool,
     /// `apply`: the file's desired state, read before any server is asked.
     pub desired: Option<Desired>,
     /// The HTTP client of every server's client.
@@ -154,6 +156,14 @@ impl<'a> Caller<'a> {
     pub fn say(&self, lines: impl FnOnce(&mut Stdout) -> std::io::Result<()>) {
         if self.ctx.live && !self.ctx.cli.global.quiet {
             let _ = lines(&mut Stdout::new());
+        }
+    }
+
+    /// Says a line on stderr, unless `--quiet`.
+    pub fn note(&self, message: &str) {
+        if !self.ctx.cli.global.quiet {
+            use std::io::Write as _;
+            let _ = writeln!(anstream::stderr(), "{message}");
         }
     }
 

@@ -6,7 +6,7 @@ use crate::args::{Command, WindowAction};
 use crate::caller::{Caller, Context, Shared, lock};
 use crate::config::Target;
 use crate::failure::{ErrorKind, Failure};
-use crate::{maintenance, steps, table, tasks};
+use crate::{maintenance, steps, table, tasks, watch};
 
 /// Runs the command against `target`, keeping what it does in `part`.
 pub async fn run(ctx: &Context<'_>, target: &Target, part: Shared) {
@@ -50,6 +50,7 @@ async fn execute(ctx: &Context<'_>, target: &Target, part: &Shared) -> Result<()
         }
         Command::Sessions => maintenance::sessions(caller, part).await,
         Command::Run(args) => steps::run(caller, target, part, args).await,
+        Command::Watch(args) => watch::watch(caller, target, part, args).await,
         Command::Schema | Command::Completions { .. } => Ok(()),
     }
 }

@@ -3,7 +3,8 @@
 //! Every run prints exactly one document, errors included: a form per
 //! command, whose `error` says what went wrong after the fields that show
 //! what was done before; `servers` when several profiles ran; `error` for a
-//! command line that could not be read.
+//! command line that could not be read. `watch` alone prints JSON Lines:
+//! one compact `watch` document per line, as things happen.
 
 use std::io::{self, Write};
 
@@ -15,7 +16,7 @@ use crate::failure::{ErrorInfo, ErrorKind, Failure};
 use crate::report::{Part, Report, Wait};
 use crate::views::{
     ListedTask, SettingChange, SettingsView, StepResult, SwitchResult, TaskResult, WaitSummary,
-    WindowView,
+    WatchLine, WatchRecord, WindowView,
 };
 
 /// Every `--output json` document. `command` says which form it is.
@@ -194,6 +195,10 @@ pub enum JsonOutput {
         #[serde(skip_serializing_if = "Option::is_none")]
         error: Option<ErrorInfo>,
     },
+    /// `plex-butler watch`: one such object per line (JSON Lines), as
+    /// things happen; `event` says what happened, `profile` which profile
+    /// when several are watched.
+    Watch(WatchLine),
     /// Any command run against several profiles at once: one document per
     /// server, in the order of the profiles.
     Servers {
@@ -308,6 +313,15 @@ impl JsonOutput {
                 steps: steps.clone(),
                 error,
             },
+            Report::Watch { .. } => Self::Watch(WatchLine {
+                profile: None,
+                server: part.server.clone(),
+                record: WatchRecord::Error {
+                    error: error.unwrap_or_else(|| {
+                        Failure::new(ErrorKind::Other, "the watch ended").info()
+                    }),
+                },
+            }),
             Report::Nothing => Self::Error {
                 error: error
                     .unwrap_or_else(|| Failure::new(ErrorKind::Other, "nothing to report").info()),
@@ -321,8 +335,15 @@ pub fn schema() -> serde_json::Value {
     serde_json::to_value(schemars::schema_for!(JsonOutput)).unwrap_or_default()
 }
 
-/// Prints one JSON document and a newline.
+/// Prints one JSON document and a newline; a `watch` line compact, on
+/// one line.
 pub fn print_json(out: &mut impl Write, value: &JsonOutput) -> io::Result<()> {
+    if matches!(value, JsonOutput::Watch(_)) {
+        let mut line = serde_json::to_vec(value).map_err(io::Error::other)?;
+        line.push(b'\n');
+        out.write_all(&line)?;
+        return out.flush();
+    }
     // Whole, then written at once: stdout is line-buffered, so written
     // piece by piece the document took a system call per line, hundreds
     // of thousands for 1,000 servers and most of such a run's time.
@@ -353,6 +374,8 @@ mod tests {
             "run",
             "apply",
             "sessions",
+            "watch",
+            "reconciled",
             "no_task_switch",
             "not_started_busy",
             "servers",

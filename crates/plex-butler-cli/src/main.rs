@@ -27,6 +27,7 @@ mod table;
 mod tasks;
 mod text;
 mod views;
+mod watch;
 
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::process::ExitCode;
@@ -376,6 +377,7 @@ async fn run_on(cli: &Cli, selection: Selection, client_identifier: Option<Strin
         client_identifier,
         deadline: global.deadline.map(|d| started + d),
         live: !selection.several && !global.json(),
+        several: selection.several,
         desired,
         http: SharedHttp::new(selection.targets.iter().map(|t| t.server.clone()).collect()),
     };
@@ -412,6 +414,10 @@ async fn run_on(cli: &Cli, selection: Selection, client_identifier: Option<Strin
                 part.cut_short(ErrorKind::Deadline, global.deadline, exit::UNREACHABLE)
             }
         }
+    }
+    if matches!(cli.command, Command::Watch(_)) {
+        // Its lines were printed as they came: only how it ended is left.
+        return watch::report_end(global.json(), selection.several, &selection.targets, &parts);
     }
     report_all(cli, &selection, &parts, ctx.live)
 }

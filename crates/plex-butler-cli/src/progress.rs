@@ -1,4 +1,4 @@
-//! Shows the progress of `--wait` on stderr: bars on a terminal, plain
+//! Shows the progress of `--wait` (and of `watch` as text) on stderr: bars on a terminal, plain
 //! lines otherwise (one per change, such as `Butler tasks: 40%`, and
 //! `Butler tasks: done` when the work leaves the list).
 
@@ -101,12 +101,25 @@ impl Display {
 
     /// Shows one look at the server.
     pub fn update(&mut self, progress: &WaitProgress) {
-        let running = |uuid: &str| progress.activities.iter().any(|a| a.uuid == uuid);
+        self.show(&progress.activities);
+    }
+
+    /// Prints lines on stdout with the bars out of their way.
+    pub fn print(&self, lines: impl FnOnce()) {
+        match &self.screen {
+            Screen::Bars(multi) => multi.suspend(lines),
+            _ => lines(),
+        }
+    }
+
+    /// Shows the activities running now (those gone are done).
+    pub fn show(&mut self, activities: &[Activity]) {
+        let running = |uuid: &str| activities.iter().any(|a| a.uuid == uuid);
         match &self.screen {
             Screen::Silent => {}
             Screen::Lines => {
                 let mut err = io::stderr().lock();
-                for activity in &progress.activities {
+                for activity in activities {
                     let line = format!("{}{}", self.prefix, sanitize(&activity.to_string()));
                     let changed = self.shown.get(&activity.uuid).map(|(_, l)| l) != Some(&line);
                     if changed {
@@ -126,7 +139,7 @@ impl Display {
                 });
             }
             Screen::Bars(multi) => {
-                for activity in &progress.activities {
+                for activity in activities {
                     let bar = self.bars.entry(activity.uuid.clone()).or_insert_with(|| {
                         multi.add(new_bar(&format!("{}{}", self.prefix, title(activity))))
                     });

@@ -105,6 +105,12 @@ pub enum Report {
         /// The step under way.
         current: Option<CurrentStep>,
     },
+    /// `watch`: how many ended activities it reported (its lines are
+    /// printed as they come).
+    Watch {
+        /// The ended activities reported.
+        ended: u64,
+    },
     /// A command that reports nothing of a server (`schema`,
     /// `completions`): only an error, if any.
     Nothing,
@@ -171,6 +177,7 @@ impl Report {
                 steps: Vec::new(),
                 current: None,
             },
+            Command::Watch(_) => Self::Watch { ended: 0 },
             Command::Schema | Command::Completions { .. } => Self::Nothing,
         }
     }
@@ -192,6 +199,7 @@ impl Report {
             Self::Apply { .. } => "apply",
             Self::Sessions { .. } => "sessions",
             Self::Run { .. } => "run",
+            Self::Watch { .. } => "watch",
             Self::Nothing => "",
         }
     }

@@ -12,7 +12,7 @@ use crate::report::{Part, Report};
 use crate::text::{CELL, clip, human, sanitize};
 use crate::views::{
     ListedTask, Outcome, SettingChange, SettingsView, StepResult, StepState, SwitchResult,
-    TaskResult, WindowView,
+    TaskResult, WatchLine, WatchRecord, WindowView,
 };
 
 /// Prints the lines of a server's part that were not said as they
@@ -476,6 +476,63 @@ fn write_row(
 
 fn yes_no(flag: bool) -> &'static str {
     if flag { "yes" } else { "no" }
+}
+
+/// One line of `watch` for people: when, what, the activity's title (and
+/// subtitle), and for an end how long it ran; `[profile]` first when
+/// several profiles are watched.
+pub fn watch_line(out: &mut impl Write, line: &WatchLine) -> io::Result<()> {
+    let mut text = String::new();
+    if let Some(profile) = &line.profile {
+        text.push_str(&format!("[{}] ", sanitize(profile)));
+    }
+    let what = |activity: &Activity| {
+        let title = clip(&sanitize(&activity.title), CELL);
+        match activity.subtitle.trim() {
+            "" => title,
+            subtitle => format!("{title} ({})", clip(&sanitize(subtitle), CELL)),
+        }
+    };
+    match &line.record {
+        WatchRecord::Started { at, activity, live } => {
+            text.push_str(&format!("{at}  started  {}", what(activity)));
+            if !*live {
+                text.push_str("  (already running when the watch began or reconnected)");
+            }
+        }
+        WatchRecord::Ended {
+            uuid,
+            activity,
+            ended,
+            duration_ms,
+            reconciled,
+            ..
+        } => {
+            let title = activity
+                .as_ref()
+                .map_or_else(|| sanitize(uuid), |a| clip(&sanitize(&a.title), CELL));
+            text.push_str(&format!("{ended}  ended    {title}"));
+            if let Some(ms) = duration_ms {
+                text.push_str(&format!(
+                    "  after {}",
+                    human(std::time::Duration::from_millis(*ms))
+                ));
+            }
+            if *reconciled {
+                text.push_str("  (end found after a reconnect)");
+            }
+        }
+        WatchRecord::Reconnected { at, reconnects } => {
+            text.push_str(&format!(
+                "{at}  reconnected to the event stream ({reconnects} so far)"
+            ));
+        }
+        WatchRecord::Idle { at } => text.push_str(&format!("{at}  idle: no Butler work is left")),
+        WatchRecord::Error { error } => text.push_str(&format!("error: {}", error.message)),
+    }
+    text.push('\n');
+    out.write_all(text.as_bytes())?;
+    out.flush()
 }
 
 #[cfg(test)]

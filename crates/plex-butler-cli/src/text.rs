@@ -100,6 +100,12 @@ pub fn rfc3339(at: SystemTime) -> String {
     humantime::format_rfc3339_seconds(at).to_string()
 }
 
+/// `2025-01-01T03:00:00.250Z`: UTC, to the millisecond (`watch`'s
+/// lines, where runs may take less than a second).
+pub fn rfc3339_millis(at: SystemTime) -> String {
+    humantime::format_rfc3339_millis(at).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

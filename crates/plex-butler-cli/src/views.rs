@@ -13,7 +13,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::failure::{ErrorInfo, Failure};
-use crate::text::{millis, rfc3339};
+use crate::text::{millis, rfc3339, rfc3339_millis};
 
 /// A task as `list` and `show` print it: the server's fields and whether it
 /// runs now.
@@ -453,6 +453,127 @@ impl CurrentStep {
             started_at: SystemTime::now(),
             start: None,
             saw_activity: false,
+        }
+    }
+}
+
+/// One line of `watch` (JSON Lines: one object per line): which server
+/// it is about, and what happened there.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct WatchLine {
+    /// The profile, when several profiles are watched at once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    /// The server's base URL.
+    pub server: String,
+    /// What happened.
+    #[serde(flatten)]
+    pub record: WatchRecord,
+}
+
+/// What a line of `watch` says; `event` says which.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum WatchRecord {
+    /// An activity started (or, `live` false, was found running when the
+    /// stream (re)connected: it started earlier).
+    Started {
+        /// When it was seen, RFC 3339, UTC.
+        at: String,
+        /// The activity as the server showed it. A server may show one
+        /// activity for all its Butler work ("Butler tasks"), not one per
+        /// task.
+        activity: Activity,
+        /// Whether the server's event said it (`false`: found after a
+        /// (re)connect).
+        live: bool,
+    },
+    /// An activity ended: the whole record of its run, as far as seen.
+    Ended {
+        /// The activity's id.
+        uuid: String,
+        /// The activity as last seen, when any event carried it.
+        activity: Option<Activity>,
+        /// When it was first seen (its start when `start_seen_live`), RFC
+        /// 3339, UTC; null when it was never seen running.
+        started: Option<String>,
+        /// When its end was seen (for a reconciled end: when it was found
+        /// gone; it ended earlier), RFC 3339, UTC.
+        ended: String,
+        /// From `started` to `ended`, in milliseconds; null without
+        /// `started`.
+        duration_ms: Option<u64>,
+        /// Its last progress, in percent, when known.
+        last_progress: Option<u8>,
+        /// The subtitles it showed, in order, repeats in a row dropped.
+        subtitles: Vec<String>,
+        /// Whether its start came as a live event.
+        start_seen_live: bool,
+        /// Whether its end came as a live event.
+        end_seen_live: bool,
+        /// `true` when its end was not seen live but found by reading the
+        /// activities after the stream was lost and opened again.
+        reconciled: bool,
+    },
+    /// The stream was lost and opened again; what changed meanwhile is
+    /// reported before this line (`live` false, `reconciled` true).
+    Reconnected {
+        /// When, RFC 3339, UTC.
+        at: String,
+        /// How many times the stream was opened again so far.
+        reconnects: u32,
+    },
+    /// `--until-idle`: no Butler work is left; the watch ends.
+    Idle {
+        /// When, RFC 3339, UTC.
+        at: String,
+    },
+    /// The watch of this server ended on an error (or was interrupted);
+    /// the exit code says so.
+    Error {
+        /// What went wrong.
+        error: ErrorInfo,
+    },
+}
+
+impl WatchRecord {
+    /// The start of `activity`, seen `live` or not, now.
+    pub fn started(activity: &Activity, live: bool) -> Self {
+        Self::Started {
+            at: rfc3339_millis(SystemTime::now()),
+            activity: activity.clone(),
+            live,
+        }
+    }
+
+    /// The record of an ended activity.
+    pub fn ended(ended: &plex_butler::EndedActivity) -> Self {
+        Self::Ended {
+            uuid: ended.uuid.clone(),
+            activity: ended.activity.clone(),
+            started: ended.started.map(rfc3339_millis),
+            ended: rfc3339_millis(ended.ended),
+            duration_ms: ended.duration.map(millis),
+            last_progress: ended.last_progress,
+            subtitles: ended.subtitles.clone(),
+            start_seen_live: ended.start_seen_live,
+            end_seen_live: ended.end_seen_live,
+            reconciled: !ended.end_seen_live,
+        }
+    }
+
+    /// The stream opened again, now.
+    pub fn reconnected(reconnects: u32) -> Self {
+        Self::Reconnected {
+            at: rfc3339_millis(SystemTime::now()),
+            reconnects,
+        }
+    }
+
+    /// No Butler work left, now.
+    pub fn idle() -> Self {
+        Self::Idle {
+            at: rfc3339_millis(SystemTime::now()),
         }
     }
 }

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::future::Future as _;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -120,6 +120,8 @@ pub(crate) struct Shared {
     pub token_expired: AtomicBool,
     /// The event stream's broadcast.
     pub events: Hub,
+    /// How many requests arrived (each counted once, faults included).
+    pub requests: AtomicU64,
 }
 
 impl Shared {
@@ -537,6 +539,7 @@ async fn serve_request(
     req: Request<Incoming>,
 ) -> Result<Response<SimBody>, DroppedConnection> {
     let started = Instant::now();
+    shared.requests.fetch_add(1, Ordering::Relaxed);
     let result = handle(&shared, &req).await;
     if !is_read(req.method()) {
         // It may have changed the Butler: the event streams tell at once.

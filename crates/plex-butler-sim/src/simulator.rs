@@ -463,6 +463,7 @@ impl SimulatorBuilder {
             activities_step: self.activities_step,
             token_expired: AtomicBool::new(self.token_expired),
             events: Hub::new(self.events, self.ping_interval, shutdown_rx.clone()),
+            requests: std::sync::atomic::AtomicU64::new(0),
         });
         tokio::spawn(events::tick(shared.clone(), shutdown_rx.clone()));
         let server = tokio::spawn(server::serve(listener, shared.clone(), shutdown_rx));
@@ -607,6 +608,12 @@ impl Simulator {
     /// How many playbacks `GET /status/sessions` lists.
     pub fn sessions(&self) -> u32 {
         self.shared.sessions.load(Ordering::Relaxed)
+    }
+
+    /// How many requests the server received so far, whatever their path
+    /// or answer (an event stream counts once, when it is opened).
+    pub fn requests(&self) -> u64 {
+        self.shared.requests.load(Ordering::Relaxed)
     }
 
     /// The fault plan in force.

@@ -95,6 +95,19 @@ impl ActivityLog {
         Self::default()
     }
 
+    /// Whether an activity it follows as running is Butler work
+    /// ([`Activity::is_butler`]): `false` once every Butler activity seen
+    /// has ended (or none was seen).
+    ///
+    /// ```
+    /// assert!(!plex_butler::ActivityLog::new().butler_running());
+    /// ```
+    pub fn butler_running(&self) -> bool {
+        self.running
+            .iter()
+            .any(|f| f.activity.as_ref().is_some_and(Activity::is_butler))
+    }
+
     /// Takes one event into account; returns the record of the activity
     /// when the event is its end. An end of an activity never seen
     /// running still gives a record (without start or duration).
@@ -209,6 +222,7 @@ mod tests {
             log.record(&change(ActivityEventKind::Updated, "one", 10, true))
                 .is_none()
         );
+        assert!(log.butler_running());
         assert!(
             log.record(&change(ActivityEventKind::Updated, "two", 60, true))
                 .is_none()
@@ -221,6 +235,7 @@ mod tests {
         assert!(ended.start_seen_live && !ended.end_seen_live);
         assert!(ended.started.is_some() && ended.duration.is_some());
         assert!(log.running.is_empty());
+        assert!(!log.butler_running());
     }
 
     #[test]

@@ -13,3 +13,4 @@ mod pipes;
 mod profiles;
 mod terminal;
 mod upkeep;
+mod watch;

@@ -397,3 +397,17 @@ async fn sessions_start_and_end_while_the_server_runs() {
     assert!(sim.set_sessions(plex_butler_sim::MAX_SESSIONS + 1).is_err());
     assert_eq!(sim.sessions(), 1);
 }
+
+#[tokio::test]
+async fn every_request_is_counted_whatever_its_answer() {
+    let sim = real_preset().await;
+    assert_eq!(sim.requests(), 0);
+    let _ = get_xml(&sim, "/butler").await;
+    let _ = status_of(&sim, Method::GET, "/no/such/path").await;
+    let _ = client()
+        .get(format!("{}/butler", sim.url()))
+        .send()
+        .await
+        .expect("an unauthorized request is answered");
+    assert_eq!(sim.requests(), 3);
+}
