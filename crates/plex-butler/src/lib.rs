@@ -136,8 +136,13 @@
 //!
 //! The waits listen too: they look at the activities as soon as Butler
 //! work starts or ends, so a wait ends within milliseconds of the end,
-//! not at its next poll; on a server without events, or when the stream
-//! fails, they poll as before ([`WaitReport::method`] says which).
+//! not at its next poll. Once the stream has shown Butler work, a wait
+//! that only Butler work keeps going takes its progress from the stream
+//! and looks between starts and ends only as a safety net, once a minute
+//! (or at [`WaitOptions::max_poll_interval`], if longer): a long backup
+//! costs the server a few requests, not one every few seconds. On a
+//! server without events, or when the stream fails, the waits poll as
+//! before ([`WaitReport::method`] says which).
 //! [`WaitOptions::polling_only`] and [`Plan::polling_only`] switch the
 //! events off.
 //!

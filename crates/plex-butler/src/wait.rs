@@ -18,16 +18,21 @@
 //!   concludes that nothing runs.
 //! - `progress` 100 does not mean done; the activity leaving the list does.
 //!
-//! The server's events make the looks timely, not needless: a wait that
-//! does not end at its first look opens the event stream
-//! ([`Client::events`]) and looks again as soon as Butler work starts or
-//! ends (or the stream connects, having reported what ran before),
-//! besides its usual looks at the poll intervals. The looks, not the events, decide that the work is over, so
-//! a stream that misses an event costs time, never a wrong answer. The
-//! intervals stay as set while the stream is up: a server whose stream is
-//! open but quiet about Butler work is still watched as closely as
-//! without events. A server without events (404), or a stream that fails,
-//! leaves the wait polling; [`WaitOptions::polling_only`] never opens it.
+//! The server's events make the looks timely and rare: a wait that does
+//! not end at its first look opens the event stream ([`Client::events`])
+//! and looks again as soon as Butler work starts or ends (or the stream
+//! connects, having reported what ran before). The looks, not the
+//! events, decide that the work is over, so a stream that misses an event
+//! costs time, never a wrong answer. Until the stream has shown Butler
+//! work, the wait also looks at its poll intervals, as without events: a
+//! server whose stream is open but quiet about Butler work is watched as
+//! closely as one without. Once it has, and while only Butler work keeps
+//! the wait going, the looks between events are a safety net, at most
+//! every 60 s (`EVENTS_SAFETY_INTERVAL`, or the maximum poll interval,
+//! if longer), and the progress the stream tells reaches
+//! [`WaitOptions::on_progress`] without a look. A server without events
+//! (404), or a stream that fails, leaves the wait polling;
+//! [`WaitOptions::polling_only`] never opens it.
 
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -45,6 +50,12 @@ const DEFAULT_GRACE: Duration = Duration::from_secs(3);
 /// The shortest wait between two looks: a zero interval would hammer the
 /// server.
 const MIN_POLL_INTERVAL: Duration = Duration::from_millis(1);
+/// The longest wait between two looks while the event stream is up and
+/// has shown Butler work, and only Butler work keeps the wait going: the
+/// stream wakes the wait for a look when work starts or ends, so the looks
+/// between are a safety net (a stream that went quiet is found dead and
+/// reconnected within three ping intervals, 30 s by default).
+pub(crate) const EVENTS_SAFETY_INTERVAL: Duration = Duration::from_secs(60);
 
 /// The progress callback of a wait.
 type OnProgress<'a> = Box<dyn FnMut(&WaitProgress) + Send + 'a>;
@@ -89,8 +100,23 @@ impl Polling {
 pub(crate) enum Look {
     /// Nothing to wait for.
     Idle,
-    /// Work (or someone watching) to wait for.
+    /// Something the event stream does not tell the end of (someone
+    /// watching) to wait for: looked at on the poll intervals.
     Busy,
+    /// Only Butler work to wait for, whose start and end the event stream
+    /// tells: once the stream has shown Butler work, looked at only when it
+    /// starts or ends, or on the safety interval.
+    Working,
+}
+
+/// Why the poll loop calls its look.
+pub(crate) enum Prompt {
+    /// A look at the server, the `n`th (from 1).
+    Look(u32),
+    /// The stream told that a Butler activity changed (its progress, its
+    /// subtitle), between looks; nothing is to be asked of the server.
+    /// Only after a look that found [`Look::Working`].
+    Update(crate::events::ActivityEvent),
 }
 
 /// How a poll loop ended, when no look failed.
@@ -119,7 +145,7 @@ impl Client {
     pub(crate) async fn poll_until_idle(
         &self,
         polling: &Polling,
-        mut look: impl AsyncFnMut(u32) -> Result<Look, Error>,
+        mut look: impl AsyncFnMut(Prompt) -> Result<Look, Error>,
     ) -> Result<Polled, Error> {
         let started = Instant::now();
         let deadline = crate::call::deadline_after(polling.timeout);
@@ -134,7 +160,7 @@ impl Client {
         let mut busy = false;
         let mut saw_busy = false;
         loop {
-            let looked = crate::call::timeout_at(deadline, look(polls + 1))?.await;
+            let looked = crate::call::timeout_at(deadline, look(Prompt::Look(polls + 1)))?.await;
             let Ok(found) = looked else {
                 if polls > 0 && !busy {
                     // The time ran out inside the grace, during a look:
@@ -148,7 +174,9 @@ impl Client {
                 });
             };
             polls += 1;
-            busy = matches!(found?, Look::Busy);
+            let found = found?;
+            busy = !matches!(found, Look::Idle);
+            let working = matches!(found, Look::Working);
             saw_busy |= busy;
             let elapsed = started.elapsed();
             let in_grace = !saw_busy && elapsed < polling.grace;
@@ -170,7 +198,13 @@ impl Client {
                     waited: started.elapsed(),
                 });
             }
-            let mut wait = interval.min(deadline - now);
+            let stretched = working && events.as_ref().is_some_and(|e| e.showed_work);
+            let mut wait = if stretched {
+                max_interval.max(EVENTS_SAFETY_INTERVAL)
+            } else {
+                interval
+            }
+            .min(deadline - now);
             if in_grace {
                 // Look again when the grace ends, not a long interval later.
                 wait = wait.min(polling.grace.saturating_sub(elapsed));
@@ -180,7 +214,15 @@ impl Client {
                     self.events(EventOptions::new().butler_only(true)),
                 ));
             }
-            sleep_or_wake(&mut events, wait.max(MIN_POLL_INTERVAL)).await;
+            let next_look = tokio::time::Instant::now() + wait.max(MIN_POLL_INTERVAL);
+            // Changes the stream tells between looks: to the look, as
+            // progress, while only Butler work keeps the wait going.
+            while let Wake::Update(change) = sleep_or_wake(&mut events, next_look, working).await {
+                let told = crate::call::timeout_at(deadline, look(Prompt::Update(change)))?.await;
+                if let Ok(told) = told {
+                    told?;
+                }
+            }
             interval = interval.saturating_mul(2).min(max_interval);
         }
     }
@@ -191,6 +233,9 @@ struct WaitEvents {
     stream: Events,
     /// Whether it has connected (and reported what ran before).
     connected: bool,
+    /// Whether it has told of Butler work since it connected: then the
+    /// server's stream is known to carry it.
+    showed_work: bool,
 }
 
 impl WaitEvents {
@@ -198,8 +243,18 @@ impl WaitEvents {
         Self {
             stream,
             connected: false,
+            showed_work: false,
         }
     }
+}
+
+/// Why [`sleep_or_wake`] returned.
+enum Wake {
+    /// Time for a look: the planned one, or Butler work started or ended,
+    /// or the stream (re)connected.
+    Look,
+    /// A Butler activity changed (progress, subtitle): no look needed.
+    Update(crate::events::ActivityEvent),
 }
 
 fn method(events: &Option<WaitEvents>) -> WaitMethod {
@@ -211,35 +266,47 @@ fn method(events: &Option<WaitEvents>) -> WaitMethod {
     }
 }
 
-/// Sleeps for `wait`, or less: until the stream says Butler work (or an
-/// activity of unknown type) started or ended, or it (re)connected. A
-/// stream that fails (no events on this server, ...) is dropped, and the
-/// loop goes on polling.
-async fn sleep_or_wake(events: &mut Option<WaitEvents>, wait: Duration) {
-    let mut sleep = std::pin::pin!(tokio::time::sleep(wait));
+/// Sleeps until `until`, or less: until the stream says Butler work (or
+/// an activity of unknown type) started or ended, or it (re)connected; or,
+/// with `updates`, that a Butler activity changed. A stream that fails (no
+/// events on this server, ...) is dropped, and the loop goes on polling.
+async fn sleep_or_wake(
+    events: &mut Option<WaitEvents>,
+    until: tokio::time::Instant,
+    updates: bool,
+) -> Wake {
+    let mut sleep = std::pin::pin!(tokio::time::sleep_until(until));
     loop {
         let Some(listening) = events.as_mut() else {
             sleep.await;
-            return;
+            return Wake::Look;
         };
         match futures_util::future::select(&mut sleep, listening.stream.next()).await {
-            Either::Left(_) => return,
+            Either::Left(_) => return Wake::Look,
             Either::Right((item, _)) => match item {
                 Some(Ok(Event::Connected { .. })) => {
                     listening.connected = true;
+                    listening.showed_work = false;
                     // What ran before the stream opened is known only
                     // from a look.
-                    return;
+                    return Wake::Look;
                 }
                 Some(Ok(Event::Activity(change))) => {
                     let butler = change.activity.as_ref().is_none_or(Activity::is_butler);
-                    if butler
-                        && matches!(
-                            change.kind,
-                            ActivityEventKind::Started | ActivityEventKind::Ended
-                        )
-                    {
-                        return;
+                    if !butler {
+                        continue;
+                    }
+                    if change.live && listening.connected {
+                        listening.showed_work = true;
+                    }
+                    match change.kind {
+                        ActivityEventKind::Started | ActivityEventKind::Ended => {
+                            return Wake::Look;
+                        }
+                        ActivityEventKind::Updated if updates && change.activity.is_some() => {
+                            return Wake::Update(change);
+                        }
+                        _ => {}
                     }
                 }
                 Some(Ok(_)) => {}
@@ -346,6 +413,9 @@ impl<'a> WaitOptions<'a> {
     }
 
     /// The longest wait between two looks. Default: 5 s (at least 1 ms).
+    /// While the event stream has shown Butler work and only Butler work
+    /// keeps the wait going, the stream prompts the looks, and this (or
+    /// 60 s, if longer) is only the longest wait of the safety net.
     pub fn max_poll_interval(mut self, interval: Duration) -> Self {
         self.polling.set_max_poll_interval(interval);
         self
@@ -464,13 +534,29 @@ impl Client {
         let mut running: Vec<Activity> = Vec::new();
         let started = Instant::now();
         let polled = self
-            .poll_until_idle(&options.polling, async |polls| {
-                running = self
-                    .activities()
-                    .await?
-                    .into_iter()
-                    .filter(Activity::is_butler)
-                    .collect();
+            .poll_until_idle(&options.polling, async |prompt| {
+                let polls = match prompt {
+                    Prompt::Look(polls) => {
+                        running = self
+                            .activities()
+                            .await?
+                            .into_iter()
+                            .filter(Activity::is_butler)
+                            .collect();
+                        polls
+                    }
+                    Prompt::Update(change) => {
+                        // Told by the stream between looks: the activity
+                        // as it is now, no request.
+                        if let Some(activity) = change.activity {
+                            match running.iter_mut().find(|a| a.uuid == activity.uuid) {
+                                Some(known) => *known = activity,
+                                None => running.push(activity),
+                            }
+                        }
+                        report.polls
+                    }
+                };
                 let elapsed = started.elapsed();
                 report.polls = polls;
                 report.elapsed = elapsed;
@@ -491,7 +577,7 @@ impl Client {
                 Ok(if running.is_empty() {
                     Look::Idle
                 } else {
-                    Look::Busy
+                    Look::Working
                 })
             })
             .await?;

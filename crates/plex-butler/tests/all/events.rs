@@ -772,3 +772,89 @@ async fn a_wait_that_ends_at_its_first_look_opens_no_stream() {
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert!(server.stream_requests().is_empty());
 }
+
+/// How many times the server was asked for its activities.
+fn activity_looks(server: &EventServer) -> usize {
+    let state = server.state.lock().expect("state");
+    state
+        .requests
+        .iter()
+        .filter(|(line, _, _)| line.starts_with("GET /activities"))
+        .count()
+}
+
+#[tokio::test]
+async fn once_the_stream_shows_butler_work_the_wait_takes_progress_from_it_and_looks_only_on_starts_and_ends()
+ {
+    // A second of progress told by the stream, then the end. Polling at
+    // 20 to 40 ms would look some 30 times; trusting the stream, the wait
+    // looks at its start, when the stream connects, and at the end.
+    let mut steps = vec![ping()];
+    for progress in (5..=95).step_by(5) {
+        steps.push(activity("updated", "A", progress));
+        steps.push(Step::Pause(Duration::from_millis(50)));
+    }
+    steps.extend([
+        Step::SetActivities(IDLE),
+        Step::Mark,
+        activity("ended", "A", 100),
+    ]);
+    let server = EventServer::start(BUSY, [steps]).await;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let progress = Arc::clone(&seen);
+    let options = WaitOptions::new()
+        .poll_interval(Duration::from_millis(20))
+        .max_poll_interval(Duration::from_millis(40))
+        .grace(Duration::ZERO)
+        .timeout(Duration::from_secs(20))
+        .on_progress(move |p| {
+            let percent = p.activities.first().and_then(|a| a.progress);
+            progress.lock().expect("progress").push((p.polls, percent));
+        });
+    let report = client(&server)
+        .wait_until_idle(options)
+        .await
+        .expect("ends");
+    let gap = Instant::now().saturating_duration_since(server.marks()[0]);
+    assert!(gap < Duration::from_millis(500), "{gap:?} after the event");
+    assert_eq!(report.method, WaitMethod::Events);
+    let looks = activity_looks(&server);
+    assert!(
+        looks <= 6,
+        "{looks} looks at the activities in about a second"
+    );
+    // The progress the stream told reached the callback, without looks.
+    let seen = seen.lock().expect("progress").clone();
+    let told: Vec<_> = seen.iter().filter_map(|(_, p)| *p).collect();
+    assert!(told.iter().any(|p| *p >= 90), "{seen:?}");
+    assert!(seen.len() > looks, "{seen:?}");
+}
+
+#[tokio::test]
+async fn a_stream_quiet_about_butler_work_leaves_the_wait_looking_at_its_intervals() {
+    // The stream is up but tells nothing of the work, whose end only a
+    // look finds: the wait looks at its poll intervals, as without events.
+    let server = EventServer::start(BUSY, [vec![ping(), Step::Hold]]).await;
+    let state = Arc::clone(&server.state);
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        state.lock().expect("state").activities = IDLE;
+    });
+    let started = Instant::now();
+    let report = client(&server)
+        .wait_until_idle(
+            WaitOptions::new()
+                .poll_interval(Duration::from_millis(20))
+                .max_poll_interval(Duration::from_millis(40))
+                .grace(Duration::ZERO)
+                .timeout(Duration::from_secs(20)),
+        )
+        .await
+        .expect("ends");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(report.polls >= 4, "{report:?}");
+}
