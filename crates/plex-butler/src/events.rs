@@ -21,7 +21,7 @@ use tokio::sync::mpsc;
 use tracing::Instrument as _;
 
 use crate::operations::GET_NOTIFICATIONS;
-use crate::response::{ERROR_BODY_LIMIT, excerpt, read_limited};
+use crate::response::excerpt;
 use crate::{Activity, Client, Error};
 
 const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(10);
@@ -473,14 +473,7 @@ impl Client {
         if status == 404 {
             return Err(Error::EventsUnsupported);
         }
-        let headers = response.headers().clone();
-        let body = read_limited(
-            Box::pin(response.bytes_stream()),
-            ERROR_BODY_LIMIT,
-            deadline,
-        )
-        .await;
-        Err(self.status_error(status, &headers, &body))
+        Err(self.error_of_response(response, deadline).await)
     }
 }
 

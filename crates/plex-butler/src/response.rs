@@ -149,15 +149,7 @@ impl Client {
                 self.status_error(status, &headers, &body)
             }
             RawError::UnexpectedResponse(response) => {
-                let status = response.status().as_u16();
-                let headers = response.headers().clone();
-                let body = read_limited(
-                    Box::pin(response.bytes_stream()),
-                    ERROR_BODY_LIMIT,
-                    deadline,
-                )
-                .await;
-                self.status_error(status, &headers, &body)
+                self.error_of_response(response, deadline).await
             }
             RawError::InvalidResponsePayload(body, e) => {
                 // serde quotes the values it refuses, whole.
@@ -223,7 +215,25 @@ impl Client {
         }
     }
 
-    pub(crate) fn status_error(&self, status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
+    /// The error an answer of an unexpected status stands for, from its
+    /// status, its headers and a short part of its body.
+    pub(crate) async fn error_of_response(
+        &self,
+        response: reqwest::Response,
+        deadline: Instant,
+    ) -> Error {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = read_limited(
+            Box::pin(response.bytes_stream()),
+            ERROR_BODY_LIMIT,
+            deadline,
+        )
+        .await;
+        self.status_error(status, &headers, &body)
+    }
+
+    fn status_error(&self, status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
         let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
         match status {
             401 | 403 | 498 => Error::Unauthorized {
