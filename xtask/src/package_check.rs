@@ -93,6 +93,38 @@ async fn run() -> Result<(), String> {
 }
 "#;
 
+/// Removes what earlier runs unpacked of these crates' packages into
+/// Cargo's registry sources. `cargo package` builds each dependent against
+/// its dependencies' packages through a registry of its own, unpacked
+/// under `$CARGO_HOME/registry/src`, and Cargo does not unpack a version
+/// again that it finds there: a run after the spec changed built the
+/// facade against the raw crate as an earlier run had packaged it.
+fn forget_unpacked_packages(version: &str) -> Result<(), Failure> {
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")));
+    let Some(sources) = cargo_home.map(|home| home.join("registry").join("src")) else {
+        return Ok(());
+    };
+    let Ok(registries) = std::fs::read_dir(&sources) else {
+        return Ok(());
+    };
+    for registry in registries.flatten() {
+        for name in CRATES {
+            let unpacked = registry.path().join(format!("{name}-{version}"));
+            if unpacked.is_dir() {
+                std::fs::remove_dir_all(&unpacked).map_err(|e| {
+                    Failure(format!(
+                        "cannot remove the earlier unpacked package {}: {e}",
+                        unpacked.display()
+                    ))
+                })?;
+            }
+        }
+    }
+    Ok(())
+}
+
 pub fn run() -> Result<ExitCode, Failure> {
     let started = Instant::now();
     let root = workspace::root();
@@ -101,6 +133,8 @@ pub fn run() -> Result<ExitCode, Failure> {
     let target_dir = workspace::target_dir();
     let cargo = workspace::cargo();
 
+    let version = crate_version(&root)?;
+    forget_unpacked_packages(&version)?;
     println!("== cargo package {}", CRATES.join(" "));
     let mut package = Command::new(&cargo);
     package.current_dir(&root).arg("package");
@@ -114,7 +148,6 @@ pub fn run() -> Result<ExitCode, Failure> {
     let packaged = Instant::now();
 
     println!("== the packages' contents");
-    let version = crate_version(&root)?;
     let unpacked = |name: &str| target_dir.join("package").join(format!("{name}-{version}"));
     for name in CRATES {
         let dir = unpacked(name);
