@@ -375,7 +375,8 @@ async fn run_on(cli: &Cli, selection: Selection, client_identifier: Option<Strin
         cli,
         screen: Screen::new(global.quiet),
         client_identifier,
-        deadline: global.deadline.map(|d| started + d),
+        // A deadline past what the clock can hold is none.
+        deadline: global.deadline.and_then(|d| started.checked_add(d)),
         live: !selection.several && !global.json(),
         several: selection.several,
         desired,

@@ -103,10 +103,11 @@ pub(crate) enum Look {
     /// Something the event stream does not tell the end of (someone
     /// watching) to wait for: looked at on the poll intervals.
     Busy,
-    /// Only Butler work to wait for, whose start and end the event stream
-    /// tells: once the stream has shown Butler work, looked at only when it
-    /// starts or ends, or on the safety interval.
-    Working,
+    /// Only Butler work to wait for (these activities, by `uuid`), whose
+    /// start and end the event stream tells: once the stream has shown
+    /// Butler work, looked at only when it starts or ends, or on the
+    /// safety interval.
+    Working(Vec<String>),
 }
 
 /// Why the poll loop calls its look.
@@ -159,6 +160,9 @@ impl Client {
         let mut polls = 0;
         let mut busy = false;
         let mut saw_busy = false;
+        // The activities the stream said ended, while a look still lists
+        // them: the list lags the event.
+        let mut ended: Vec<String> = Vec::new();
         loop {
             let looked = crate::call::timeout_at(deadline, look(Prompt::Look(polls + 1)))?.await;
             let Ok(found) = looked else {
@@ -176,7 +180,12 @@ impl Client {
             polls += 1;
             let found = found?;
             busy = !matches!(found, Look::Idle);
-            let working = matches!(found, Look::Working);
+            let working = matches!(found, Look::Working(_));
+            if let Look::Working(listed) = &found {
+                ended.retain(|uuid| listed.contains(uuid));
+            } else {
+                ended.clear();
+            }
             saw_busy |= busy;
             let elapsed = started.elapsed();
             let in_grace = !saw_busy && elapsed < polling.grace;
@@ -198,7 +207,14 @@ impl Client {
                     waited: started.elapsed(),
                 });
             }
-            let stretched = working && events.as_ref().is_some_and(|e| e.showed_work);
+            // An activity the stream said ended is still listed: the list
+            // lags the event, so the looks come at the poll interval until
+            // it lets go, not at the safety net's.
+            let lagging = !ended.is_empty();
+            if lagging {
+                interval = polling.poll_interval;
+            }
+            let stretched = working && !lagging && events.as_ref().is_some_and(|e| e.showed_work);
             let mut wait = if stretched {
                 max_interval.max(EVENTS_SAFETY_INTERVAL)
             } else {
@@ -217,13 +233,25 @@ impl Client {
             let next_look = tokio::time::Instant::now() + wait.max(MIN_POLL_INTERVAL);
             // Changes the stream tells between looks: to the look, as
             // progress, while only Butler work keeps the wait going.
-            while let Wake::Update(change) = sleep_or_wake(&mut events, next_look, working).await {
-                let told = crate::call::timeout_at(deadline, look(Prompt::Update(change)))?.await;
-                if let Ok(told) = told {
-                    told?;
+            loop {
+                match sleep_or_wake(&mut events, next_look, working).await {
+                    Wake::Update(change) => {
+                        let told =
+                            crate::call::timeout_at(deadline, look(Prompt::Update(change)))?.await;
+                        if let Ok(told) = told {
+                            told?;
+                        }
+                    }
+                    Wake::Timer => {
+                        interval = interval.saturating_mul(2).min(max_interval);
+                        break;
+                    }
+                    Wake::Event(end) => {
+                        ended.extend(end);
+                        break;
+                    }
                 }
             }
-            interval = interval.saturating_mul(2).min(max_interval);
         }
     }
 }
@@ -250,9 +278,11 @@ impl WaitEvents {
 
 /// Why [`sleep_or_wake`] returned.
 enum Wake {
-    /// Time for a look: the planned one, or Butler work started or ended,
-    /// or the stream (re)connected.
-    Look,
+    /// Time for the planned look.
+    Timer,
+    /// Time for a look: Butler work started or ended (the `uuid` of an
+    /// activity that ended), or the stream (re)connected.
+    Event(Option<String>),
     /// A Butler activity changed (progress, subtitle): no look needed.
     Update(crate::events::ActivityEvent),
 }
@@ -279,17 +309,17 @@ async fn sleep_or_wake(
     loop {
         let Some(listening) = events.as_mut() else {
             sleep.await;
-            return Wake::Look;
+            return Wake::Timer;
         };
         match futures_util::future::select(&mut sleep, listening.stream.next()).await {
-            Either::Left(_) => return Wake::Look,
+            Either::Left(_) => return Wake::Timer,
             Either::Right((item, _)) => match item {
                 Some(Ok(Event::Connected { .. })) => {
                     listening.connected = true;
                     listening.showed_work = false;
                     // What ran before the stream opened is known only
                     // from a look.
-                    return Wake::Look;
+                    return Wake::Event(None);
                 }
                 Some(Ok(Event::Activity(change))) => {
                     let butler = change.activity.as_ref().is_none_or(Activity::is_butler);
@@ -300,9 +330,8 @@ async fn sleep_or_wake(
                         listening.showed_work = true;
                     }
                     match change.kind {
-                        ActivityEventKind::Started | ActivityEventKind::Ended => {
-                            return Wake::Look;
-                        }
+                        ActivityEventKind::Started => return Wake::Event(None),
+                        ActivityEventKind::Ended => return Wake::Event(Some(change.uuid)),
                         ActivityEventKind::Updated if updates && change.activity.is_some() => {
                             return Wake::Update(change);
                         }
@@ -577,7 +606,7 @@ impl Client {
                 Ok(if running.is_empty() {
                     Look::Idle
                 } else {
-                    Look::Working
+                    Look::Working(running.iter().map(|a| a.uuid.clone()).collect())
                 })
             })
             .await?;

@@ -521,3 +521,19 @@ async fn a_plex_token_that_is_not_utf8_is_refused_not_passed_over_for_the_config
         "the config's token was used"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deadline_too_far_for_the_clock_is_no_deadline_not_a_panic() {
+    // 400 billion years: more than the clock can add to now.
+    let home = tempfile::tempdir().expect("temp dir");
+    let mut cmd = plex_butler(home.path());
+    cmd.args(["--embedded", "--deadline", "400000000000y", "list"]);
+    let out = run(cmd).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+}

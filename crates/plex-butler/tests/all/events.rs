@@ -858,3 +858,41 @@ async fn a_stream_quiet_about_butler_work_leaves_the_wait_looking_at_its_interva
     );
     assert!(report.polls >= 4, "{report:?}");
 }
+
+#[tokio::test]
+async fn an_end_the_list_shows_late_is_looked_at_again_at_the_poll_interval_not_the_safety_net() {
+    // The stream has shown the work, then says it ended while the list
+    // still shows it for 300 ms: the wait looks again at its poll
+    // interval (here 100 ms), not a minute later.
+    let server = EventServer::start(
+        BUSY,
+        [vec![
+            ping(),
+            activity("updated", "A", 10),
+            Step::Pause(Duration::from_millis(50)),
+            activity("updated", "A", 20),
+            Step::Pause(Duration::from_millis(50)),
+            activity("ended", "A", 100),
+            Step::Pause(Duration::from_millis(300)),
+            Step::SetActivities(IDLE),
+            Step::Mark,
+            Step::Hold,
+        ]],
+    )
+    .await;
+    let options = WaitOptions::new()
+        .poll_interval(Duration::from_millis(100))
+        .max_poll_interval(Duration::from_millis(100))
+        .grace(Duration::ZERO)
+        .timeout(Duration::from_secs(20));
+    let report = client(&server)
+        .wait_until_idle(options)
+        .await
+        .expect("ends");
+    let gap = Instant::now().saturating_duration_since(server.marks()[0]);
+    assert!(
+        gap < Duration::from_secs(2),
+        "{gap:?} after the list let go"
+    );
+    assert_eq!(report.method, WaitMethod::Events);
+}
