@@ -179,7 +179,9 @@ impl From<&Error> for Failure {
             Error::Timeout { .. } => ErrorKind::Timeout,
             Error::Connect { .. } | Error::ConnectionLost { .. } => ErrorKind::Unreachable,
             Error::WaitTimedOut { .. } => ErrorKind::WaitTimedOut,
-            Error::InvalidConfig { .. } | Error::InvalidTaskName { .. } => ErrorKind::Usage,
+            Error::InvalidConfig { .. }
+            | Error::InvalidTaskName { .. }
+            | Error::ConflictingTaskSwitches { .. } => ErrorKind::Usage,
             Error::Server { .. } | Error::SettingsRefused { .. } => ErrorKind::Server,
             Error::Decode { .. } => ErrorKind::Decode,
             _ => ErrorKind::Other,

@@ -2,8 +2,6 @@
 //! `window`, `enable`, `disable`, `apply`, and `sessions` (who would be
 //! disturbed by maintenance now).
 
-use std::collections::HashMap;
-
 use plex_butler::{DesiredSettings, Error, MaintenanceWindow, TaskName};
 
 use crate::caller::{Caller, Shared, lock};
@@ -160,8 +158,12 @@ pub async fn apply(
             .iter()
             .map(|(name, enabled, _)| (name.clone(), *enabled)),
     );
-    // A task without a switch is named with its line in the file.
+    // A task without a switch, or one set both on and off (the facade's
+    // rule), is named with its line in the file.
     let refused = |error: &Error| {
+        if let Error::ConflictingTaskSwitches { first, .. } = error {
+            return conflict(desired, &switches, first);
+        }
         let line = match error {
             Error::NoTaskSwitch { task, .. } => switches
                 .iter()
@@ -207,29 +209,46 @@ pub async fn apply(
     Ok(())
 }
 
-/// The task names of the file, each error naming its line; a task named
-/// twice (the same but for case) is refused. Matched with the server's
-/// switches later, by the facade.
+/// The facade's refusal of a task set both on and off
+/// ([`Error::ConflictingTaskSwitches`]), said with the file's lines: the
+/// facade knows the rule, only the file knows where.
+fn conflict(
+    desired: &Desired,
+    switches: &[(TaskName, bool, usize)],
+    first: &TaskName,
+) -> Option<Failure> {
+    let key = first.as_str().to_ascii_lowercase();
+    let mut same = switches
+        .iter()
+        .filter(|(name, _, _)| name.as_str().eq_ignore_ascii_case(&key));
+    let (_, on, first_line) = same.next()?;
+    let (name, _, line) = same.find(|(_, enabled, _)| enabled != on)?;
+    Some(Failure::new(
+        ErrorKind::Usage,
+        format!(
+            "{}: '{}' is set a second time, the other way (first on line {first_line}); \
+             keep one; nothing was changed",
+            desired.place(*line),
+            short_name(name.as_str())
+        ),
+    ))
+}
+
+/// The task names of the file, each error naming its line. A task named
+/// twice is the facade's to judge (the same value twice is one wish; two
+/// values are refused, see `conflict`), and so is which has a switch.
 fn file_names(desired: &Desired) -> Result<Vec<(TaskName, bool, usize)>, Failure> {
-    let mut lines: HashMap<String, usize> = HashMap::with_capacity(desired.tasks.len());
-    let mut names = Vec::with_capacity(desired.tasks.len());
-    for wanted in &desired.tasks {
-        let place = desired.place(wanted.line);
-        let name = task_names(std::slice::from_ref(&wanted.name))
-            .map_err(|f| Failure::new(f.kind, format!("{place}: {}", f.message)))?
-            .remove(0);
-        if let Some(first) = lines.insert(name.as_str().to_ascii_lowercase(), wanted.line) {
-            return Err(Failure::new(
-                ErrorKind::Usage,
-                format!(
-                    "{place}: '{}' is set a second time (first on line {first}); keep one",
-                    short_name(name.as_str())
-                ),
-            ));
-        }
-        names.push((name, wanted.enabled, wanted.line));
-    }
-    Ok(names)
+    desired
+        .tasks
+        .iter()
+        .map(|wanted| {
+            let place = desired.place(wanted.line);
+            let name = task_names(std::slice::from_ref(&wanted.name))
+                .map_err(|f| Failure::new(f.kind, format!("{place}: {}", f.message)))?
+                .remove(0);
+            Ok((name, wanted.enabled, wanted.line))
+        })
+        .collect()
 }
 
 /// The names as typed, as task names; one that cannot be a task's name

@@ -402,8 +402,11 @@ impl ClientBuilder {
         connect_timeout(timeout: Duration);
         retry(policy: RetryPolicy);
         http_client(client: reqwest::Client);
-        shared_http_client(shared: &crate::SharedHttpClient);
     }
+    // No `shared_http_client`: each blocking client drives its requests on
+    // a runtime of its own, and a pooled connection is driven only by the
+    // runtime that opened it; a second client reusing it waits for an
+    // answer nobody reads (until its timeout).
 
     /// Checks the configuration and makes the client.
     ///

@@ -215,6 +215,9 @@ impl ClientBuilder {
     /// shared client was made for `http` servers only
     /// ([`SharedHttpClient::has_tls_roots`]), and a
     /// [`ClientBuilder::connect_timeout`] (the shared client has its own).
+    ///
+    /// The clients given one shared client must be used on one Tokio
+    /// runtime: see [`SharedHttpClient`], "One runtime".
     pub fn shared_http_client(mut self, shared: &SharedHttpClient) -> Self {
         self.http_client = Some(Supplied::Shared(shared.clone()));
         self

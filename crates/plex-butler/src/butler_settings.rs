@@ -342,7 +342,7 @@ impl ButlerSettings {
             .tasks
             .iter()
             .find(|s| s.task.as_str().eq_ignore_ascii_case(task.as_str()));
-        self.checked_switch(task, found)
+        self.checked_switch(task, found, None)
     }
 
     /// A switch found for `task`, refused when missing or ambiguous.
@@ -350,6 +350,7 @@ impl ButlerSettings {
         &'a self,
         task: &TaskName,
         found: Option<&'a TaskSwitch>,
+        secret: Option<&str>,
     ) -> Result<&'a TaskSwitch, Error> {
         let Some(switch) = found else {
             return Err(Error::NoTaskSwitch {
@@ -357,19 +358,20 @@ impl ButlerSettings {
                 switchable: self.tasks.iter().map(|s| s.task.clone()).collect(),
             });
         };
-        self.unambiguous(&switch.setting)?;
+        self.unambiguous(&switch.setting, secret)?;
         Ok(switch)
     }
 
     /// Refuses an id the server lists more than once, the same but for
-    /// case ([`Error::AmbiguousSetting`]).
-    fn unambiguous(&self, id: &str) -> Result<(), Error> {
+    /// case ([`Error::AmbiguousSetting`]). The ids are shown with `secret`
+    /// (the client's token) blanked out: they are the server's words.
+    fn unambiguous(&self, id: &str, secret: Option<&str>) -> Result<(), Error> {
         match self.ambiguous.get(&id.to_ascii_lowercase()) {
             None => Ok(()),
             Some(ids) => Err(Error::AmbiguousSetting {
                 ids: ids
                     .iter()
-                    .map(|id| crate::response::excerpt(id.as_bytes(), None))
+                    .map(|id| crate::response::excerpt(id.as_bytes(), secret))
                     .collect(),
             }),
         }
@@ -379,7 +381,8 @@ impl ButlerSettings {
     /// both hours of the window when it differs (as a pair, so that two
     /// clients changing it at once leave one window, not a mix), then each
     /// task's switch that differs, in the order the tasks were given (a task
-    /// given twice counts once, the first time). Empty when the settings
+    /// given twice, the same but for case, with the same value counts
+    /// once; with two values it is refused). Empty when the settings
     /// match.
     /// Pass them to [`Client::set_settings`] to make them, in one
     /// request; [`Client::change_butler_settings`] does both.
@@ -403,15 +406,28 @@ impl ButlerSettings {
     ///
     /// # Errors
     ///
+    /// [`Error::ConflictingTaskSwitches`] for a task wanted both on and
+    /// off (see [`DesiredSettings::task`]);
     /// [`Error::NoTaskSwitch`] for the first task that has no switch
     /// among these settings; [`Error::AmbiguousSetting`] when a setting
     /// the change reads or would send (either hour of the window, a
     /// task's switch) is listed more than once, the same but for case.
     pub fn changes_to(&self, desired: &DesiredSettings) -> Result<Vec<SettingChange>, Error> {
+        self.changes_shown_with(desired, None)
+    }
+
+    /// [`ButlerSettings::changes_to`], the server's ids in its errors
+    /// shown with `secret` (the client's token) blanked out.
+    fn changes_shown_with(
+        &self,
+        desired: &DesiredSettings,
+        secret: Option<&str>,
+    ) -> Result<Vec<SettingChange>, Error> {
+        desired.check()?;
         let mut changes = Vec::new();
         if let Some(wanted) = desired.window {
-            self.unambiguous(START_HOUR)?;
-            self.unambiguous(END_HOUR)?;
+            self.unambiguous(START_HOUR, secret)?;
+            self.unambiguous(END_HOUR, secret)?;
             let hours = [
                 (
                     START_HOUR,
@@ -450,7 +466,7 @@ impl ButlerSettings {
             if !seen.insert(key) {
                 continue;
             }
-            let switch = self.checked_switch(task, found)?;
+            let switch = self.checked_switch(task, found, secret)?;
             if switch.enabled != *enabled {
                 changes.push(SettingChange {
                     setting: switch.setting.clone(),
@@ -486,17 +502,45 @@ impl DesiredSettings {
         self
     }
 
-    /// A task's switch: on (`true`) or off.
+    /// A task's switch: on (`true`) or off. Task names are matched
+    /// without regard to case: the same task given twice with the same
+    /// value is one wish, with two values it is refused
+    /// ([`Error::ConflictingTaskSwitches`]) when the settings are
+    /// compared or applied.
     pub fn task(mut self, task: impl Into<TaskName>, enabled: bool) -> Self {
         self.tasks.push((task.into(), enabled));
         self
     }
 
-    /// Several tasks' switches, in order.
+    /// Several tasks' switches, in order; see [`DesiredSettings::task`].
     pub fn tasks<T: Into<TaskName>>(mut self, tasks: impl IntoIterator<Item = (T, bool)>) -> Self {
         self.tasks
             .extend(tasks.into_iter().map(|(task, on)| (task.into(), on)));
         self
+    }
+
+    /// Refuses a task wanted both on and off, the same but for case
+    /// ([`Error::ConflictingTaskSwitches`]): the one rule for a desired
+    /// state, whoever builds it.
+    fn check(&self) -> Result<(), Error> {
+        let mut wanted: HashMap<String, (&TaskName, bool)> =
+            HashMap::with_capacity(self.tasks.len());
+        for (task, enabled) in &self.tasks {
+            let key = task.as_str().to_ascii_lowercase();
+            match wanted.get(&key) {
+                Some((first, on)) if on != enabled => {
+                    return Err(Error::ConflictingTaskSwitches {
+                        first: (*first).clone(),
+                        second: task.clone(),
+                    });
+                }
+                Some(_) => {}
+                None => {
+                    wanted.insert(key, (task, *enabled));
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -544,15 +588,13 @@ pub struct SettingMismatch {
 }
 
 impl fmt::Display for SettingMismatch {
-    /// The value held is the server's: shown escaped and cut short, as
-    /// other excerpts of answers are.
+    /// The id and the value held are the server's: kept escaped, cut
+    /// short and with the token blanked out, as other excerpts of answers
+    /// are (see `mismatches`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let setting = crate::response::excerpt(self.setting.as_bytes(), None);
+        let setting = &self.setting;
         match &self.held {
-            Some(held) => {
-                let held = crate::response::excerpt(held.to_string().as_bytes(), None);
-                write!(f, "{setting} = {held} (asked {})", self.asked)
-            }
+            Some(held) => write!(f, "{setting} = {held} (asked {})", self.asked),
             None => write!(f, "no {setting} at all (asked {})", self.asked),
         }
     }
@@ -578,8 +620,15 @@ pub struct AppliedSettings {
 /// The changes that do not hold in `held`, the server's settings read
 /// back. A value holds when it is sent as the one asked would be (a
 /// flag read from `1` holds `true`; an hour the server types as text
-/// holds as its digits).
-fn mismatches(changes: &[SettingChange], held: &[Setting]) -> Vec<SettingMismatch> {
+/// holds as its digits). The server's id and value are kept as excerpts,
+/// `secret` (the client's token) blanked out: a value read back may echo
+/// it.
+fn mismatches(
+    changes: &[SettingChange],
+    held: &[Setting],
+    secret: Option<&str>,
+) -> Vec<SettingMismatch> {
+    let shown = |text: &str| crate::response::excerpt(text.as_bytes(), secret);
     changes
         .iter()
         .filter_map(|change| {
@@ -589,9 +638,12 @@ fn mismatches(changes: &[SettingChange], held: &[Setting]) -> Vec<SettingMismatc
                 .map(|s| &s.value);
             let holds = now.is_some_and(|now| now.to_string() == change.to.to_string());
             (!holds).then(|| SettingMismatch {
-                setting: change.setting.clone(),
+                setting: shown(&change.setting),
                 asked: change.to.clone(),
-                held: now.cloned(),
+                held: now.map(|now| match now {
+                    SettingValue::Text(text) => SettingValue::Text(shown(text)),
+                    other => other.clone(),
+                }),
             })
         })
         .collect()
@@ -683,6 +735,8 @@ impl Client {
     ///
     /// # Errors
     ///
+    /// [`Error::ConflictingTaskSwitches`], before anything is read, for a
+    /// task wanted both on and off;
     /// [`Error::NoTaskSwitch`], before anything is changed, for a task
     /// without a switch; [`Error::AmbiguousSetting`], before anything is
     /// changed, when a setting to read or change is listed twice, the same
@@ -695,8 +749,10 @@ impl Client {
         &self,
         desired: &DesiredSettings,
     ) -> Result<AppliedSettings, Error> {
+        desired.check()?;
+        let secret = self.secret();
         let before = self.butler_settings().await?;
-        let changes = before.changes_to(desired)?;
+        let changes = before.changes_shown_with(desired, secret)?;
         if changes.is_empty() {
             return Ok(AppliedSettings {
                 changes,
@@ -713,9 +769,9 @@ impl Client {
         let held = self.settings().await?;
         let settings = ButlerSettings::from_settings(&held);
         for change in &changes {
-            settings.unambiguous(&change.setting)?;
+            settings.unambiguous(&change.setting, secret)?;
         }
-        let mismatches = mismatches(&changes, &held);
+        let mismatches = mismatches(&changes, &held, secret);
         if !mismatches.is_empty() {
             return Err(Error::SettingsNotApplied { mismatches });
         }
@@ -811,8 +867,13 @@ mod tests {
             .window(MaintenanceWindow::new(2, 6).expect("hours"))
             .task(TaskName::OptimizeDatabase, false)
             .task(TaskName::BackupDatabase, true)
-            .task(TaskName::OptimizeDatabase, true);
+            .task(TaskName::OptimizeDatabase, false);
         let changes = butler.changes_to(&desired).expect("switches exist");
+        let conflicting = desired.clone().task("optimizedatabase", true);
+        assert!(matches!(
+            butler.changes_to(&conflicting),
+            Err(Error::ConflictingTaskSwitches { .. })
+        ));
         let said: Vec<String> = changes.iter().map(ToString::to_string).collect();
         assert_eq!(
             said,

@@ -193,6 +193,19 @@ pub enum Error {
         ids: Vec<String>,
     },
 
+    /// A desired state ([`crate::DesiredSettings`]) that wants one task
+    /// both on and off: two names the same but for case (task names are
+    /// matched without regard to case), with different values. Refused
+    /// before anything is read or sent; keep one of them.
+    #[error("{}", conflicting_switches_message(.first, .second))]
+    #[non_exhaustive]
+    ConflictingTaskSwitches {
+        /// The task as first given.
+        first: TaskName,
+        /// The same task, given again with the other value.
+        second: TaskName,
+    },
+
     /// The server has no task of that name (404 on start or stop).
     #[error("{}", unknown_task_message(.name, .suggestion.as_ref()))]
     #[non_exhaustive]
@@ -578,6 +591,21 @@ pub(crate) fn format_duration(duration: Duration) -> String {
     } else {
         format!("{:.1} s", duration.as_secs_f64())
     }
+}
+
+/// The words of [`Error::ConflictingTaskSwitches`]: both names when they
+/// differ (in case).
+fn conflicting_switches_message(first: &TaskName, second: &TaskName) -> String {
+    let named = if first.as_str() == second.as_str() {
+        format!("'{}' is", first.as_str())
+    } else {
+        format!(
+            "'{}' and '{}' (the same task: names are matched without regard to case) are",
+            first.as_str(),
+            second.as_str()
+        )
+    };
+    format!("{named} wanted both on and off: keep one; nothing was changed")
 }
 
 #[cfg(test)]

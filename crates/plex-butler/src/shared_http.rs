@@ -28,6 +28,15 @@ pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 ///
 /// Cloning it is cheap and shares the pool.
 ///
+/// # One runtime
+///
+/// Share it only among clients used on one Tokio runtime. A pooled
+/// connection is driven by the runtime that opened it: a client on
+/// another runtime that picks it up waits for an answer that never comes,
+/// and its call ends in [`Error::Timeout`] (or hangs without a timeout),
+/// until the first runtime is gone. For that reason the blocking clients,
+/// each with a runtime of its own, cannot be given one.
+///
 /// ```no_run
 /// # fn run() -> Result<(), plex_butler::Error> {
 /// use plex_butler::{Client, SharedHttpClient};

@@ -1,6 +1,8 @@
 //! The memory the event stream takes for an endless `data:` line: the
 //! process's high-water mark (`VmHWM`), reset before the case, so this
-//! binary holds a single test: nothing else allocates alongside.
+//! binary holds a single test: nothing else allocates alongside. On Linux
+//! the measure must work (the test fails if it cannot); elsewhere the test
+//! says loudly that it checked nothing.
 
 use std::time::Duration;
 
@@ -95,7 +97,8 @@ async fn an_endless_data_line_takes_about_the_event_limit_not_its_length() {
             connects += 1;
         }
     }
-    let rise = match (measurable, before, peak_rss()) {
+    let after = peak_rss();
+    let rise = match (measurable, before, after) {
         (true, Some(before), Some(after)) => Some(after.saturating_sub(before)),
         _ => None,
     };
@@ -107,7 +110,23 @@ async fn an_endless_data_line_takes_about_the_event_limit_not_its_length() {
     );
     // The limit (1 MiB), the parser's copy of it, and buffers; 16 MiB
     // and more if the line were held whole.
-    if let Some(rise) = rise {
-        assert!(rise < 8 * 1024 * 1024, "{} KiB", rise / 1024);
+    match rise {
+        Some(rise) => assert!(rise < 8 * 1024 * 1024, "{} KiB", rise / 1024),
+        // Linux has both: a test that measures nothing there would pass
+        // whatever the stream takes.
+        None if cfg!(target_os = "linux") => panic!(
+            "the peak memory cannot be measured on this Linux system: writing \
+             /proc/self/clear_refs {}, VmHWM in /proc/self/status {}",
+            if measurable { "works" } else { "fails" },
+            if before.is_some() && after.is_some() {
+                "read"
+            } else {
+                "missing"
+            },
+        ),
+        None => eprintln!(
+            "SKIPPED: the peak memory cannot be measured on this system \
+             (no /proc/self/clear_refs or VmHWM): nothing was checked"
+        ),
     }
 }

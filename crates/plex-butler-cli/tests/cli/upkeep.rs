@@ -368,6 +368,25 @@ async fn apply_refuses_a_mistaken_file_with_its_line_before_sending_anything() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_takes_a_task_set_twice_the_same_way_as_one_wish() {
+    let sim = sim(Duration::from_secs(20)).await;
+    let home = tempfile::tempdir().expect("temp dir");
+    let file = home.path().join("upkeep.toml");
+    std::fs::write(
+        &file,
+        "[tasks]\nOptimizeDatabase = false\noptimizedatabase = false\n",
+    )
+    .expect("write");
+    let path = file.to_str().expect("UTF-8 path");
+    let out = run(&sim, home.path(), &["-o", "json", "apply", path]).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let doc = json(&out);
+    assert_eq!(doc["applied"], true, "{doc}");
+    assert_eq!(doc["changes"].as_array().map(Vec::len), Some(1), "{doc}");
+    assert_eq!(sim.settings()["ButlerTaskOptimizeDatabase"], "0");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_says_who_is_watching() {
     let sim = sim(Duration::from_secs(20)).await;
     let home = tempfile::tempdir().expect("temp dir");

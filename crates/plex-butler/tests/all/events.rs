@@ -629,13 +629,35 @@ async fn a_wait_falls_back_to_polling_on_a_server_without_events() {
 
 #[tokio::test]
 async fn polling_only_never_opens_the_stream() {
-    let server = EventServer::start(IDLE, []).await;
+    // Busy at first: a wait that ignored `polling_only` would open the
+    // stream (an idle server ends a wait at its first look).
+    let server = busy_for_100_ms().await;
     let report = client(&server)
-        .wait_until_idle(WaitOptions::new().grace(Duration::ZERO).polling_only(true))
+        .wait_until_idle(
+            WaitOptions::new()
+                .poll_interval(Duration::from_millis(20))
+                .max_poll_interval(Duration::from_millis(40))
+                .grace(Duration::ZERO)
+                .polling_only(true)
+                .timeout(Duration::from_secs(10)),
+        )
         .await
         .expect("idle");
     assert_eq!(report.method, WaitMethod::Polling);
+    assert!(report.saw_activity, "{report:?}");
     assert!(server.stream_requests().is_empty());
+}
+
+/// A server whose Butler works for 100 ms, then goes idle (no event
+/// says so).
+async fn busy_for_100_ms() -> EventServer {
+    let server = EventServer::start(BUSY, [vec![ping(), Step::Hold]]).await;
+    let state = Arc::clone(&server.state);
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        state.lock().expect("state").activities = IDLE;
+    });
+    server
 }
 
 #[tokio::test]
@@ -705,13 +727,15 @@ async fn a_plan_step_ends_on_the_event_and_polling_only_plans_open_no_stream() {
         started.elapsed()
     );
 
-    let idle = EventServer::start(IDLE, []).await;
+    let busy = busy_for_100_ms().await;
     let plan = plex_butler::Plan::new(["BackupDatabase"])
+        .poll_interval(Duration::from_millis(20))
+        .max_poll_interval(Duration::from_millis(40))
         .grace(Duration::ZERO)
         .polling_only(true);
-    let report = client(&idle).run_plan(&plan).await.expect("runs");
+    let report = client(&busy).run_plan(&plan).await.expect("runs");
     assert!(report.succeeded(), "{report:?}");
-    assert!(idle.stream_requests().is_empty());
+    assert!(busy.stream_requests().is_empty());
 }
 
 #[tokio::test]

@@ -159,3 +159,120 @@ async fn a_long_value_read_back_is_cut_short_in_the_message() {
     assert!(said.contains("ButlerStartHour = 999"), "{}", &said[..300]);
     assert!(said.len() < 1_000, "{} bytes of message", said.len());
 }
+
+#[tokio::test]
+async fn a_value_or_id_read_back_that_echoes_the_token_is_redacted_in_the_error() {
+    let token = crate::support::TOKEN;
+    let with_token = |server: &Server| {
+        Client::builder(server.base_url())
+            .token(token)
+            .retry(RetryPolicy::none())
+            .build()
+            .expect("client")
+    };
+    let server = Server::start([
+        butler(2, 5),
+        Reply::status(200),
+        prefs(&[
+            ("ButlerStartHour", "text", &format!("\"login as {token}\"")),
+            ("ButlerEndHour", "int", "6"),
+        ]),
+    ]);
+    let error = with_token(&server)
+        .change_butler_settings(&one_to_six())
+        .await
+        .expect_err("the start hour is not 1");
+    assert!(
+        matches!(&error, Error::SettingsNotApplied { .. }),
+        "{error:?}"
+    );
+    for shown in [error.to_string(), format!("{error:?}")] {
+        assert!(!shown.contains(token), "{shown}");
+        assert!(shown.contains("<redacted>"), "{shown}");
+    }
+
+    // Switch ids the same but for case that hold the token: found before
+    // the change, and on reading back.
+    let first = format!("ButlerTaskX{token}");
+    let second = format!("BUTLERTASKX{token}");
+    let both = [
+        (first.as_str(), "bool", "true"),
+        (second.as_str(), "bool", "false"),
+    ];
+    for replies in [
+        vec![prefs(&both)],
+        vec![prefs(&both[..1]), Reply::status(200), prefs(&both)],
+    ] {
+        let server = Server::start(replies);
+        let error = with_token(&server)
+            .set_task_enabled(TaskName::from(format!("X{token}")), false)
+            .await
+            .expect_err("the switch is listed twice");
+        assert!(
+            matches!(&error, Error::AmbiguousSetting { .. }),
+            "{error:?}"
+        );
+        for shown in [error.to_string(), format!("{error:?}")] {
+            assert!(!shown.contains(token), "{shown}");
+            assert!(shown.contains("<redacted>"), "{shown}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_task_wanted_twice_with_two_values_is_refused_naming_both_before_anything_is_sent() {
+    // A name the crate does not know keeps its case, as given.
+    let conflicting = DesiredSettings::new()
+        .task("CustomTask", false)
+        .task(TaskName::BackupDatabase, true)
+        .task("customtask", true);
+    let server = Server::start([butler(2, 5)]);
+    let error = client(&server)
+        .change_butler_settings(&conflicting)
+        .await
+        .expect_err("on and off");
+    let said = error.to_string();
+    assert!(
+        said.contains("'CustomTask' and 'customtask'") && said.contains("both on and off"),
+        "{said}"
+    );
+    assert!(
+        matches!(&error, Error::ConflictingTaskSwitches { first, second, .. }
+            if first.as_str() == "CustomTask" && second.as_str() == "customtask"),
+        "{error:?}"
+    );
+    let error = client(&server)
+        .change_butler_settings(
+            &DesiredSettings::new()
+                .task("OptimizeDatabase", false)
+                .task("optimizedatabase", true),
+        )
+        .await
+        .expect_err("on and off");
+    assert!(
+        error
+            .to_string()
+            .starts_with("'OptimizeDatabase' is wanted both on and off"),
+        "{error}"
+    );
+    assert_eq!(server.requests().len(), 0, "nothing was read or sent");
+
+    // The same value twice is one wish.
+    let server = Server::start([butler(2, 5), Reply::status(200), {
+        prefs(&[
+            ("ButlerStartHour", "int", "2"),
+            ("ButlerEndHour", "int", "5"),
+            ("ButlerTaskBackupDatabase", "bool", "true"),
+            ("ButlerTaskOptimizeDatabase", "bool", "false"),
+        ])
+    }]);
+    let applied = client(&server)
+        .change_butler_settings(
+            &DesiredSettings::new()
+                .task("OptimizeDatabase", false)
+                .task("optimizedatabase", false),
+        )
+        .await
+        .expect("one change");
+    assert_eq!(applied.changes.len(), 1);
+}
