@@ -71,6 +71,13 @@ impl Write for Stdout {
     }
 }
 
+/// Whether a write to standard output found its reader gone: nothing
+/// written there from now on is read, so a command that would go on only
+/// to say more (`watch`) may end.
+pub fn stdout_closed() -> bool {
+    CLOSED.load(Ordering::Relaxed)
+}
+
 /// Prints an error on stderr.
 pub fn error(message: &str) {
     let style = anstyle::AnsiColor::Red.on_default().bold();

@@ -524,7 +524,7 @@ pub fn watch_line(out: &mut impl Write, line: &WatchLine) -> io::Result<()> {
         }
         WatchRecord::Reconnected { at, reconnects } => {
             text.push_str(&format!(
-                "{at}  reconnected to the event stream ({reconnects} so far)"
+                "{at}  reconnected to the event stream ({reconnects} attempts so far)"
             ));
         }
         WatchRecord::Idle { at } => text.push_str(&format!("{at}  idle: no Butler work is left")),

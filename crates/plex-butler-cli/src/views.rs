@@ -520,7 +520,8 @@ pub enum WatchRecord {
     Reconnected {
         /// When, RFC 3339, UTC.
         at: String,
-        /// How many times the stream was opened again so far.
+        /// How many times the stream tried to open again so far, failed
+        /// attempts included.
         reconnects: u32,
     },
     /// `--until-idle`: no Butler work is left; the watch ends.

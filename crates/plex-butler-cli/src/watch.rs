@@ -42,19 +42,25 @@ pub async fn watch(
         server: server.clone(),
         json: caller.ctx.cli.global.json(),
     };
+    // A limit past what the clock can tell (`--for 400000000000y`) is no
+    // limit.
     let until = args
         .duration
-        .map(|limit| tokio::time::Instant::now() + limit);
+        .and_then(|limit| tokio::time::Instant::now().checked_add(limit));
     let mut events = client.events(EventOptions::new().butler_only(!args.all));
     let mut log = ActivityLog::new();
     // As text, the progress of what runs shows on stderr as `--wait`
     // shows it: bars on a terminal, a line per change otherwise.
     let mut display =
         (!lines.json).then(|| Display::new(caller.ctx.screen.clone(), lines.profile.as_deref()));
-    let mut running: Vec<Activity> = Vec::new();
     let started = Instant::now();
     let mut said = false;
     loop {
+        // The reader of the output went away (`watch | head -1`): nothing
+        // more can be said, so the watch ends, as other commands do.
+        if crate::sink::stdout_closed() {
+            return Ok(());
+        }
         let next = match until {
             Some(until) => match tokio::time::timeout_at(until, events.next()).await {
                 Ok(next) => next,
@@ -97,7 +103,10 @@ pub async fn watch(
                 }
             }
             Event::Activity(change) => {
+                // A `started` of an activity the stream already knew (found
+                // running when it (re)connected) is not news.
                 if change.kind == ActivityEventKind::Started
+                    && !change.known
                     && let Some(activity) = &change.activity
                 {
                     lines.print(
@@ -105,16 +114,12 @@ pub async fn watch(
                         WatchRecord::started(activity, change.live),
                     )?;
                 }
-                running.retain(|a| a.uuid != change.uuid);
-                if change.kind != ActivityEventKind::Ended
-                    && let Some(activity) = &change.activity
-                {
-                    running.push(activity.clone());
-                }
+                let ended = log.record(&change);
                 if let Some(display) = &mut display {
+                    let running: Vec<Activity> = log.running().cloned().collect();
                     display.show(&running);
                 }
-                if let Some(ended) = log.record(&change) {
+                if let Some(ended) = ended {
                     lines.print(display.as_ref(), WatchRecord::ended(&ended))?;
                     if let Report::Watch { ended } = &mut lock(part).report {
                         *ended += 1;

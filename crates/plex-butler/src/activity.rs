@@ -293,6 +293,50 @@ fn progress(value: &raw::ActivityProgress, secret: Option<&str>) -> Result<Optio
     Ok(Some(percent))
 }
 
+/// The most bytes of an activity's type, title or subtitle that the event
+/// stream and [`crate::ActivityLog`] keep; and of its context, as JSON
+/// (a larger context is not kept).
+pub(crate) const KEPT_TEXT_BYTES: usize = 1024;
+
+/// `text` cut to at most [`KEPT_TEXT_BYTES`], on a character boundary.
+pub(crate) fn clip(text: &str) -> String {
+    if text.len() <= KEPT_TEXT_BYTES {
+        return text.to_owned();
+    }
+    let mut end = KEPT_TEXT_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
+}
+
+/// The copy of `activity` that is kept for later: its texts clipped
+/// ([`clip`]), its context dropped when larger than [`KEPT_TEXT_BYTES`].
+pub(crate) fn kept(activity: &Activity) -> Activity {
+    let context_fits = serde_json::to_string(&activity.context)
+        .map(|json| json.len() <= KEPT_TEXT_BYTES)
+        .unwrap_or(false);
+    Activity {
+        uuid: activity.uuid.clone(),
+        kind: clip(&activity.kind),
+        cancellable: activity.cancellable,
+        user_id: activity.user_id,
+        title: clip(&activity.title),
+        subtitle: clip(&activity.subtitle),
+        progress: activity.progress,
+        context: if context_fits {
+            activity.context.clone()
+        } else {
+            serde_json::Map::new()
+        },
+    }
+}
+
+/// The longest activity id the event stream and [`crate::ActivityLog`]
+/// follow; news of an activity with a longer one is passed over (a real
+/// server's ids are 36-character UUIDs).
+pub(crate) const MAX_UUID_BYTES: usize = 256;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::activity::{MAX_UUID_BYTES, clip, kept};
 use crate::{Activity, ActivityEvent, ActivityEventKind};
 
 /// How many running activities a log follows at once; past that, the
@@ -18,7 +19,12 @@ const SUBTITLES: usize = 64;
 /// whether its start and end were seen live.
 ///
 /// It follows up to 1024 running activities at once (the oldest is
-/// forgotten past that) and keeps up to 64 subtitles per activity.
+/// forgotten past that) and keeps up to 64 subtitles per activity. What it
+/// keeps is clipped: an activity's type, title, subtitles each to 1 KiB
+/// (on a character boundary), its context only when it takes at most
+/// 1 KiB as JSON; an event whose uuid is longer than 256 bytes is passed
+/// over. So it holds at most about 70 MiB, whatever the server sends (a
+/// real server's activities take a few hundred bytes each).
 ///
 /// ```no_run
 /// # async fn run(client: plex_butler::Client) -> Result<(), plex_butler::Error> {
@@ -103,14 +109,24 @@ impl ActivityLog {
     /// assert!(!plex_butler::ActivityLog::new().butler_running());
     /// ```
     pub fn butler_running(&self) -> bool {
-        self.running
-            .iter()
-            .any(|f| f.activity.as_ref().is_some_and(Activity::is_butler))
+        self.running().any(Activity::is_butler)
+    }
+
+    /// The activities it follows as running, oldest first, as last seen
+    /// (clipped, see [`ActivityLog`]); one whose events carried no
+    /// activity is left out.
+    ///
+    /// ```
+    /// assert_eq!(plex_butler::ActivityLog::new().running().count(), 0);
+    /// ```
+    pub fn running(&self) -> impl Iterator<Item = &Activity> + '_ {
+        self.running.iter().filter_map(|f| f.activity.as_ref())
     }
 
     /// Takes one event into account; returns the record of the activity
     /// when the event is its end. An end of an activity never seen
-    /// running still gives a record (without start or duration).
+    /// running still gives a record (without start or duration). An
+    /// event whose uuid is longer than 256 bytes is passed over (`None`).
     ///
     /// ```
     /// # fn show(log: &mut plex_butler::ActivityLog, change: &plex_butler::ActivityEvent) {
@@ -120,6 +136,9 @@ impl ActivityLog {
     /// # }
     /// ```
     pub fn record(&mut self, event: &ActivityEvent) -> Option<EndedActivity> {
+        if event.uuid.len() > MAX_UUID_BYTES {
+            return None;
+        }
         let now = SystemTime::now();
         let index = self.running.iter().position(|f| f.uuid == event.uuid);
         if event.kind == ActivityEventKind::Ended {
@@ -145,9 +164,9 @@ impl ActivityLog {
                 ended.subtitles = following.subtitles;
                 ended.activity = following.activity;
             } else if let Some(activity) = &event.activity {
-                ended.activity = Some(activity.clone());
+                ended.activity = Some(kept(activity));
                 if !activity.subtitle.is_empty() {
-                    ended.subtitles.push(activity.subtitle.clone());
+                    ended.subtitles.push(clip(&activity.subtitle));
                 }
             }
             ended.last_progress = ended.activity.as_ref().and_then(|a| a.progress);
@@ -177,7 +196,10 @@ impl ActivityLog {
     }
 }
 
+/// Notes what `activity` says of the one `following`: what is kept is
+/// clipped ([`kept`]).
 fn note(following: &mut Following, activity: &Activity) {
+    let activity = kept(activity);
     let subtitle = &activity.subtitle;
     if !subtitle.is_empty()
         && following.subtitles.last() != Some(subtitle)
@@ -185,7 +207,7 @@ fn note(following: &mut Following, activity: &Activity) {
     {
         following.subtitles.push(subtitle.clone());
     }
-    following.activity = Some(activity.clone());
+    following.activity = Some(activity);
 }
 
 #[cfg(test)]
@@ -246,5 +268,37 @@ mod tests {
             .expect("a record");
         assert_eq!((ended.started, ended.duration), (None, None));
         assert_eq!(ended.subtitles, ["last"]);
+    }
+
+    #[test]
+    fn what_it_keeps_of_many_large_activities_is_clipped() {
+        let mut log = ActivityLog::new();
+        let big = "ü".repeat(40_000);
+        for n in 0..(RUNNING + 5) {
+            for step in 0..3 {
+                let mut event = change(ActivityEventKind::Updated, "", 10, true);
+                event.uuid = n.to_string();
+                if let Some(activity) = &mut event.activity {
+                    activity.uuid = n.to_string();
+                    activity.title = big.clone();
+                    activity.subtitle = format!("{step}{big}");
+                    activity.context.insert("k".to_owned(), big.clone().into());
+                }
+                assert!(log.record(&event).is_none());
+            }
+        }
+        assert_eq!(log.running.len(), RUNNING);
+        for following in &log.running {
+            let activity = following.activity.as_ref().expect("an activity");
+            assert!(activity.title.len() <= 1024 && activity.subtitle.len() <= 1024);
+            assert!(activity.context.is_empty());
+            assert_eq!(following.subtitles.len(), 3);
+            assert!(following.subtitles.iter().all(|s| s.len() <= 1024));
+        }
+        assert_eq!(log.running().count(), RUNNING);
+        let mut long = change(ActivityEventKind::Started, "", 0, true);
+        long.uuid = "u".repeat(300);
+        assert!(log.record(&long).is_none());
+        assert!(log.running.iter().all(|f| f.uuid.len() < 300));
     }
 }

@@ -20,6 +20,7 @@ use reqwest::header::{self, HeaderValue};
 use tokio::sync::mpsc;
 use tracing::Instrument as _;
 
+use crate::activity::{MAX_UUID_BYTES, kept};
 use crate::operations::GET_NOTIFICATIONS;
 use crate::response::excerpt;
 use crate::{Activity, Client, Error};
@@ -134,11 +135,14 @@ impl EventOptions {
         self
     }
 
-    /// The most bytes one event may take (its lines together). A longer
-    /// event, or a line that never ends, closes the connection, which is
-    /// opened again (and what changed meanwhile read from the
-    /// activities): memory stays bounded whatever the server sends.
-    /// Default: 1 MiB; at least 1 KiB.
+    /// The most bytes one event may take (its lines together; a line
+    /// ends at `\n`, `\r\n` or a bare `\r`). A longer event, or a line
+    /// that never ends, closes the connection, which is opened again (and
+    /// what changed meanwhile read from the activities). With what the
+    /// stream keeps of the activities (1024 running, 1024 ended uuids,
+    /// each clipped, see [`ActivityEvent`]: a few MiB at most), memory
+    /// stays bounded whatever the server sends. Default: 1 MiB; at least
+    /// 1 KiB.
     ///
     /// ```
     /// let options = plex_butler::EventOptions::new().max_event_bytes(64 * 1024);
@@ -205,10 +209,13 @@ impl EventOptions {
 pub enum Event {
     /// The stream is open and what changed while it was closed has been
     /// reported (as [`ActivityEvent`]s with `live: false`). Comes after
-    /// every (re)connect; `reconnects` counts the connections before this
-    /// one that were lost.
+    /// every (re)connect; `reconnects` counts the attempts to open the
+    /// stream again so far, those that failed (a refused connection, a
+    /// server error) included, so it may grow by more than one between
+    /// two `Connected`.
     Connected {
-        /// How many times the stream was opened again so far.
+        /// How many times the stream tried to open again so far, failed
+        /// attempts included.
         reconnects: u32,
     },
     /// An activity started, changed or ended.
@@ -291,9 +298,19 @@ impl fmt::Display for ActivityEventKind {
 ///   reported [`ActivityEventKind::Ended`] with `live: false`: its end was
 ///   not seen, but it did end;
 /// - an `ended` (or `updated`) for an activity the stream did not know is
-///   passed on with `known: false`; news of an activity after its end is
-///   passed on with `known: false` and does not track it again;
-/// - a `started` for a known activity is passed on with `known: true`.
+///   passed on with `known: false`;
+/// - news of an activity whose end was already reported (live or found
+///   after a reconnect), among the last 1024 ends, is not passed on: a
+///   late `updated`, a repeated `ended` (so one activity ends once);
+/// - a `started` for a known activity is passed on with `known: true`
+///   (it was found running after a (re)connect before its `started`
+///   came: it is not news);
+/// - an event whose uuid is longer than 256 bytes is passed over.
+///
+/// What the stream keeps of each activity (to fill in an event that
+/// carries none) is clipped: type, title and subtitle to 1 KiB each, the
+/// context only when at most 1 KiB as JSON; the events passed on carry
+/// the activity as the server sent it.
 ///
 /// ```
 /// # fn show(change: &plex_butler::ActivityEvent) {
@@ -606,18 +623,23 @@ async fn read(
     // more than one chunk past the limit.
     let mut pending = 0usize;
     let mut line_start = true;
+    // A line ends at `\r\n`, `\n` or a bare `\r` (the SSE spec allows
+    // all three): the `\n` of a `\r\n` ends nothing more.
+    let mut after_cr = false;
     let bytes = response.bytes_stream().map(move |chunk| {
         let chunk = chunk.map_err(ReadError::Transport)?;
         for &byte in chunk.as_ref() {
             match byte {
-                b'\n' => {
+                b'\n' if after_cr => after_cr = false,
+                b'\n' | b'\r' => {
                     if line_start {
                         pending = 0;
                     }
                     line_start = true;
+                    after_cr = byte == b'\r';
                 }
-                b'\r' => {}
                 _ => {
+                    after_cr = false;
                     line_start = false;
                     pending += 1;
                 }
@@ -686,14 +708,21 @@ fn activity_event(
         tracing::debug!("activity event skipped: its uuid is blank");
         return None;
     }
+    if notification.uuid.len() > MAX_UUID_BYTES {
+        tracing::debug!(
+            bytes = notification.uuid.len(),
+            "activity event skipped: its uuid is longer than {MAX_UUID_BYTES} bytes"
+        );
+        return None;
+    }
     let activity = notification
         .activity
         .and_then(|activity| crate::activity::activity_from_raw(1, activity, secret));
-    Some(known.apply(
+    known.apply(
         ActivityEventKind::from_wire(&notification.event),
         notification.uuid,
         activity,
-    ))
+    )
 }
 
 /// The activities the stream knows as running, oldest first, and the
@@ -709,7 +738,14 @@ impl Known {
         self.running.iter().position(|a| a.uuid == uuid)
     }
 
-    fn track(&mut self, activity: Activity) {
+    fn ended(&self, uuid: &str) -> bool {
+        self.ended.iter().any(|u| u == uuid)
+    }
+
+    /// Follows `activity` as running; what is kept of it is clipped
+    /// ([`kept`]).
+    fn track(&mut self, activity: &Activity) {
+        let activity = kept(activity);
         match self.position(&activity.uuid) {
             Some(index) => self.running[index] = activity,
             None => {
@@ -730,15 +766,20 @@ impl Known {
         activity
     }
 
-    /// A live event.
+    /// A live event; `None` (said at debug level) for news of an
+    /// activity whose end was already reported (a late `updated`, or the
+    /// live `ended` of an end a reconcile found).
     fn apply(
         &mut self,
         kind: ActivityEventKind,
         uuid: String,
         activity: Option<Activity>,
-    ) -> ActivityEvent {
+    ) -> Option<ActivityEvent> {
         let was_known = self.position(&uuid).is_some();
-        let after_end = self.ended.iter().any(|u| *u == uuid);
+        if !was_known && self.ended(&uuid) {
+            tracing::debug!(event = %kind, "activity event skipped: the activity already ended");
+            return None;
+        }
         let activity = match kind {
             ActivityEventKind::Ended => {
                 let last = self.forget(&uuid);
@@ -747,19 +788,19 @@ impl Known {
             _ => {
                 let activity =
                     activity.or_else(|| self.position(&uuid).map(|i| self.running[i].clone()));
-                if !after_end && let Some(activity) = &activity {
-                    self.track(activity.clone());
+                if let Some(activity) = &activity {
+                    self.track(activity);
                 }
                 activity
             }
         };
-        ActivityEvent {
+        Some(ActivityEvent {
             kind,
             uuid,
             activity,
             live: true,
             known: was_known,
-        }
+        })
     }
 
     /// After a (re)connect: the differences between what the stream
@@ -783,12 +824,19 @@ impl Known {
             });
         }
         for activity in listed {
-            if self.ended.iter().any(|u| *u == activity.uuid) {
+            if activity.uuid.len() > MAX_UUID_BYTES {
+                tracing::debug!(
+                    bytes = activity.uuid.len(),
+                    "listed activity passed over: its uuid is longer than {MAX_UUID_BYTES} bytes"
+                );
+                continue;
+            }
+            if self.ended(&activity.uuid) {
                 // Its end was seen; the list is late.
                 continue;
             }
             let was_known = self.position(&activity.uuid).is_some();
-            self.track(activity.clone());
+            self.track(&activity);
             if !was_known {
                 changes.push(ActivityEvent {
                     kind: ActivityEventKind::Started,
@@ -823,7 +871,7 @@ mod tests {
     #[test]
     fn reconcile_reports_unseen_ends_and_starts() {
         let mut known = Known::default();
-        known.apply(ActivityEventKind::Started, "a".into(), Some(activity("a")));
+        let _ = known.apply(ActivityEventKind::Started, "a".into(), Some(activity("a")));
         let changes = known.reconcile(vec![activity("b")]);
         let summary: Vec<_> = changes
             .iter()
@@ -844,12 +892,18 @@ mod tests {
     }
 
     #[test]
-    fn news_after_an_end_does_not_track_the_activity_again() {
+    fn news_after_an_end_is_passed_over_and_does_not_track_the_activity_again() {
         let mut known = Known::default();
         let end = known.apply(ActivityEventKind::Ended, "a".into(), None);
-        assert!(!end.known);
-        let late = known.apply(ActivityEventKind::Updated, "a".into(), Some(activity("a")));
-        assert!(!late.known);
+        assert!(end.is_some_and(|end| !end.known));
+        for kind in [
+            ActivityEventKind::Updated,
+            ActivityEventKind::Ended,
+            ActivityEventKind::Started,
+        ] {
+            let late = known.apply(kind, "a".into(), Some(activity("a")));
+            assert_eq!(late, None);
+        }
         assert!(
             known.reconcile(Vec::new()).is_empty(),
             "no end reported twice"
@@ -860,7 +914,7 @@ mod tests {
     fn the_known_activities_are_bounded() {
         let mut known = Known::default();
         for n in 0..(KNOWN_ACTIVITIES + 10) {
-            known.apply(
+            let _ = known.apply(
                 ActivityEventKind::Started,
                 n.to_string(),
                 Some(activity(&n.to_string())),
@@ -868,5 +922,53 @@ mod tests {
         }
         assert_eq!(known.running.len(), KNOWN_ACTIVITIES);
         assert_eq!(known.running.front().map(|a| a.uuid.as_str()), Some("10"));
+    }
+
+    #[test]
+    fn what_is_kept_of_many_large_activities_is_clipped() {
+        let mut known = Known::default();
+        let big = "é".repeat(50_000);
+        for n in 0..(KNOWN_ACTIVITIES + 10) {
+            let uuid = n.to_string();
+            let mut large = activity(&uuid);
+            large.title = big.clone();
+            large.subtitle = big.clone();
+            large.kind = format!("butler{big}");
+            large.context.insert("k".to_owned(), big.clone().into());
+            let change = known.apply(ActivityEventKind::Started, uuid, Some(large));
+            assert!(change.is_some());
+        }
+        assert_eq!(known.running.len(), KNOWN_ACTIVITIES);
+        for kept in &known.running {
+            assert!(kept.title.len() <= 1024 && kept.title.len() > 1000);
+            assert!(kept.subtitle.len() <= 1024 && kept.kind.len() <= 1024);
+            assert!(kept.context.is_empty());
+        }
+        let stored: usize = known
+            .running
+            .iter()
+            .map(|a| a.title.len() + a.subtitle.len() + a.kind.len())
+            .sum();
+        assert!(stored <= KNOWN_ACTIVITIES * 3 * 1024, "{stored} bytes kept");
+    }
+
+    #[test]
+    fn an_event_with_an_endless_uuid_is_passed_over() {
+        let mut known = Known::default();
+        let long = "u".repeat(MAX_UUID_BYTES + 1);
+        let data = serde_json::json!({
+            "ActivityNotification": {"event": "started", "uuid": long}
+        });
+        assert_eq!(activity_event(data, &mut known, None), None);
+        let fits = "u".repeat(MAX_UUID_BYTES);
+        let data = serde_json::json!({
+            "ActivityNotification": {"event": "started", "uuid": fits}
+        });
+        assert!(activity_event(data, &mut known, None).is_some());
+        assert!(
+            known
+                .reconcile(vec![activity(&"v".repeat(MAX_UUID_BYTES + 1))])
+                .is_empty()
+        );
     }
 }

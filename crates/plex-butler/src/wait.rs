@@ -361,8 +361,9 @@ async fn sleep_or_wake(
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum WaitMethod {
-    /// The server's event stream was open when the wait ended: it looked
-    /// again as soon as Butler work ended.
+    /// The wait listened to the server's event stream (connected, or
+    /// reconnecting after a loss) rather than falling back to polling: it
+    /// looked again as soon as the stream told of Butler work ending.
     Events,
     /// It looked now and then only: the server has no event stream, the
     /// stream failed, or it was switched off

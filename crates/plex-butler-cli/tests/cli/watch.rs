@@ -435,3 +435,120 @@ async fn watch_as_text_escapes_what_the_server_sends() {
         "{text:?}"
     );
 }
+
+/// A scripted server listing `listed` (JSON array entries), whose event
+/// stream sends `stream` and closes (and so is opened again).
+fn scripted_stream(listed: &'static str, stream: &'static str) -> common::Scripted {
+    common::Scripted::start(move |_method, path| {
+        if path.starts_with("/activities") {
+            let body = format!(r#"{{"MediaContainer":{{"size":1,"Activity":[{listed}]}}}}"#);
+            (200, Vec::new(), body)
+        } else if path.starts_with("/:/eventsource/notifications") {
+            (200, Vec::new(), stream.to_owned())
+        } else {
+            (404, Vec::new(), String::new())
+        }
+    })
+}
+
+const LISTED_A_AND_B: &str = r#"{"uuid":"A","type":"butler","cancellable":false,"userID":1,"title":"Task A","subtitle":"","progress":10},{"uuid":"B","type":"butler","cancellable":false,"userID":1,"title":"Task B","subtitle":"","progress":10}"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_until_idle_ends_when_late_news_of_an_ended_activity_came() {
+    let server = scripted_stream(
+        LISTED_A_AND_B,
+        concat!(
+            "event: activity\ndata: {\"ActivityNotification\":{\"event\":\"ended\",\"uuid\":\"A\"}}\n\n",
+            "event: activity\ndata: {\"ActivityNotification\":{\"event\":\"updated\",\"uuid\":\"A\",\"Activity\":{\"uuid\":\"A\",\"type\":\"butler\",\"cancellable\":false,\"userID\":1,\"title\":\"Task A\",\"subtitle\":\"\",\"progress\":50}}}\n\n",
+            "event: activity\ndata: {\"ActivityNotification\":{\"event\":\"ended\",\"uuid\":\"B\"}}\n\n",
+        ),
+    );
+    let home = tempfile::tempdir().expect("temp dir");
+    let mut watch = scripted_cmd(&server, &home);
+    watch.args(["-o", "json", "watch", "--until-idle", "--for", "5s"]);
+    let out = common::run_without(watch, TOKEN).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let seen = lines(&out);
+    assert_eq!(events(&seen, "ended").len(), 2, "{seen:?}");
+    assert_eq!(
+        seen.last().map(|l| &l["event"]),
+        Some(&Value::from("idle")),
+        "{seen:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_activity_listed_and_then_announced_live_is_reported_started_once() {
+    let server = scripted_stream(
+        r#"{"uuid":"u1","type":"butler","cancellable":false,"userID":1,"title":"Task","subtitle":"","progress":0}"#,
+        "event: activity\ndata: {\"ActivityNotification\":{\"event\":\"started\",\"uuid\":\"u1\",\"Activity\":{\"uuid\":\"u1\",\"type\":\"butler\",\"cancellable\":false,\"userID\":1,\"title\":\"Task\",\"subtitle\":\"\",\"progress\":0}}}\n\n",
+    );
+    let home = tempfile::tempdir().expect("temp dir");
+    let mut watch = scripted_cmd(&server, &home);
+    watch.args(["-o", "json", "watch", "--for", "1500ms"]);
+    let out = common::run_without(watch, TOKEN).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let seen = lines(&out);
+    assert_eq!(events(&seen, "started").len(), 1, "{seen:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_ends_with_exit_code_0_once_the_reader_of_its_output_goes_away() {
+    use std::io::BufRead as _;
+    // Every reconnect prints a line: there is always more to write.
+    let server = scripted_with_activity("butler", "Task");
+    let home = tempfile::tempdir().expect("temp dir");
+    let mut watch = bare_process(home.path());
+    watch
+        .env("PLEX_URL", server.url())
+        .env("PLEX_TOKEN", TOKEN)
+        .args(["-o", "json", "watch", "--for", "60s"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    let status = tokio::task::spawn_blocking(move || {
+        let mut child = watch.spawn().expect("the binary runs");
+        let mut reader = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+        let mut first = String::new();
+        reader.read_line(&mut first).expect("a first line");
+        assert!(first.contains("\"started\""), "{first}");
+        // `| head -1`: the reader goes away after one line.
+        drop(reader);
+        let until = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                return Some(status);
+            }
+            if Instant::now() > until {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    })
+    .await
+    .expect("join");
+    let status = status.expect("the watch ended once its reader went away");
+    assert_eq!(status.code(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_for_a_duration_past_any_clock_means_no_limit_not_a_panic() {
+    let sim = builder(false).start().await.expect("simulator starts");
+    let home = tempfile::tempdir().expect("temp dir");
+    let mut watch = cmd(&sim, &home);
+    watch.args([
+        "-o",
+        "json",
+        "watch",
+        "--until-idle",
+        "--for",
+        "400000000000y",
+    ]);
+    let out = common::run_without(watch, TOKEN).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        lines(&out).last().map(|l| l["event"].clone()),
+        Some(Value::from("idle"))
+    );
+}

@@ -920,3 +920,92 @@ async fn an_end_the_list_shows_late_is_looked_at_again_at_the_poll_interval_not_
     );
     assert_eq!(report.method, WaitMethod::Events);
 }
+
+const BUSY_A_AND_B: &str = r#"{"uuid":"A","type":"butler","cancellable":false,"userID":1,"title":"Butler tasks","subtitle":"","progress":10},{"uuid":"B","type":"butler","cancellable":false,"userID":1,"title":"Butler tasks","subtitle":"","progress":10}"#;
+
+#[tokio::test]
+async fn news_of_an_activity_after_its_end_is_not_passed_on_and_the_log_goes_idle() {
+    let server = EventServer::start(
+        BUSY_A_AND_B,
+        [vec![
+            activity("ended", "A", 100),
+            activity("updated", "A", 50),
+            activity("ended", "B", 100),
+            activity("started", "C", 0),
+        ]],
+    )
+    .await;
+    let mut events = client(&server).events(options());
+    let mut log = plex_butler::ActivityLog::new();
+    for event in until_connected(&mut events).await {
+        if let Event::Activity(change) = event {
+            log.record(&change);
+        }
+    }
+    let mut seen = Vec::new();
+    loop {
+        let change = next_change(&mut events).await;
+        if change.uuid == "C" {
+            break;
+        }
+        let ended = log.record(&change).is_some();
+        seen.push((change.kind.clone(), change.uuid.clone(), ended));
+        if change.uuid == "B" {
+            assert!(!log.butler_running(), "idle once B ended: {seen:?}");
+        }
+    }
+    assert_eq!(
+        seen,
+        [
+            (ActivityEventKind::Ended, "A".to_owned(), true),
+            (ActivityEventKind::Ended, "B".to_owned(), true),
+        ],
+        "the late news of A is not passed on"
+    );
+}
+
+#[tokio::test]
+async fn an_end_found_on_reconnect_and_then_sent_live_is_reported_once() {
+    let server = EventServer::start(
+        BUSY,
+        [
+            // A ends while the stream is down; the server sends its end
+            // once the stream is open again, after the activities were read.
+            vec![
+                Step::Pause(Duration::from_millis(200)),
+                Step::SetActivities(IDLE),
+            ],
+            vec![activity("ended", "A", 100), activity("started", "C", 0)],
+        ],
+    )
+    .await;
+    let mut events = client(&server).events(options());
+    until_connected(&mut events).await;
+    let mut ends = 0;
+    loop {
+        let change = next_change(&mut events).await;
+        if change.uuid == "C" {
+            break;
+        }
+        if change.kind == ActivityEventKind::Ended && change.uuid == "A" {
+            ends += 1;
+        }
+    }
+    assert_eq!(ends, 1, "one end for one activity");
+}
+
+#[tokio::test]
+async fn a_stream_with_cr_line_ends_is_not_cut_off_however_much_it_sends() {
+    // 2,000 small events, 1.2 MiB in all, lines ended by a bare CR.
+    let pad = "x".repeat(600);
+    let mut steps: Vec<Step> = (0..2000)
+        .map(|_| Step::Send(format!("event: ping\rdata: {{\"pad\":\"{pad}\"}}\r\r")))
+        .collect();
+    steps.push(activity("ended", "C", 100));
+    let server = EventServer::start(IDLE, [steps]).await;
+    let mut events = client(&server).events(options());
+    until_connected(&mut events).await;
+    let change = next_change(&mut events).await;
+    assert_eq!(change.uuid, "C");
+    assert_eq!(server.stream_requests().len(), 1, "no reconnect");
+}
