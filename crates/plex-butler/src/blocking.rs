@@ -401,7 +401,16 @@ impl ClientBuilder {
         timeout(timeout: Duration);
         connect_timeout(timeout: Duration);
         retry(policy: RetryPolicy);
-        http_client(client: reqwest::Client);
+    }
+
+    /// See [`crate::ClientBuilder::http_client`]. Give each blocking
+    /// client a `reqwest::Client` of its own (a clone counts as the same
+    /// one): each runs its requests on a runtime of its own, and a pooled
+    /// connection is driven only by the runtime that opened it, so a second
+    /// blocking client reusing it waits for an answer nobody reads, until
+    /// its timeout.
+    pub fn http_client(self, client: reqwest::Client) -> Self {
+        Self(self.0.http_client(client))
     }
     // No `shared_http_client`: each blocking client drives its requests on
     // a runtime of its own, and a pooled connection is driven only by the
