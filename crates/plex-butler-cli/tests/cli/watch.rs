@@ -23,6 +23,15 @@ fn builder(aggregate: bool) -> SimulatorBuilder {
         .aggregate_butler_activity(aggregate)
 }
 
+/// A simulator of the given activity shape whose tasks run `task`.
+async fn running(aggregate: bool, task: Duration) -> Simulator {
+    builder(aggregate)
+        .task_duration(task)
+        .start()
+        .await
+        .expect("simulator starts")
+}
+
 /// The binary pointed at `sim`, with a config directory of its own.
 fn cmd(sim: &Simulator, home: &tempfile::TempDir) -> assert_cmd::Command {
     let mut cmd = bare_cmd(home.path());
@@ -88,11 +97,7 @@ async fn watch_a_run(aggregate: bool) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_until_idle_reports_the_start_and_end_of_a_plans_work_then_exits_0() {
-    let sim = builder(false)
-        .task_duration(Duration::from_secs(3))
-        .start()
-        .await
-        .expect("simulator starts");
+    let sim = running(false, Duration::from_secs(3)).await;
     let home = tempfile::tempdir().expect("temp dir");
     let mut plan = process(&sim, &home);
     plan.args(["run", "BackupDatabase"]);
@@ -163,11 +168,7 @@ async fn watch_for_ends_after_its_time_with_exit_code_0() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_as_text_says_a_line_per_start_and_per_end_with_its_duration_and_the_progress() {
-    let sim = builder(true)
-        .task_duration(Duration::from_secs(2))
-        .start()
-        .await
-        .expect("simulator starts");
+    let sim = running(true, Duration::from_secs(2)).await;
     let home = tempfile::tempdir().expect("temp dir");
     start(&sim, &home, "BackupDatabase").await;
     let mut watch = cmd(&sim, &home);
@@ -190,16 +191,8 @@ async fn watch_as_text_says_a_line_per_start_and_per_end_with_its_duration_and_t
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_of_two_profiles_tags_each_line_with_its_profile() {
-    let a = builder(false)
-        .task_duration(Duration::from_secs(2))
-        .start()
-        .await
-        .expect("simulator starts");
-    let b = builder(true)
-        .task_duration(Duration::from_secs(3))
-        .start()
-        .await
-        .expect("simulator starts");
+    let a = running(false, Duration::from_secs(2)).await;
+    let b = running(true, Duration::from_secs(3)).await;
     let home = tempfile::tempdir().expect("temp dir");
     start(&a, &home, "BackupDatabase").await;
     start(&b, &home, "BackupDatabase").await;
@@ -349,11 +342,7 @@ async fn a_wrong_token_ends_the_watch_with_exit_code_3() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn start_wait_ends_on_the_aggregate_activity_through_events() {
-    let sim = builder(true)
-        .task_duration(Duration::from_secs(1))
-        .start()
-        .await
-        .expect("simulator starts");
+    let sim = running(true, Duration::from_secs(1)).await;
     let home = tempfile::tempdir().expect("temp dir");
     let mut wait = cmd(&sim, &home);
     wait.args(["-o", "json", "start", "BackupDatabase", "--wait"]);
