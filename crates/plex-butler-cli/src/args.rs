@@ -100,7 +100,7 @@ pub struct GlobalArgs {
     pub token: Option<String>,
 
     /// Run against the server of this profile ([servers.NAME] in the config
-    /// file); repeat it to run against several at once
+    /// file); repeat it to run against several side by side (see --jobs)
     #[arg(
         long,
         global = true,
@@ -110,7 +110,8 @@ pub struct GlobalArgs {
     )]
     pub profile: Vec<String>,
 
-    /// Run against the servers of every profile in the config file at once
+    /// Run against the servers of every profile in the config file, side by
+    /// side (see --jobs)
     #[arg(long, global = true, conflicts_with_all = ["token", "token_file"])]
     pub all_profiles: bool,
 
@@ -121,6 +122,18 @@ pub struct GlobalArgs {
     #[cfg(feature = "embedded")]
     #[arg(long, global = true, conflicts_with_all = ["token", "token_file", "profile", "all_profiles"])]
     pub embedded: bool,
+
+    /// With several profiles, how many servers are asked at once; the
+    /// others wait for a turn. Commands that wait on the servers' work
+    /// (watch, run, --wait) ask every server at once
+    #[arg(
+        long,
+        global = true,
+        value_name = "N",
+        default_value_t = 64,
+        value_parser = clap::value_parser!(u16).range(1..)
+    )]
+    pub jobs: u16,
 
     /// Output format
     #[arg(short, long, global = true, value_enum, default_value_t = OutputFormat::Table)]
@@ -293,6 +306,19 @@ impl Command {
                 | Command::Run(_)
                 | Command::Apply { .. }
         )
+    }
+
+    /// Whether the command waits on the server's work, for as long as that
+    /// work takes (hours, for a database backup): `watch`, `run`, and
+    /// `start` or `start-all` with `--wait`. With several servers such a
+    /// command asks every one at once, whatever `--jobs` says: a server
+    /// waiting for its turn would wait for other servers' work to end.
+    pub fn waits_on_work(&self) -> bool {
+        match self {
+            Command::Watch(_) | Command::Run(_) => true,
+            Command::Start { wait, .. } | Command::StartAll { wait } => wait.wait,
+            _ => false,
+        }
     }
 }
 

@@ -10,6 +10,7 @@ use crate::{maintenance, steps, table, tasks, watch};
 
 /// Runs the command against `target`, keeping what it does in `part`.
 pub async fn run(ctx: &Context<'_>, target: &Target, part: Shared) {
+    lock(&part).started = true;
     let result = execute(ctx, target, &part).await;
     let mut part = lock(&part);
     part.finished = true;

@@ -36,6 +36,7 @@ use std::time::Instant;
 
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
+use futures_util::StreamExt as _;
 use tracing_subscriber::Layer;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -387,13 +388,23 @@ async fn run_on(cli: &Cli, selection: Selection, client_identifier: Option<Strin
         .iter()
         .map(|t| Arc::new(Mutex::new(Part::new(&cli.command, t.server.clone()))))
         .collect();
-    let all = futures_util::future::join_all(
+    // At most `--jobs` servers at once: the requests in flight and the
+    // runs' state stay bounded (idle connections stay pooled to the end),
+    // and the CPU goes to the calls, not to juggling thousands of them. A
+    // command that waits on the servers' work asks them all at once.
+    let at_once = if cli.command.waits_on_work() {
+        usize::MAX
+    } else {
+        usize::from(global.jobs)
+    };
+    let all = futures_util::stream::iter(
         selection
             .targets
             .iter()
             .zip(&parts)
             .map(|(target, part)| commands::run(&ctx, target, Arc::clone(part))),
-    );
+    )
+    .for_each_concurrent(at_once, |run| run);
     let deadline = async {
         match global.deadline {
             Some(limit) => tokio::time::sleep(limit).await,

@@ -246,6 +246,9 @@ pub struct Part {
     pub report: Report,
     /// What went wrong.
     pub failure: Option<Failure>,
+    /// Whether the command began on this server: with more servers than
+    /// `--jobs`, some wait for a turn.
+    pub started: bool,
     /// Whether the command got to its end (with or without a failure).
     pub finished: bool,
 }
@@ -257,6 +260,7 @@ impl Part {
             server: server.into(),
             report: Report::new(command),
             failure: None,
+            started: false,
             finished: false,
         }
     }
@@ -310,7 +314,9 @@ impl Part {
             }
         }
         let done = self.done_words();
-        if done.is_empty() {
+        if !self.started {
+            message.push_str(" before this server's turn (see --jobs): nothing was sent to it");
+        } else if done.is_empty() {
             message.push_str(
                 ": nothing was confirmed done; a request already sent may still take effect",
             );

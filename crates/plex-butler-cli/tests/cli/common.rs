@@ -308,3 +308,13 @@ pub fn write_config_file(home: &Path, text: &str) -> std::path::PathBuf {
     std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).expect("chmod");
     config
 }
+
+/// Writes a config file naming each `(profile, server URL)` as a profile
+/// with `token`, in that order.
+pub fn write_profiles(home: &Path, profiles: &[(&str, &str)], token: &str) {
+    let text: String = profiles
+        .iter()
+        .map(|(name, url)| format!("[servers.{name}]\nurl = \"{url}\"\ntoken = \"{token}\"\n\n"))
+        .collect();
+    write_config_file(home, &text);
+}

@@ -3,8 +3,9 @@
 //! at once, with results per server and the highest exit code.
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
-use plex_butler_sim::{Preset, Simulator};
+use plex_butler_sim::{Clock, FaultPlan, ManualClock, Preset, Simulator, SimulatorBuilder};
 
 use crate::common::{self, assert_matches_schema, bare_cmd, code, stderr, stdout};
 
@@ -440,4 +441,194 @@ async fn a_fleet_larger_than_the_soft_limit_of_open_files_is_still_asked_whole()
         .filter(|s| s["exit_code"] == 0)
         .count();
     assert_eq!(answered, SERVERS, "{doc}");
+}
+
+/// Simulators `s0`, `s1`, ... (token A), one per builder, and a config
+/// naming each as a profile in that order.
+async fn fleet(builders: Vec<SimulatorBuilder>) -> (Vec<Simulator>, tempfile::TempDir) {
+    let mut sims = Vec::new();
+    for builder in builders {
+        sims.push(
+            builder
+                .token(TOKEN_A)
+                .preset(Preset::Pms1_43_2)
+                .start()
+                .await
+                .expect("simulator starts"),
+        );
+    }
+    let home = tempfile::tempdir().expect("temp dir");
+    let names: Vec<String> = (0..sims.len()).map(|i| format!("s{i}")).collect();
+    let profiles: Vec<(&str, &str)> = names
+        .iter()
+        .zip(&sims)
+        .map(|(name, sim)| (name.as_str(), sim.url()))
+        .collect();
+    common::write_profiles(home.path(), &profiles, TOKEN_A);
+    (sims, home)
+}
+
+/// A simulator that waits `latency` before each answer.
+fn slow(latency: Duration) -> SimulatorBuilder {
+    Simulator::builder().faults(FaultPlan::none().latency(latency))
+}
+
+/// The profiles of a JSON document's results, in its order.
+fn profiles_of(doc: &serde_json::Value) -> Vec<String> {
+    doc["servers"]
+        .as_array()
+        .expect("servers")
+        .iter()
+        .map(|s| s["profile"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_bounds_how_many_servers_are_asked_at_once() {
+    // s0 takes a second an answer, and `list` asks it twice: with one
+    // server at a time, s1 and s2 hear nothing until s0 has had both
+    // requests.
+    let (sims, home) = fleet(vec![
+        slow(Duration::from_secs(1)),
+        Simulator::builder(),
+        Simulator::builder(),
+    ])
+    .await;
+    let mut list = common::bare_process(home.path());
+    list.args(["--jobs", "1", "--all-profiles", "-o", "json", "list"]);
+    let list = common::Watched::spawn(list);
+    let patience = Instant::now() + Duration::from_secs(30);
+    loop {
+        // The later servers first: s0's count only grows.
+        let later = sims[1].requests() + sims[2].requests();
+        let first = sims[0].requests();
+        assert!(
+            later == 0 || first >= 2,
+            "s1 or s2 asked while s0 was still being asked ({first} request(s))"
+        );
+        if sims[2].requests() > 0 {
+            break;
+        }
+        assert!(Instant::now() < patience, "s2 was never asked");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let out = tokio::task::spawn_blocking(move || list.finish(TOKEN_A))
+        .await
+        .expect("join");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    assert_eq!(profiles_of(&doc), ["s0", "s1", "s2"], "{doc}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn results_keep_the_configs_order_whatever_order_the_servers_answer_in() {
+    // Asked at once, s0 answers last.
+    let (_sims, home) = fleet(vec![
+        slow(Duration::from_millis(600)),
+        Simulator::builder(),
+        Simulator::builder(),
+    ])
+    .await;
+    let mut cmd = bare_cmd(home.path());
+    cmd.args(["--jobs", "3", "--all-profiles", "-o", "json", "list"]);
+    let out = run(cmd).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    assert_eq!(profiles_of(&doc), ["s0", "s1", "s2"], "{doc}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_that_is_not_a_count_from_1_to_65535_is_a_usage_error() {
+    let home = tempfile::tempdir().expect("temp dir");
+    for bad in ["0", "-1", "65536", "many", ""] {
+        let mut cmd = bare_cmd(home.path());
+        cmd.arg(format!("--jobs={bad}"))
+            .args(["--embedded", "list"]);
+        let out = run(cmd).await;
+        assert_eq!(code(&out), 2, "--jobs={bad}: {}", stderr(&out));
+        assert!(stderr(&out).contains("--jobs"), "{}", stderr(&out));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_that_waits_on_the_work_asks_every_server_at_once_whatever_jobs_says() {
+    // Time stands still on both servers until the test moves it: s0's work
+    // never ends by itself, so a turn for s1 after s0 would never come.
+    let frozen = || {
+        Simulator::builder()
+            .clock(ManualClock::at(Clock::system().now()))
+            .task_duration(Duration::from_secs(20))
+    };
+    for words in [
+        &["start", "BackupDatabase", "--wait"][..],
+        &["run", "BackupDatabase"],
+    ] {
+        let (sims, home) = fleet(vec![frozen(), frozen()]).await;
+        let mut cmd = common::bare_process(home.path());
+        cmd.args(["--jobs", "1", "--all-profiles"]).args(words);
+        let cmd = common::Watched::spawn(cmd);
+        let patience = Instant::now() + Duration::from_secs(30);
+        while sims.iter().any(|sim| sim.state().running().is_empty()) {
+            assert!(
+                Instant::now() < patience,
+                "{words:?}: not every server was started: {}",
+                cmd.stderr()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        for sim in &sims {
+            sim.clock().advance(Duration::from_secs(60));
+        }
+        let out = tokio::task::spawn_blocking(move || cmd.finish(TOKEN_A))
+            .await
+            .expect("join");
+        assert_eq!(code(&out), 0, "{words:?}: {}", stderr(&out));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn servers_whose_turn_had_not_come_when_the_deadline_passed_were_sent_nothing() {
+    let (sims, home) = fleet(vec![
+        slow(Duration::from_secs(3)),
+        Simulator::builder(),
+        Simulator::builder(),
+    ])
+    .await;
+    let mut cmd = bare_cmd(home.path());
+    cmd.args([
+        "--jobs",
+        "1",
+        "--deadline",
+        "1s",
+        "--all-profiles",
+        "-o",
+        "json",
+        "list",
+    ]);
+    let out = run(cmd).await;
+    assert_eq!(code(&out), 5, "{}", stderr(&out));
+    assert_eq!((sims[1].requests(), sims[2].requests()), (0, 0));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    assert_matches_schema(&stdout(&out));
+    let messages: Vec<&str> = doc["servers"]
+        .as_array()
+        .expect("servers")
+        .iter()
+        .map(|s| {
+            s["document"]["error"]["message"]
+                .as_str()
+                .unwrap_or_default()
+        })
+        .collect();
+    let not_asked = "before this server's turn (see --jobs): nothing was sent to it";
+    assert!(!messages[0].contains(not_asked), "{doc}");
+    assert!(messages[0].contains("--deadline"), "{doc}");
+    for message in &messages[1..] {
+        assert!(
+            message.contains("--deadline") && message.contains(not_asked),
+            "{doc}"
+        );
+    }
+    let err = stderr(&out);
+    assert_eq!(err.matches(not_asked).count(), 2, "{err}");
 }

@@ -703,14 +703,7 @@ async fn the_upkeep_commands_run_against_several_profiles_at_once() {
         sim(Duration::from_secs(20)).await,
     );
     let home = tempfile::tempdir().expect("temp dir");
-    common::write_config_file(
-        home.path(),
-        &format!(
-            "[servers.a]\nurl = \"{}\"\ntoken = \"{TOKEN}\"\n\n[servers.b]\nurl = \"{}\"\ntoken = \"{TOKEN}\"\n",
-            a.url(),
-            b.url()
-        ),
-    );
+    common::write_profiles(home.path(), &[("a", a.url()), ("b", b.url())], TOKEN);
     let file = home.path().join("upkeep.toml");
     std::fs::write(&file, DESIRED).expect("write");
     let mut command = bare_cmd(home.path());

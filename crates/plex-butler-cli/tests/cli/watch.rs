@@ -196,14 +196,7 @@ async fn watch_of_two_profiles_tags_each_line_with_its_profile() {
     let home = tempfile::tempdir().expect("temp dir");
     start(&a, &home, "BackupDatabase").await;
     start(&b, &home, "BackupDatabase").await;
-    common::write_config_file(
-        home.path(),
-        &format!(
-            "[servers.a]\nurl = \"{}\"\ntoken = \"{TOKEN}\"\n\n[servers.b]\nurl = \"{}\"\ntoken = \"{TOKEN}\"\n",
-            a.url(),
-            b.url()
-        ),
-    );
+    common::write_profiles(home.path(), &[("a", a.url()), ("b", b.url())], TOKEN);
     let mut watch = bare_cmd(home.path());
     watch.args(["-o", "json", "--all-profiles", "watch", "--until-idle"]);
     let out = common::run_without(watch, TOKEN).await;
@@ -219,6 +212,50 @@ async fn watch_of_two_profiles_tags_each_line_with_its_profile() {
             .iter()
             .all(|l| l["profile"] == "a" || l["profile"] == "b")
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_asks_every_server_at_once_whatever_jobs_says() {
+    // Time stands still on both servers until the test moves it: a's work
+    // never ends by itself, so had `--jobs 1` held b back until a was
+    // done, b would never be watched.
+    let frozen = || {
+        builder(true)
+            .clock(ManualClock::at(Clock::system().now()))
+            .task_duration(Duration::from_secs(20))
+            .start()
+    };
+    let a = frozen().await.expect("simulator starts");
+    let b = frozen().await.expect("simulator starts");
+    let home = tempfile::tempdir().expect("temp dir");
+    start(&a, &home, "BackupDatabase").await;
+    start(&b, &home, "BackupDatabase").await;
+    common::write_profiles(home.path(), &[("a", a.url()), ("b", b.url())], TOKEN);
+    let mut watch = bare_process(home.path());
+    watch.args([
+        "--jobs",
+        "1",
+        "-o",
+        "json",
+        "--all-profiles",
+        "watch",
+        "--until-idle",
+    ]);
+    let mut watch = Watched::spawn(watch);
+    watch.wait_for("[a] watching");
+    watch.wait_for("[b] watching");
+    a.clock().advance(Duration::from_secs(60));
+    b.clock().advance(Duration::from_secs(60));
+    let out = tokio::task::spawn_blocking(move || watch.finish(TOKEN))
+        .await
+        .expect("join");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let lines = lines(&out);
+    let ended_b = events(&lines, "ended")
+        .iter()
+        .filter(|l| l["profile"] == "b")
+        .count();
+    assert_eq!(ended_b, 1, "{lines:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
