@@ -40,9 +40,10 @@ pub struct Context<'a> {
     pub http: SharedHttp,
 }
 
-/// One HTTP client (one connection pool, one TLS setup) for every server
-/// of the run, made when the first server's client needs it: making one
-/// per server cost more than the calls themselves.
+/// What every server's HTTP client shares in a run (the TLS setup, the
+/// platform's certificates read once), made when the first server's client
+/// needs it: reading them per server cost more than the calls themselves.
+/// Each server's client has a pool of its own, closed when its run ends.
 pub struct SharedHttp {
     servers: Vec<String>,
     made: OnceLock<Result<SharedHttpClient, Failure>>,
@@ -63,7 +64,7 @@ impl SharedHttp {
         self.made
             .get_or_init(|| {
                 let count = self.servers.len();
-                tracing::debug!("one HTTP client for {count} server(s)");
+                tracing::debug!("one TLS setup for {count} server(s)");
                 SharedHttpClient::for_servers(self.servers.iter().map(String::as_str))
                     .map_err(Failure::from)
             })

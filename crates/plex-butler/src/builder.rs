@@ -204,20 +204,18 @@ impl ClientBuilder {
         self
     }
 
-    /// Sends through an HTTP client made once for the clients of many
-    /// servers (see [`SharedHttpClient`]) instead of making one: one
-    /// connection pool and one TLS setup for all of them. It keeps every
-    /// rule of the client the builder makes (redirects not followed);
-    /// the headers above, and [`ClientBuilder::timeout`], stay this
-    /// client's own.
+    /// Makes this client's HTTP client on a TLS setup made once for the
+    /// clients of many servers (see [`SharedHttpClient`]): the platform's
+    /// certificates are not read again, and the connection pool is this
+    /// client's own (its connections close when the client and its clones
+    /// are dropped). It keeps every rule of the client the builder makes
+    /// (redirects not followed); the headers above, and
+    /// [`ClientBuilder::timeout`], stay this client's own.
     ///
     /// [`ClientBuilder::build`] refuses an `https` base URL when the
     /// shared client was made for `http` servers only
     /// ([`SharedHttpClient::has_tls_roots`]), and a
     /// [`ClientBuilder::connect_timeout`] (the shared client has its own).
-    ///
-    /// The clients given one shared client must be used on one Tokio
-    /// runtime: see [`SharedHttpClient`], "One runtime".
     pub fn shared_http_client(mut self, shared: &SharedHttpClient) -> Self {
         self.http_client = Some(Supplied::Shared(shared.clone()));
         self
@@ -322,7 +320,7 @@ impl ClientBuilder {
                          include this https server in SharedHttpClient::for_servers",
                     ));
                 }
-                shared.http
+                shared.client_for_one_server()?
             }
             // The platform's certificates only for an https server.
             None => make_http_client(

@@ -337,16 +337,13 @@ async fn profile_names_holding_escape_sequences_are_escaped_in_the_unknown_profi
     );
 }
 
-/// How many HTTP clients the facade made in a run, from its debug log.
-fn http_clients_made(stderr: &str) -> Vec<&str> {
-    stderr
-        .lines()
-        .filter(|line| line.contains("HTTP client made"))
-        .collect()
+/// The lines of the facade's debug log that say `what` was made.
+fn made<'a>(stderr: &'a str, what: &str) -> Vec<&'a str> {
+    stderr.lines().filter(|line| line.contains(what)).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn all_profiles_share_one_http_client_with_tls_roots_only_for_https() {
+async fn all_profiles_read_the_platforms_certificates_once_and_only_for_https() {
     let sims = [
         sim(TOKEN_A).await,
         sim(TOKEN_A).await,
@@ -363,6 +360,8 @@ async fn all_profiles_share_one_http_client_with_tls_roots_only_for_https() {
     }
     common::write_config_file(home.path(), &text);
 
+    // http only: no certificate is read; each server's HTTP client (and
+    // pool) is its own, so its connections go when it is done.
     let mut cmd = bare_cmd(home.path());
     cmd.args(["--all-profiles", "-vv", "-o", "json", "list"]);
     let out = run(cmd).await;
@@ -370,21 +369,32 @@ async fn all_profiles_share_one_http_client_with_tls_roots_only_for_https() {
     let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
     assert_eq!(doc["servers"].as_array().map(Vec::len), Some(4));
     let logs = stderr(&out);
-    let made = http_clients_made(&logs);
-    assert_eq!(made.len(), 1, "one HTTP client for four servers: {logs}");
-    assert!(made[0].contains("tls_roots=false"), "{logs}");
+    assert!(made(&logs, "TLS setup made").is_empty(), "{logs}");
+    let clients = made(&logs, "HTTP client made");
+    assert_eq!(clients.len(), 4, "one HTTP client a server: {logs}");
+    assert!(
+        clients.iter().all(|line| line.contains("tls_roots=false")),
+        "{logs}"
+    );
 
-    // An https server among them: the platform's roots are loaded, once.
-    // (Nothing listens there: its run fails, the others do not.)
+    // An https server among them: the platform's roots are loaded, once,
+    // and every server's HTTP client is made on that one setup. (Nothing
+    // listens there: its run fails, the others do not.)
     text.push_str("[servers.tls]\nurl = \"https://127.0.0.1:1\"\n");
     common::write_config_file(home.path(), &text);
     let mut cmd = bare_cmd(home.path());
     cmd.args(["--all-profiles", "-vv", "-o", "json", "list"]);
     let out = run(cmd).await;
     let logs = stderr(&out);
-    let made = http_clients_made(&logs);
-    assert_eq!(made.len(), 1, "one HTTP client for five servers: {logs}");
-    assert!(made[0].contains("tls_roots=true"), "{logs}");
+    assert_eq!(made(&logs, "TLS setup made").len(), 1, "{logs}");
+    let clients = made(&logs, "HTTP client made");
+    assert_eq!(clients.len(), 5, "{logs}");
+    assert!(
+        clients
+            .iter()
+            .all(|line| line.contains("on the shared TLS setup")),
+        "no server's client reads the certificates again: {logs}"
+    );
     let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
     let codes: Vec<i64> = doc["servers"]
         .as_array()

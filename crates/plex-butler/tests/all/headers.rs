@@ -235,3 +235,42 @@ fn a_shared_http_client_for_http_servers_only_is_refused_for_an_https_server() {
         .expect_err("connect timeout");
     assert!(error.to_string().contains("connect timeout"), "{error}");
 }
+
+#[tokio::test]
+async fn a_client_on_a_shared_http_client_closes_its_connections_when_dropped() {
+    let first = Server::start([Reply::json(200, &task_list(&[]))]);
+    let second = Server::start([Reply::json(200, &task_list(&[]))]);
+    let urls = [first.base_url(), second.base_url()];
+    let shared =
+        plex_butler::SharedHttpClient::for_servers(urls.iter().map(String::as_str)).expect("http");
+    let client = |url: &str| {
+        Client::builder(url)
+            .shared_http_client(&shared)
+            .retry(RetryPolicy::none())
+            .build()
+            .expect("client")
+    };
+    let (a, b) = (client(&urls[0]), client(&urls[1]));
+    a.tasks().await.expect("tasks a");
+    b.tasks().await.expect("tasks b");
+    assert_eq!((first.connections(), second.connections()), (1, 1));
+
+    // The first server's client is done: its connection goes with it,
+    // while the second's stays pooled for its next call.
+    drop(a);
+    let waited = std::time::Instant::now();
+    while first.connections_closed() == 0 && waited.elapsed() < std::time::Duration::from_secs(5) {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        first.connections_closed(),
+        1,
+        "the dropped client's connection is still open"
+    );
+    assert_eq!(
+        second.connections_closed(),
+        0,
+        "the other client's was closed"
+    );
+    drop(b);
+}

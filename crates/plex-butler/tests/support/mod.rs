@@ -110,6 +110,8 @@ struct State {
     script: VecDeque<Reply>,
     requests: Vec<Request>,
     connections: usize,
+    /// Connections the client closed.
+    closed: usize,
     /// Requests read and not yet answered, and the most there were at once.
     in_flight: usize,
     most_in_flight: usize,
@@ -170,6 +172,11 @@ impl Server {
         self.state.lock().expect("state").connections
     }
 
+    /// How many connections the client closed.
+    pub fn connections_closed(&self) -> usize {
+        self.state.lock().expect("state").closed
+    }
+
     /// The most requests that were read and not yet answered at once.
     pub fn most_in_flight(&self) -> usize {
         self.state.lock().expect("state").most_in_flight
@@ -211,6 +218,7 @@ async fn serve(mut stream: TcpStream, connection: usize, state: Arc<Mutex<State>
     let mut buffer = Vec::new();
     loop {
         let Some(head) = read_head(&mut stream, &mut buffer).await else {
+            state.lock().expect("state").closed += 1;
             return;
         };
         let Some(request) = parse_head(&head, connection) else {
