@@ -202,10 +202,12 @@ pub enum JsonOutput {
     /// Any command run against several profiles at once: one document per
     /// server, in the order of the profiles.
     Servers {
-        /// The exit code of the run: the highest of the servers'.
-        exit_code: u8,
         /// What happened on each server.
         servers: Vec<ServerDocument>,
+        /// The exit code of the run: the highest of the servers'. Last:
+        /// the servers are written as they are done, and it is known at
+        /// the end.
+        exit_code: u8,
     },
     /// The command line could not be read: nothing was done.
     Error {

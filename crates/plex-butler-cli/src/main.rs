@@ -7,8 +7,8 @@
 //! failure (`failure`, with `text` for every string shown), the report of
 //! what a command did (`views`, `report`), the command itself (`caller`,
 //! `tasks`, `maintenance`, `steps`, dispatched by `commands`), and one
-//! render layer (`table`, `json`, with `sink` and `progress` for where
-//! output goes).
+//! render layer (`table`, `json`, with `output` writing the servers'
+//! parts in order, and `sink` and `progress` for where output goes).
 
 mod args;
 mod caller;
@@ -18,6 +18,7 @@ mod desired;
 mod failure;
 mod json;
 mod maintenance;
+mod output;
 mod progress;
 mod report;
 mod sink;
@@ -42,11 +43,12 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::args::{Cli, ColorChoice, Command, GlobalArgs, OutputFormat, exit};
-use crate::caller::{Context, Shared, SharedHttp, lock};
+use crate::caller::{Context, Shared, SharedHttp};
 use crate::config::{Selection, Target};
 use crate::desired::Desired;
 use crate::failure::{ErrorKind, Failure};
-use crate::json::{JsonOutput, ServerDocument};
+use crate::json::JsonOutput;
+use crate::output::{End, Output};
 use crate::progress::Screen;
 use crate::report::Part;
 use crate::sink::Stdout;
@@ -266,14 +268,6 @@ async fn run_embedded(cli: &Cli) -> u8 {
     code
 }
 
-/// How the run of every server ended.
-enum End {
-    Finished,
-    /// Stopped by a signal; the exit code it gives.
-    Interrupted(u8),
-    Deadline,
-}
-
 /// Waits for a signal that asks the command to stop: Ctrl-C (SIGINT) and,
 /// on unix, SIGTERM (`systemctl stop`, `kill`) and SIGHUP (a closed
 /// terminal), unless SIGHUP is ignored (`nohup`): a handler would undo
@@ -389,22 +383,30 @@ async fn run_on(cli: &Cli, selection: Selection, client_identifier: Option<Strin
         .map(|t| Arc::new(Mutex::new(Part::new(&cli.command, t.server.clone()))))
         .collect();
     // At most `--jobs` servers at once: the requests in flight and the
-    // runs' state stay bounded (idle connections stay pooled to the end),
-    // and the CPU goes to the calls, not to juggling thousands of them. A
-    // command that waits on the servers' work asks them all at once.
+    // runs' state stay bounded, and the CPU goes to the calls, not to
+    // juggling thousands of them. A command that waits on the servers'
+    // work asks them all at once.
     let at_once = if cli.command.waits_on_work() {
         usize::MAX
     } else {
         usize::from(global.jobs)
     };
-    let all = futures_util::stream::iter(
-        selection
-            .targets
-            .iter()
-            .zip(&parts)
-            .map(|(target, part)| commands::run(&ctx, target, Arc::clone(part))),
-    )
-    .for_each_concurrent(at_once, |run| run);
+    // Each run has its part; the output has the only other handle, and
+    // lets it go once written.
+    let runs = selection.targets.iter().zip(parts.clone()).enumerate();
+    let mut output = Output::new(cli, &selection, parts, ctx.live);
+    let all = futures_util::stream::iter(runs.map(|(index, (target, part))| {
+        let run = commands::run(&ctx, target, part);
+        async move {
+            run.await;
+            index
+        }
+    }))
+    .buffer_unordered(at_once)
+    .for_each(|index| {
+        output.done(index);
+        std::future::ready(())
+    });
     let deadline = async {
         match global.deadline {
             Some(limit) => tokio::time::sleep(limit).await,
@@ -412,85 +414,12 @@ async fn run_on(cli: &Cli, selection: Selection, client_identifier: Option<Strin
         }
     };
     let end = tokio::select! {
-        _ = all => End::Finished,
+        () = all => End::Finished,
         code = stop_signal() => End::Interrupted(code),
         () = deadline => End::Deadline,
     };
     ctx.screen.restore(!matches!(end, End::Finished));
-    for part in &parts {
-        let mut part = lock(part);
-        match end {
-            End::Finished => {}
-            End::Interrupted(code) => part.cut_short(ErrorKind::Interrupted, None, code),
-            End::Deadline => {
-                part.cut_short(ErrorKind::Deadline, global.deadline, exit::UNREACHABLE)
-            }
-        }
-    }
-    if matches!(cli.command, Command::Watch(_)) {
-        // Its lines were printed as they came: only how it ended is left.
-        return watch::report_end(global.json(), selection.several, &selection.targets, &parts);
-    }
-    report_all(cli, &selection, &parts, ctx.live)
-}
-
-/// Prints every server's part (JSON: one document) and its errors;
-/// returns the run's exit code, the highest of the servers'.
-fn report_all(cli: &Cli, selection: &Selection, parts: &[Shared], live: bool) -> u8 {
-    let global = &cli.global;
-    let mut out = if global.json() {
-        Stdout::json()
-    } else {
-        Stdout::new()
-    };
-    let mut code = exit::OK;
-    let mut documents = Vec::with_capacity(parts.len());
-    for (target, part) in selection.targets.iter().zip(parts) {
-        let part = lock(part);
-        code = code.max(part.code());
-        if let Some(failure) = &part.failure {
-            match &target.profile {
-                Some(profile) if selection.several => {
-                    sink::error(&format!("[{}] {}", sanitize(profile), failure.message));
-                }
-                _ => sink::error(&failure.message),
-            }
-        }
-        if global.json() {
-            documents.push(ServerDocument {
-                profile: target.profile.clone().unwrap_or_default(),
-                server: part.server.clone(),
-                exit_code: part.code(),
-                document: JsonOutput::of(&part),
-            });
-            continue;
-        }
-        let printed = if selection.several {
-            let profile = target.profile.as_deref().unwrap_or_default();
-            writeln!(out, "[{}] {}", sanitize(profile), sanitize(&part.server))
-                .and_then(|()| table::print_part(&mut out, &part, false, global.quiet))
-                .and_then(|()| writeln!(out))
-        } else {
-            table::print_part(&mut out, &part, live, global.quiet)
-        };
-        code = output_result(cli, printed, code);
-    }
-    if global.json() {
-        let document = if selection.several {
-            JsonOutput::Servers {
-                exit_code: code,
-                servers: documents,
-            }
-        } else {
-            match documents.pop() {
-                Some(server) => server.document,
-                None => return code,
-            }
-        };
-        let printed = json::print_json(&mut out, &document);
-        code = output_result(cli, printed, code);
-    }
-    code
+    output.finish(end)
 }
 
 /// The exit code after writing the output: a closed pipe changes nothing

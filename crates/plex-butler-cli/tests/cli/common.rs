@@ -56,9 +56,28 @@ pub fn bare_process(home: &Path) -> std::process::Command {
 /// machine outruns. A run still going when this is dropped is killed.
 pub struct Watched {
     child: std::process::Child,
-    stdout: Option<std::thread::JoinHandle<Vec<u8>>>,
+    stdout: Arc<Mutex<Vec<u8>>>,
+    stdout_reader: Option<std::thread::JoinHandle<()>>,
     stderr: Arc<Mutex<Vec<u8>>>,
     stderr_reader: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Reads `from` into `into` as it comes, on a thread of its own.
+fn collect(
+    mut from: impl std::io::Read + Send + 'static,
+) -> (Arc<Mutex<Vec<u8>>>, std::thread::JoinHandle<()>) {
+    let into = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&into);
+    let reader = std::thread::spawn(move || {
+        let mut buffer = [0u8; 4096];
+        while let Ok(n) = from.read(&mut buffer) {
+            if n == 0 {
+                break;
+            }
+            seen.lock().expect("lock").extend_from_slice(&buffer[..n]);
+        }
+    });
+    (into, reader)
 }
 
 /// How long a test waits for the binary to say something, or to end.
@@ -66,33 +85,17 @@ const PATIENCE: Duration = Duration::from_secs(30);
 
 impl Watched {
     pub fn spawn(mut cmd: std::process::Command) -> Self {
-        use std::io::Read;
         let mut child = cmd
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
             .expect("the binary runs");
-        let mut out = child.stdout.take().expect("stdout");
-        let stdout = std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = out.read_to_end(&mut bytes);
-            bytes
-        });
-        let mut err = child.stderr.take().expect("stderr");
-        let stderr = Arc::new(Mutex::new(Vec::new()));
-        let seen = Arc::clone(&stderr);
-        let stderr_reader = std::thread::spawn(move || {
-            let mut buffer = [0u8; 1024];
-            while let Ok(n) = err.read(&mut buffer) {
-                if n == 0 {
-                    break;
-                }
-                seen.lock().expect("lock").extend_from_slice(&buffer[..n]);
-            }
-        });
+        let (stdout, stdout_reader) = collect(child.stdout.take().expect("stdout"));
+        let (stderr, stderr_reader) = collect(child.stderr.take().expect("stderr"));
         Self {
             child,
-            stdout: Some(stdout),
+            stdout,
+            stdout_reader: Some(stdout_reader),
             stderr,
             stderr_reader: Some(stderr_reader),
         }
@@ -107,19 +110,39 @@ impl Watched {
         String::from_utf8_lossy(&self.stderr.lock().expect("lock")).into_owned()
     }
 
+    /// Everything on stdout so far.
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.stdout.lock().expect("lock")).into_owned()
+    }
+
     /// Waits until stderr holds `needle`; fails the test after
     /// [`PATIENCE`], or when the binary ends without saying it.
     pub fn wait_for(&mut self, needle: &str) {
+        self.wait_until(needle, Self::stderr);
+    }
+
+    /// Waits until stdout holds `needle`, as [`Watched::wait_for`].
+    pub fn wait_for_stdout(&mut self, needle: &str) {
+        self.wait_until(needle, Self::stdout);
+    }
+
+    fn wait_until(&mut self, needle: &str, seen: fn(&Self) -> String) {
         let until = Instant::now() + PATIENCE;
-        while !self.stderr().contains(needle) {
+        while !seen(self).contains(needle) {
             let ended = self.child.try_wait().expect("try_wait").is_some();
             assert!(
                 !ended && Instant::now() < until,
-                "the binary did not say {needle:?}:\n{}",
+                "the binary did not say {needle:?}:\nstdout: {}\nstderr: {}",
+                self.stdout(),
                 self.stderr()
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Whether the binary is still running.
+    pub fn running(&mut self) -> bool {
+        self.child.try_wait().expect("try_wait").is_none()
     }
 
     /// Waits for the end (killing the binary after [`PATIENCE`]) and
@@ -137,17 +160,15 @@ impl Watched {
             );
             std::thread::sleep(Duration::from_millis(20));
         };
-        let stdout = self
-            .stdout
-            .take()
-            .map(|reader| reader.join().expect("the stdout reader ends"))
-            .unwrap_or_default();
-        if let Some(reader) = self.stderr_reader.take() {
-            reader.join().expect("the stderr reader ends");
+        for reader in [self.stdout_reader.take(), self.stderr_reader.take()]
+            .into_iter()
+            .flatten()
+        {
+            reader.join().expect("the readers end");
         }
         let output = Output {
             status,
-            stdout,
+            stdout: self.stdout.lock().expect("lock").clone(),
             stderr: self.stderr.lock().expect("lock").clone(),
         };
         assert_token_absent(&output, token);

@@ -642,3 +642,51 @@ async fn servers_whose_turn_had_not_come_when_the_deadline_passed_were_sent_noth
     let err = stderr(&out);
     assert_eq!(err.matches(not_asked).count(), 2, "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleets_parts_are_written_as_they_are_done_and_a_signal_completes_the_document() {
+    // s0 and s1 answer at once; s2 takes a minute an answer.
+    let (_sims, home) = fleet(vec![
+        Simulator::builder(),
+        Simulator::builder(),
+        slow(Duration::from_secs(60)),
+    ])
+    .await;
+    for format in ["json", "table"] {
+        let mut cmd = common::bare_process(home.path());
+        cmd.args(["--all-profiles", "--timeout", "5m", "-o", format, "list"]);
+        let mut run = common::Watched::spawn(cmd);
+        // s0's and s1's parts are out while s2 is still being asked.
+        let s1 = if format == "json" {
+            "\"profile\": \"s1\""
+        } else {
+            "[s1] "
+        };
+        run.wait_for_stdout(s1);
+        assert!(run.running(), "{format}: the run ended early");
+        let so_far = run.stdout();
+        assert!(!so_far.contains("s2"), "{format}: s2 is not done: {so_far}");
+
+        // A stop signal still leaves a whole document, s2's part in it.
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(run.pid()).expect("pid"));
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
+        let out = tokio::task::spawn_blocking(move || run.finish(TOKEN_A))
+            .await
+            .expect("join");
+        assert_eq!(code(&out), 143, "{format}: {}", stderr(&out));
+        let text = stdout(&out);
+        assert!(text.starts_with(&so_far), "{format}: {text}");
+        if format == "table" {
+            assert!(text.contains("[s2] "), "{text}");
+            continue;
+        }
+        assert_matches_schema(&text);
+        let doc: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        assert_eq!(profiles_of(&doc), ["s0", "s1", "s2"], "{doc}");
+        assert_eq!(doc["exit_code"], 143, "{doc}");
+        assert_eq!(
+            doc["servers"][2]["document"]["error"]["kind"], "interrupted",
+            "{doc}"
+        );
+    }
+}
