@@ -11,8 +11,9 @@
 //! their parts at the end, as a run over one server does.
 
 use std::io::{self, Write};
-use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
+use std::time::Duration;
 
 use crate::args::{Cli, Command, exit};
 use crate::caller::{Shared, lock};
@@ -131,7 +132,7 @@ impl<'a> Output<'a> {
         let json = self.cli.global.json();
         if json && self.selection.several {
             let tail = servers_tail(self.written, self.code);
-            self.out.write(tail);
+            self.out.write(&tail);
         } else if let Some(document) = self.only.take() {
             let mut bytes = Vec::new();
             let printed = json::print_json(&mut bytes, &document);
@@ -257,8 +258,11 @@ fn servers_tail(written: usize, exit_code: u8) -> Vec<u8> {
     end
 }
 
-/// A thread writing the chunks it is sent.
-type Background = (mpsc::Sender<Vec<u8>>, thread::JoinHandle<io::Result<()>>);
+/// How long the writing thread, woken by a part, waits for more before
+/// writing: parts that come together (a fleet's servers on a LAN finish
+/// in microseconds of each other) go out in one system call, not one
+/// each, and none waits long enough for anyone to notice.
+const GATHER: Duration = Duration::from_millis(10);
 
 /// Where the parts go: standard output, directly, or through a thread
 /// that writes them once parts are written while servers are still
@@ -266,9 +270,95 @@ type Background = (mpsc::Sender<Vec<u8>>, thread::JoinHandle<io::Result<()>>);
 struct Writer {
     /// Standard output, until a thread has it.
     out: Option<Stdout>,
-    /// The thread that writes, and what it is sent.
-    thread: Option<Background>,
+    /// The thread that writes, and what it is handed.
+    thread: Option<(Arc<Handover>, thread::JoinHandle<io::Result<()>>)>,
     error: Option<io::Error>,
+}
+
+/// What the command hands the writing thread.
+#[derive(Default)]
+struct Handover {
+    queue: Mutex<Queue>,
+    woken: Condvar,
+}
+
+#[derive(Default)]
+struct Queue {
+    /// Bytes not written yet.
+    bytes: Vec<u8>,
+    /// Nothing more will come.
+    closed: bool,
+    /// The thread waits to be woken: by any bytes when idle, only by the
+    /// end when gathering.
+    idle: bool,
+    gathering: bool,
+    /// The thread met a write error and is gone: bytes are dropped.
+    failed: bool,
+}
+
+impl Handover {
+    fn queue(&self) -> MutexGuard<'_, Queue> {
+        self.queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Adds bytes (or, with `close`, says there are no more), waking the
+    /// thread if it waits.
+    fn hand(&self, bytes: &[u8], close: bool) {
+        let mut queue = self.queue();
+        if queue.failed {
+            return;
+        }
+        queue.bytes.extend_from_slice(bytes);
+        queue.closed |= close;
+        if queue.idle || (close && queue.gathering) {
+            queue.idle = false;
+            queue.gathering = false;
+            self.woken.notify_one();
+        }
+    }
+
+    /// The thread: writes what it is handed, a batch at a time, until
+    /// there is no more or a write fails.
+    fn write_all(&self, out: Stdout) -> io::Result<()> {
+        let written = self.write_batches(out);
+        if written.is_err() {
+            let mut queue = self.queue();
+            queue.failed = true;
+            queue.bytes = Vec::new();
+        }
+        written
+    }
+
+    fn write_batches(&self, mut out: Stdout) -> io::Result<()> {
+        loop {
+            let mut queue = self.queue();
+            while queue.bytes.is_empty() && !queue.closed {
+                queue.idle = true;
+                queue = self
+                    .woken
+                    .wait(queue)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+            }
+            if !queue.closed {
+                // More is likely on its way; the end does not wait.
+                queue.gathering = true;
+                queue = self
+                    .woken
+                    .wait_timeout(queue, GATHER)
+                    .map_or_else(|e| e.into_inner().0, |(queue, _)| queue);
+                queue.gathering = false;
+            }
+            let bytes = std::mem::take(&mut queue.bytes);
+            let last = queue.closed;
+            drop(queue);
+            out.write_all(&bytes)?;
+            if last {
+                return out.flush();
+            }
+        }
+    }
 }
 
 impl Writer {
@@ -286,39 +376,34 @@ impl Writer {
         if self.thread.is_some() || self.error.is_some() {
             return;
         }
-        let Some(mut out) = self.out.take() else {
+        let Some(out) = self.out.take() else {
             return;
         };
-        let (chunks, received) = mpsc::channel::<Vec<u8>>();
-        let thread = thread::spawn(move || {
-            for chunk in received {
-                out.write_all(&chunk)?;
-            }
-            out.flush()
-        });
-        self.thread = Some((chunks, thread));
+        let handover = Arc::new(Handover::default());
+        let theirs = Arc::clone(&handover);
+        let thread = thread::spawn(move || theirs.write_all(out));
+        self.thread = Some((handover, thread));
     }
 
     /// Writes `chunk`, or keeps the error of making it.
     fn written(&mut self, chunk: io::Result<Vec<u8>>) {
         match chunk {
-            Ok(chunk) => self.write(chunk),
+            Ok(chunk) => self.write(&chunk),
             Err(e) => {
                 self.error.get_or_insert(e);
             }
         }
     }
 
-    fn write(&mut self, chunk: Vec<u8>) {
+    fn write(&mut self, chunk: &[u8]) {
         if self.error.is_some() {
             return;
         }
-        if let Some((chunks, _)) = &self.thread {
-            // The thread is gone only after a write error: `close` says
-            // which.
-            let _ = chunks.send(chunk);
+        if let Some((handover, _)) = &self.thread {
+            // After a write error the thread is gone: `close` says which.
+            handover.hand(chunk, false);
         } else if let Some(out) = &mut self.out
-            && let Err(e) = out.write_all(&chunk).and_then(|()| out.flush())
+            && let Err(e) = out.write_all(chunk).and_then(|()| out.flush())
         {
             self.error = Some(e);
         }
@@ -327,8 +412,8 @@ impl Writer {
     /// Waits for everything to be written; the first error, if any.
     fn close(mut self) -> io::Result<()> {
         let written = match self.thread.take() {
-            Some((chunks, thread)) => {
-                drop(chunks);
+            Some((handover, thread)) => {
+                handover.hand(&[], true);
                 thread
                     .join()
                     .unwrap_or_else(|_| Err(io::Error::other("the output thread failed")))

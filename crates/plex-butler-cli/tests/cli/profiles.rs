@@ -690,3 +690,46 @@ async fn a_fleets_parts_are_written_as_they_are_done_and_a_signal_completes_the_
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleets_output_into_a_full_disk_fails_once_and_into_a_closed_pipe_not_at_all() {
+    // s1 answers late: s0's part is written while s1 is still asked.
+    let (_sims, home) = fleet(vec![
+        Simulator::builder(),
+        slow(Duration::from_millis(300)),
+        Simulator::builder(),
+    ])
+    .await;
+    for format in ["json", "table"] {
+        let mut cmd = common::bare_process(home.path());
+        cmd.args(["--all-profiles", "-o", format, "list"]);
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full");
+        cmd.stdout(std::process::Stdio::from(full))
+            .stderr(std::process::Stdio::piped());
+        let out = tokio::task::spawn_blocking(move || cmd.output().expect("runs"))
+            .await
+            .expect("join");
+        assert_eq!(code(&out), 1, "{format}: {}", stderr(&out));
+        assert_eq!(
+            stderr(&out).matches("cannot write the output").count(),
+            1,
+            "{format}: {}",
+            stderr(&out)
+        );
+
+        let mut cmd = common::bare_process(home.path());
+        cmd.args(["--all-profiles", "-o", format, "list"]);
+        let (read, write) = std::io::pipe().expect("pipe");
+        drop(read);
+        cmd.stdout(std::process::Stdio::from(write))
+            .stderr(std::process::Stdio::piped());
+        let out = tokio::task::spawn_blocking(move || cmd.output().expect("runs"))
+            .await
+            .expect("join");
+        assert_eq!(code(&out), 0, "{format}: {}", stderr(&out));
+        assert_eq!(stderr(&out), "", "{format}");
+    }
+}
