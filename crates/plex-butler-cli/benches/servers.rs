@@ -5,8 +5,9 @@
 //! they share the machine's ups and downs; the report gives, per size, the
 //! medians of the wall time (and its ratio to one server's), of the
 //! command's CPU time (and the kernel's part of it), of the simulators'
-//! CPU time, and the command's peak resident memory; then the verdict:
-//! 100 servers within 3x the wall time of one.
+//! CPU time, and the command's peak resident memory; then the verdicts:
+//! 100 servers within 3x the wall time of one, and flat memory (1,000
+//! servers' peak within 1.25x of 100 servers').
 //!
 //! The command is started by a small launcher process, one per run: a
 //! child's peak resident memory (`ru_maxrss`) counts the memory of the
@@ -50,6 +51,10 @@ const TOKEN: &str = "bench-token";
 
 /// The budget: 100 servers within this many times the wall time of one.
 const BUDGET_100: f64 = 3.0;
+
+/// Flat memory: 1,000 servers' peak resident memory within this many
+/// times 100 servers' (at most `--jobs` of them at once either way).
+const FLAT_1000: f64 = 1.25;
 
 fn main() -> Result<(), BoxError> {
     let args: Vec<String> = std::env::args().collect();
@@ -190,11 +195,18 @@ fn main() -> Result<(), BoxError> {
         println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
         let base = ms(median(&runs[0], |r| r.wall));
         let mut ratio_100 = None;
+        let (mut rss_100, mut rss_1000) = (None, None);
         for (&n, runs) in sizes.iter().zip(runs) {
             let wall = ms(median(runs, |r| r.wall));
             let ratio = wall / base;
-            if n == 100 {
-                ratio_100 = Some(ratio);
+            let rss = median(runs, |r| r.max_rss_kib);
+            match n {
+                100 => {
+                    ratio_100 = Some(ratio);
+                    rss_100 = Some(rss);
+                }
+                1000 => rss_1000 = Some(rss),
+                _ => {}
             }
             println!(
                 "| {n} | {wall:.1} ms | {ratio:.2}x | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {} KiB |",
@@ -213,6 +225,13 @@ fn main() -> Result<(), BoxError> {
             };
             println!();
             println!("budget: 100 servers within {BUDGET_100}x of one: {ratio:.2}x, {verdict}");
+        }
+        if let (Some(small), Some(large)) = (rss_100, rss_1000) {
+            let ratio = large as f64 / small as f64;
+            let verdict = if ratio <= FLAT_1000 { "holds" } else { "FAILS" };
+            println!(
+                "flat memory: 1,000 servers' peak within {FLAT_1000}x of 100 servers': {ratio:.2}x, {verdict}"
+            );
         }
     }
     if let [ours, baseline] = &runs[..] {
