@@ -126,6 +126,8 @@ impl<'a> Output<'a> {
                 &parts,
             );
         }
+        // No server is asked any more: the rest is written from here.
+        self.as_done = false;
         while self.next < self.parts.len() {
             self.write_next();
         }

@@ -62,8 +62,9 @@ pub struct Watched {
     stderr_reader: Option<std::thread::JoinHandle<()>>,
 }
 
-/// Reads `from` into `into` as it comes, on a thread of its own.
-fn collect(
+/// Reads `from` as it comes, on a thread of its own, into the buffer it
+/// returns; the thread ends at the end of `from` or at an error.
+pub fn collect(
     mut from: impl std::io::Read + Send + 'static,
 ) -> (Arc<Mutex<Vec<u8>>>, std::thread::JoinHandle<()>) {
     let into = Arc::new(Mutex::new(Vec::new()));

@@ -700,18 +700,19 @@ async fn a_fleets_output_into_a_full_disk_fails_once_and_into_a_closed_pipe_not_
         Simulator::builder(),
     ])
     .await;
-    for format in ["json", "table"] {
+    let into = |format: &'static str, stdout: std::process::Stdio| {
         let mut cmd = common::bare_process(home.path());
-        cmd.args(["--all-profiles", "-o", format, "list"]);
+        cmd.args(["--all-profiles", "-o", format, "list"])
+            .stdout(stdout)
+            .stderr(std::process::Stdio::piped());
+        tokio::task::spawn_blocking(move || cmd.output().expect("runs"))
+    };
+    for format in ["json", "table"] {
         let full = std::fs::OpenOptions::new()
             .write(true)
             .open("/dev/full")
             .expect("/dev/full");
-        cmd.stdout(std::process::Stdio::from(full))
-            .stderr(std::process::Stdio::piped());
-        let out = tokio::task::spawn_blocking(move || cmd.output().expect("runs"))
-            .await
-            .expect("join");
+        let out = into(format, full.into()).await.expect("join");
         assert_eq!(code(&out), 1, "{format}: {}", stderr(&out));
         assert_eq!(
             stderr(&out).matches("cannot write the output").count(),
@@ -720,15 +721,9 @@ async fn a_fleets_output_into_a_full_disk_fails_once_and_into_a_closed_pipe_not_
             stderr(&out)
         );
 
-        let mut cmd = common::bare_process(home.path());
-        cmd.args(["--all-profiles", "-o", format, "list"]);
         let (read, write) = std::io::pipe().expect("pipe");
         drop(read);
-        cmd.stdout(std::process::Stdio::from(write))
-            .stderr(std::process::Stdio::piped());
-        let out = tokio::task::spawn_blocking(move || cmd.output().expect("runs"))
-            .await
-            .expect("join");
+        let out = into(format, write.into()).await.expect("join");
         assert_eq!(code(&out), 0, "{format}: {}", stderr(&out));
         assert_eq!(stderr(&out), "", "{format}");
     }

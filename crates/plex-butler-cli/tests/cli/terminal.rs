@@ -53,18 +53,7 @@ impl OnTerminal {
         // The parent's copies of the terminal's end close here, so that
         // reading ends when the child has gone.
         drop(cmd);
-        let screen = Arc::new(Mutex::new(Vec::new()));
-        let seen = Arc::clone(&screen);
-        let mut master = std::fs::File::from(pty.master);
-        let reader = std::thread::spawn(move || {
-            let mut buffer = [0u8; 4096];
-            while let Ok(n) = master.read(&mut buffer) {
-                if n == 0 {
-                    break;
-                }
-                seen.lock().expect("lock").extend_from_slice(&buffer[..n]);
-            }
-        });
+        let (screen, reader) = common::collect(std::fs::File::from(pty.master));
         Self {
             child,
             screen,
