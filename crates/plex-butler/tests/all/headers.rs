@@ -274,3 +274,38 @@ async fn a_client_on_a_shared_http_client_closes_its_connections_when_dropped() 
     );
     drop(b);
 }
+
+#[test]
+fn clients_on_two_runtimes_sharing_a_shared_http_client_use_connections_of_their_own() {
+    let server = Server::start([
+        Reply::json(200, &task_list(&[])),
+        Reply::json(200, &task_list(&[])),
+    ]);
+    let url = server.base_url();
+    let shared = plex_butler::SharedHttpClient::for_servers([url.as_str()]).expect("http");
+    let client = || {
+        Client::builder(&url)
+            .shared_http_client(&shared)
+            .timeout(std::time::Duration::from_secs(2))
+            .retry(RetryPolicy::none())
+            .build()
+            .expect("client")
+    };
+    let runtime = || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+    };
+    let first = runtime();
+    first.block_on(client().tasks()).expect("first runtime");
+    // The first runtime stays, idle: nothing drives the connection it
+    // opened. A client on another runtime that picked it up would wait
+    // for an answer until its timeout.
+    let second = runtime();
+    second
+        .block_on(client().tasks())
+        .expect("the second runtime's client opens a connection of its own");
+    assert_eq!(server.connections(), 2);
+    drop(first);
+}
