@@ -203,7 +203,7 @@ async fn run(cli: Cli) -> u8 {
             let printed = serde_json::to_writer_pretty(&mut out, &json::schema())
                 .map_err(io::Error::other)
                 .and_then(|()| writeln!(out));
-            return output_result(&cli, printed, exit::OK);
+            return sink::written(printed, exit::OK);
         }
         Command::Completions { shell } => {
             // Written whole to a buffer first: the generator panics on a
@@ -211,7 +211,7 @@ async fn run(cli: Cli) -> u8 {
             let mut script = Vec::new();
             clap_complete::generate(*shell, &mut Cli::command(), "plex-butler", &mut script);
             let printed = Stdout::new().write_all(&script);
-            return output_result(&cli, printed, exit::OK);
+            return sink::written(printed, exit::OK);
         }
         _ => {}
     }
@@ -420,21 +420,6 @@ async fn run_on(cli: &Cli, selection: Selection, client_identifier: Option<Strin
     };
     ctx.screen.restore(!matches!(end, End::Finished));
     output.finish(end)
-}
-
-/// The exit code after writing the output: a closed pipe changes nothing
-/// (see `sink`); any other write error is reported, and fails a run that
-/// had not failed.
-fn output_result(_cli: &Cli, printed: io::Result<()>, code: u8) -> u8 {
-    match printed {
-        Ok(()) => code,
-        Err(e) => {
-            sink::error(&format!(
-                "cannot write the output: {e}; what was done on the server stays done"
-            ));
-            code.max(exit::OTHER)
-        }
-    }
 }
 
 /// Asks before a command that changes every task: `--yes` skips the

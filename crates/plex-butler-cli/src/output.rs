@@ -140,15 +140,7 @@ impl<'a> Output<'a> {
             let printed = json::print_json(&mut bytes, &document);
             self.out.written(printed.map(|()| bytes));
         }
-        match self.out.close() {
-            Ok(()) => self.code,
-            Err(e) => {
-                sink::error(&format!(
-                    "cannot write the output: {e}; what was done on the server stays done"
-                ));
-                self.code.max(exit::OTHER)
-            }
-        }
+        sink::written(self.out.close(), self.code)
     }
 
     /// Writes the next part and lets it go.

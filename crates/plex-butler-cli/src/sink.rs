@@ -78,6 +78,21 @@ pub fn stdout_closed() -> bool {
     CLOSED.load(Ordering::Relaxed)
 }
 
+/// The exit code `code` becomes once the output is written: a closed
+/// pipe changes nothing (see [`Stdout`]); any other write error is
+/// reported, and fails a run that had not failed.
+pub fn written(printed: io::Result<()>, code: u8) -> u8 {
+    match printed {
+        Ok(()) => code,
+        Err(e) => {
+            error(&format!(
+                "cannot write the output: {e}; what was done on the server stays done"
+            ));
+            code.max(crate::args::exit::OTHER)
+        }
+    }
+}
+
 /// Prints an error on stderr.
 pub fn error(message: &str) {
     let style = anstyle::AnsiColor::Red.on_default().bold();
